@@ -1,0 +1,1 @@
+"""The HTTP face of the service: parse, call, answer in the envelope."""

@@ -1,0 +1,60 @@
+"""The Starlette application.
+
+`create_app(settings)` builds it; `app` (what the Procfile serves) builds it from the
+environment on first access, so importing this module reads no environment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+
+from api.errors import EXCEPTION_HANDLERS
+from api.routes import Services, routes
+from shared.errors import ConfigError
+from shared.keys import Keys
+from shared.redis import connect
+from shared.refresh import RefreshClient
+from shared.results import ResultWaiter
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The app for `settings`; Redis is opened by the lifespan, not here."""
+    settings.require_admin_secret()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Services]]:
+        redis = connect(settings.redis_url)
+        keys = Keys(settings.redis_prefix)
+        waiter = ResultWaiter(redis, keys)
+        # Redis may not be up yet: the waiter keeps retrying, and requests answer 503
+        # meanwhile, rather than the process failing to start.
+        listening = asyncio.create_task(waiter.run(), name="result-waiter")
+        client = RefreshClient(redis, keys, settings, waiter)
+        try:
+            yield {"services": Services(admin_secret=settings.admin_secret, refresh=client)}
+        finally:
+            listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listening
+            await redis.aclose()
+
+    return Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+
+
+def __getattr__(name: str) -> Starlette:
+    # PEP 562: `uvicorn api.app:app` lands here. A missing ADMIN_SECRET stops the
+    # process with one clear line instead of a traceback.
+    if name != "app":
+        raise AttributeError(name)
+    try:
+        return create_app(Settings.from_env())
+    except ConfigError as exc:
+        raise SystemExit(f"web: {exc}") from None

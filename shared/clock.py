@@ -1,0 +1,33 @@
+"""The one clock, and the one way times are written.
+
+Functions that need the time take a `clock` argument defaulting to `utc_now`, so tests
+can move time without sleeping.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """Now, in UTC, to the second (the precision every stored time has)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with a `Z`, to the second: `2025-12-21T10:30:00Z`."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime:
+    """Read a time written by `format_time`."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def epoch_ms() -> int:
+    """Wall-clock milliseconds since the epoch: job deadlines, which cross processes."""
+    return time.time_ns() // 1_000_000

@@ -1,0 +1,49 @@
+"""Every Redis name this service uses, derived from one prefix (default `whatsapp`).
+
+Other programs read the first two: they are the public contract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """The Redis names under `prefix`."""
+
+    prefix: str = "whatsapp"
+
+    @property
+    def version(self) -> str:
+        """Hash: the current version and the refresh bookkeeping."""
+        return f"{self.prefix}:version"
+
+    @property
+    def version_changed(self) -> str:
+        """Channel: one message each time the stored version changes."""
+        return f"{self.prefix}:version-changed"
+
+    @property
+    def refresh_jobs(self) -> str:
+        """Stream: refresh jobs from the API to the workers."""
+        return f"{self.prefix}:refresh-jobs"
+
+    @property
+    def workers_group(self) -> str:
+        """Consumer group of the workers on `refresh_jobs`."""
+        return "workers"
+
+    @property
+    def refresh_results(self) -> str:
+        """Channel: the answers to refresh jobs, one message per handled batch."""
+        return f"{self.prefix}:refresh-results"
+
+    def refresh_result(self, job_id: str) -> str:
+        """String: one job's answer, kept briefly for an API that missed the message."""
+        return f"{self.prefix}:refresh-result:{job_id}"
+
+    @property
+    def worker_lease(self) -> str:
+        """String: the name of the one worker that reads jobs now; expires unless renewed."""
+        return f"{self.prefix}:worker-lease"

@@ -1,0 +1,159 @@
+"""Everything that crosses a process boundary, encoded and decoded in one place.
+
+- `RefreshJob`: a stream entry on `<prefix>:refresh-jobs`, API → worker.
+- `BatchResult`: JSON on `<prefix>:refresh-results`, worker → API, answering many jobs;
+  each job's `JobResult` is also kept under `<prefix>:refresh-result:<job_id>`.
+- `VersionChanged`: JSON on `<prefix>:version-changed`, worker → every subscriber.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from shared.errors import MessageError
+from shared.state import VersionState, version_json
+from shared.version import WAVersion
+
+
+def _dumps(data: object) -> str:
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _loads(text: str | bytes, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise MessageError(f"{what} is not JSON: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshJob:
+    """A request to refresh; `deadline_ms` is when nobody waits for the answer any more."""
+
+    job_id: str
+    force: bool
+    deadline_ms: int
+
+    @classmethod
+    def new(cls, *, force: bool, deadline_ms: int) -> RefreshJob:
+        return cls(job_id=uuid.uuid4().hex, force=force, deadline_ms=deadline_ms)
+
+    def to_fields(self) -> dict[str, str]:
+        """Encode as stream entry fields for XADD."""
+        return {
+            "job_id": self.job_id,
+            "force": "1" if self.force else "0",
+            "deadline_ms": str(self.deadline_ms),
+        }
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> RefreshJob:
+        """Decode a stream entry's fields."""
+        try:
+            return cls(
+                job_id=fields["job_id"],
+                force=fields["force"] == "1",
+                deadline_ms=int(fields["deadline_ms"]),
+            )
+        except (KeyError, ValueError) as exc:
+            raise MessageError(f"a refresh job does not decode: {exc!r}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    """The answer to one job: the state after the refresh and whether it fetched.
+
+    `error` is empty on success; otherwise it says why the refresh failed.
+    """
+
+    refreshed: bool
+    error: str
+    state: VersionState
+
+    def to_json(self) -> dict[str, Any]:
+        return {"refreshed": self.refreshed, "error": self.error, "state": self.state.to_json()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> JobResult:
+        try:
+            return cls(
+                refreshed=bool(data["refreshed"]),
+                error=str(data["error"]),
+                state=VersionState.from_json(data["state"]),
+            )
+        except (KeyError, TypeError) as exc:
+            raise MessageError(f"a job result does not decode: {exc!r}") from exc
+
+    def encode(self) -> str:
+        """Encode for the per-job result key."""
+        return _dumps(self.to_json())
+
+    @classmethod
+    def decode(cls, text: str | bytes) -> JobResult:
+        data = _loads(text, "a job result")
+        if not isinstance(data, dict):
+            raise MessageError("a job result is not a JSON object")
+        return cls.from_json(data)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """One result answering every job in `job_ids`."""
+
+    job_ids: tuple[str, ...]
+    result: JobResult
+
+    def encode(self) -> str:
+        return _dumps({"job_ids": list(self.job_ids), "result": self.result.to_json()})
+
+    @classmethod
+    def decode(cls, text: str | bytes) -> BatchResult:
+        data = _loads(text, "a batch result")
+        try:
+            return cls(
+                job_ids=tuple(str(job_id) for job_id in data["job_ids"]),
+                result=JobResult.from_json(data["result"]),
+            )
+        except (KeyError, TypeError) as exc:
+            raise MessageError(f"a batch result does not decode: {exc!r}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class VersionChanged:
+    """Published when the stored version changes; `seq` grows by one each time."""
+
+    version: WAVersion
+    previous: WAVersion | None
+    seq: int
+    changed_at: str
+    source: str
+
+    def encode(self) -> str:
+        return _dumps(
+            {
+                **version_json(self.version),
+                "previous": None if self.previous is None else version_json(self.previous),
+                "seq": self.seq,
+                "changed_at": self.changed_at,
+                "source": self.source,
+            }
+        )
+
+    @classmethod
+    def decode(cls, text: str | bytes) -> VersionChanged:
+        data = _loads(text, "a version-changed message")
+        try:
+            previous = data["previous"]
+            return cls(
+                version=WAVersion.parse(data["string"]),
+                previous=None if previous is None else WAVersion.parse(previous["string"]),
+                seq=int(data["seq"]),
+                changed_at=str(data["changed_at"]),
+                source=str(data["source"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise MessageError(f"a version-changed message does not decode: {exc!r}") from exc

@@ -1,0 +1,34 @@
+"""Connecting to Redis the same way in every process."""
+
+from __future__ import annotations
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+# What "Redis is unreachable right now" looks like; every loop that talks to Redis
+# catches these, backs off and tries again.
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
+
+
+def connect(url: str, *, max_connections: int = 64) -> Redis:
+    """A client for `url` whose pool makes callers wait for a free connection.
+
+    The default pool raises once its connections are all in use; a blocking pool queues
+    the caller instead, so a burst of requests never fails for want of a connection.
+    Commands are retried briefly when a connection drops, so a Redis restart costs a
+    caller a few hundred milliseconds rather than an error.
+    """
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=5,
+        decode_responses=True,
+        socket_connect_timeout=2,
+        socket_timeout=5,
+        health_check_interval=10,
+        retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=3),
+    )
+    return Redis(connection_pool=pool)

@@ -1,0 +1,56 @@
+"""Asking for a refresh: the client side of the job stream.
+
+Used by the API and by anything else that wants a refresh and its answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from shared.clock import Clock, epoch_ms, utc_now
+from shared.keys import Keys
+from shared.messages import JobResult, RefreshJob
+from shared.results import ResultWaiter
+from shared.settings import Settings
+from shared.state import VersionState
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshClient:
+    """Reads the state, and enqueues refresh jobs and awaits their answers."""
+
+    redis: Redis
+    keys: Keys
+    settings: Settings
+    waiter: ResultWaiter
+    clock: Clock = utc_now
+
+    async def current(self) -> VersionState:
+        """The stored state, as the worker last wrote it."""
+        return VersionState.from_hash(await self.redis.hgetall(self.keys.version))
+
+    async def refresh(self, *, force: bool) -> JobResult:
+        """Refresh unless `force` is false and the last attempt is recent; return the outcome.
+
+        Raises `ResultTimeout` when no worker answers within `settings.refresh_wait`.
+        """
+        if not force:
+            state = await self.current()
+            if state.refreshed_within(self.settings.refresh_min_interval, self.clock()):
+                return JobResult(refreshed=False, error="", state=state)
+        return await self.enqueue_and_wait(force=force)
+
+    async def enqueue_and_wait(self, *, force: bool) -> JobResult:
+        """Put a job on the stream and await its answer."""
+        wait = self.settings.refresh_wait
+        job = RefreshJob.new(force=force, deadline_ms=epoch_ms() + int(wait * 1000))
+        with self.waiter.expect(job.job_id) as answer:
+            await self.redis.xadd(
+                self.keys.refresh_jobs,
+                job.to_fields(),  # type: ignore[arg-type]  # redis-py's stub wants a wider dict
+                maxlen=self.settings.job_stream_maxlen,
+                approximate=True,
+            )
+            return await self.waiter.wait(job.job_id, answer, wait)

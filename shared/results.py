@@ -1,0 +1,90 @@
+"""Awaiting the answers to refresh jobs without polling and without a connection each.
+
+One subscription per process receives every batch result and resolves the futures of
+the jobs this process is waiting for. A result is also stored briefly under its own key:
+it is read after each (re)subscription, when messages may have been lost, and once more
+when a wait times out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from redis.asyncio import Redis
+
+from shared.errors import MessageError, ResultTimeout
+from shared.keys import Keys
+from shared.messages import BatchResult, JobResult
+from shared.pubsub import Subscription
+
+log = logging.getLogger(__name__)
+
+
+class ResultWaiter:
+    """Hands each job's result to whoever `expect`ed it. Run `run()` as a task."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._waiting: dict[str, asyncio.Future[JobResult]] = {}
+        self.subscription = Subscription(
+            redis,
+            [keys.refresh_results],
+            on_message=self._on_message,
+            on_subscribed=self._recover_missed,
+        )
+
+    async def run(self) -> None:
+        await self.subscription.run()
+
+    @property
+    def waiting(self) -> int:
+        """How many jobs this process awaits now."""
+        return len(self._waiting)
+
+    @contextmanager
+    def expect(self, job_id: str) -> Iterator[asyncio.Future[JobResult]]:
+        """Register interest in `job_id` *before* enqueuing it, so no answer can slip by."""
+        future: asyncio.Future[JobResult] = asyncio.get_running_loop().create_future()
+        self._waiting[job_id] = future
+        try:
+            yield future
+        finally:
+            del self._waiting[job_id]
+
+    async def wait(self, job_id: str, future: asyncio.Future[JobResult], timeout: float) -> JobResult:
+        """The job's result, or `ResultTimeout` once `timeout` seconds pass without one."""
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            # The message may have been lost while the answer itself was stored.
+            stored = await self._redis.get(self._keys.refresh_result(job_id))
+            if stored is not None:
+                return JobResult.decode(stored)
+            raise ResultTimeout(f"no worker answered the refresh within {timeout:g}s") from None
+
+    async def _on_message(self, channel: str, data: str) -> None:
+        try:
+            batch = BatchResult.decode(data)
+        except MessageError:
+            log.exception("ignoring a refresh result that does not decode")
+            return
+        for job_id in batch.job_ids:
+            self._resolve(job_id, batch.result)
+
+    async def _recover_missed(self) -> None:
+        job_ids = list(self._waiting)
+        if not job_ids:
+            return
+        stored = await self._redis.mget([self._keys.refresh_result(j) for j in job_ids])
+        for job_id, text in zip(job_ids, stored, strict=True):
+            if text is not None:
+                self._resolve(job_id, JobResult.decode(text))
+
+    def _resolve(self, job_id: str, result: JobResult) -> None:
+        future = self._waiting.get(job_id)
+        if future is not None and not future.done():
+            future.set_result(result)

@@ -1,0 +1,107 @@
+"""Settings, read once from the environment at start-up and passed down.
+
+Every setting has a default that works on a laptop except `ADMIN_SECRET`,
+which the web process requires (see `Settings.require_admin_secret`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from shared.durations import parse_duration
+from shared.errors import ConfigError
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_VERSION_URLS = ("https://web.whatsapp.com/sw.js", "https://web.whatsapp.com/")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a process of this service can be told, with its default."""
+
+    redis_url: str = DEFAULT_REDIS_URL
+    # Never printed: repr=False keeps it out of logs and tracebacks that show the settings.
+    admin_secret: str = field(default="", repr=False)
+    redis_prefix: str = "whatsapp"
+    version_urls: tuple[str, ...] = DEFAULT_VERSION_URLS
+    # A force=false refresh inside this many seconds of the last attempt fetches nothing.
+    refresh_min_interval: float = 600.0
+    # The worker gives up on the upstream after this long, retries included.
+    refresh_deadline: float = 20.0
+    # The API waits this long for the worker's answer before a 504. Above the refresh
+    # deadline, below Heroku's 30 s router timeout.
+    refresh_wait: float = 25.0
+    # One upstream request may take this long.
+    fetch_timeout: float = 10.0
+    fetch_attempts: int = 4
+    fetch_max_bytes: int = 4 * 1024 * 1024
+    # A job delivered to a worker that has not acknowledged it for this long is taken
+    # over by another worker: longer than the slowest job.
+    job_claim_idle: float = 30.0
+    # The stream keeps about this many jobs, handled or not.
+    job_stream_maxlen: int = 10_000
+    # How long the answer to a job stays readable in Redis.
+    result_ttl: float = 60.0
+    # One worker at a time reads jobs; its lease lasts this long unless renewed.
+    worker_lease_ttl: float = 5.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings from `env` (the process environment by default)."""
+        env = os.environ if env is None else env
+        defaults = cls()
+
+        def duration(name: str, default: float) -> float:
+            raw = env.get(name, "").strip()
+            return parse_duration(name, raw) if raw else default
+
+        def integer(name: str, default: int) -> int:
+            raw = env.get(name, "").strip()
+            if not raw:
+                return default
+            if not raw.isdigit() or int(raw) < 1:
+                raise ConfigError(f"{name}={raw[:40]!r} is not a positive whole number")
+            return int(raw)
+
+        urls = tuple(u.strip() for u in env.get("WA_VERSION_URL", "").split(",") if u.strip())
+        settings = cls(
+            redis_url=(env.get("REDIS_URL") or env.get("REDIS_TLS_URL") or DEFAULT_REDIS_URL),
+            admin_secret=env.get("ADMIN_SECRET", ""),
+            redis_prefix=env.get("REDIS_PREFIX", "").strip() or defaults.redis_prefix,
+            version_urls=urls or DEFAULT_VERSION_URLS,
+            refresh_min_interval=duration("REFRESH_MIN_INTERVAL", defaults.refresh_min_interval),
+            refresh_deadline=duration("REFRESH_DEADLINE", defaults.refresh_deadline),
+            refresh_wait=duration("REFRESH_WAIT", defaults.refresh_wait),
+            fetch_timeout=duration("FETCH_TIMEOUT", defaults.fetch_timeout),
+            fetch_attempts=integer("FETCH_ATTEMPTS", defaults.fetch_attempts),
+            fetch_max_bytes=integer("FETCH_MAX_BYTES", defaults.fetch_max_bytes),
+            job_claim_idle=duration("JOB_CLAIM_IDLE", defaults.job_claim_idle),
+            job_stream_maxlen=integer("JOB_STREAM_MAXLEN", defaults.job_stream_maxlen),
+            result_ttl=duration("RESULT_TTL", defaults.result_ttl),
+            worker_lease_ttl=duration("WORKER_LEASE_TTL", defaults.worker_lease_ttl),
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Refuse combinations that cannot work."""
+        for url in self.version_urls:
+            if not url.startswith(("http://", "https://", "file://")):
+                raise ConfigError(f"WA_VERSION_URL entry {url[:80]!r} is not http(s):// or file://")
+        if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError("REDIS_URL must start with redis://, rediss:// or unix://")
+        if self.refresh_wait <= self.refresh_deadline:
+            raise ConfigError("REFRESH_WAIT must be longer than REFRESH_DEADLINE")
+        if self.job_claim_idle <= self.refresh_deadline:
+            raise ConfigError("JOB_CLAIM_IDLE must be longer than REFRESH_DEADLINE")
+        if self.worker_lease_ttl < 1:
+            raise ConfigError("WORKER_LEASE_TTL must be at least 1s")
+
+    def require_admin_secret(self) -> None:
+        """Raise unless an admin secret is set: the web process does not start without one."""
+        if not self.admin_secret:
+            raise ConfigError(
+                "ADMIN_SECRET is not set: the admin API refuses to start without a secret"
+            )

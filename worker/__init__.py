@@ -1,0 +1,1 @@
+"""The worker: takes refresh jobs from Redis, asks WhatsApp Web, stores and publishes."""

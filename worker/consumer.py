@@ -1,0 +1,258 @@
+"""Reading refresh jobs from the stream, answering them, acknowledging them.
+
+Jobs are delivered at least once: a job is acknowledged only after its answer is
+stored and published. The worker holding the lease reads; when it takes over (or
+recovers from an error) it first claims every pending job, its predecessor's
+included, so nothing is left behind by a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from shared.backoff import Backoff
+from shared.clock import epoch_ms
+from shared.errors import MessageError
+from shared.keys import Keys
+from shared.messages import BatchResult, JobResult, RefreshJob
+from shared.redis import REDIS_DOWN
+from shared.settings import Settings
+from shared.state import VersionState
+from worker.lease import Lease
+from worker.refresh import Refresher
+
+log = logging.getLogger(__name__)
+
+Entry = tuple[str, dict[str, str] | None]
+
+BATCH_SIZE = 1000
+# Upper bound on the jobs one fetch answers, so a huge backlog cannot make one batch
+# (and its result pipeline) unbounded.
+MAX_BATCH = 10_000
+# Below redis-py's 5 s socket timeout, and short enough to notice a stop request quickly.
+BLOCK_MS = 1000
+UNEXPECTED_FAILURE = "the worker failed to handle the refresh; the failure is in its log"
+
+
+class JobConsumer:
+    """Answers refresh jobs while it holds the lease. Run `run(stop)` until `stop` is set."""
+
+    def __init__(
+        self, redis: Redis, keys: Keys, settings: Settings, refresher: Refresher, *, name: str
+    ) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._settings = settings
+        self._refresher = refresher
+        self.name = name
+        self._lease = Lease(redis, keys.worker_lease, name, settings.worker_lease_ttl)
+        self._leading = asyncio.Event()
+        # Set when every pending job must be claimed before reading new ones.
+        self._claim_all = True
+        self._next_claim = 0.0
+
+    @property
+    def leading(self) -> bool:
+        """Whether this worker holds the lease and reads jobs."""
+        return self._leading.is_set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        keeper = asyncio.create_task(self._keep_lease(stop), name="lease-keeper")
+        backoff = Backoff()
+        try:
+            while await self._until_leading(stop):
+                try:
+                    await self._step()
+                    backoff.reset()
+                except REDIS_DOWN as exc:
+                    self._claim_all = True
+                    delay = backoff.next_delay()
+                    log.warning("worker lost Redis (%s); retrying in %.2fs", type(exc).__name__, delay)
+                    await _wait(stop, delay)
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+            if self.leading:
+                with contextlib.suppress(*REDIS_DOWN):
+                    await self._lease.release()
+
+    async def _keep_lease(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                held = await self._lease.hold()
+            except REDIS_DOWN:
+                held = False
+            if held and not self.leading:
+                log.info("worker %s now reads refresh jobs", self.name)
+                self._claim_all = True
+                self._leading.set()
+            elif not held and self.leading:
+                log.info("worker %s stands by", self.name)
+                self._leading.clear()
+            await _wait(stop, self._settings.worker_lease_ttl / 3)
+
+    async def _until_leading(self, stop: asyncio.Event) -> bool:
+        """Wait until this worker leads (True) or is told to stop (False)."""
+        if not self.leading:
+            leading = asyncio.ensure_future(self._leading.wait())
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait([leading, stopping], return_when=asyncio.FIRST_COMPLETED)
+            leading.cancel()
+            stopping.cancel()
+        return not stop.is_set()
+
+    async def _step(self) -> None:
+        if self._claim_all:
+            entries = await self._claim(min_idle=0)
+            await self._forget_other_consumers()
+            self._claim_all = False
+        elif time.monotonic() >= self._next_claim:
+            # A backstop: jobs that another reader took during a lease handover.
+            entries = await self._claim(min_idle=self._settings.job_claim_idle)
+            self._next_claim = time.monotonic() + self._settings.job_claim_idle
+        else:
+            entries = await self._read()
+        if entries:
+            await self._handle(entries)
+
+    async def _read(self) -> list[Entry]:
+        """New jobs: wait up to BLOCK_MS for the first, then take all that are queued."""
+        entries: list[Entry] = []
+        block: int | None = BLOCK_MS
+        while len(entries) < MAX_BATCH:
+            try:
+                reply: Any = await self._redis.xreadgroup(
+                    self._keys.workers_group,
+                    self.name,
+                    {self._keys.refresh_jobs: ">"},
+                    count=BATCH_SIZE,
+                    block=block,
+                )
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                await self._create_group()
+                return entries
+            # RESP2 (redis-py's default): [[stream, [(id, fields), ...]]]
+            got: list[Entry] = reply[0][1] if reply else []
+            entries.extend(got)
+            if len(got) < BATCH_SIZE:
+                return entries
+            block = None
+        return entries
+
+    async def _claim(self, *, min_idle: float) -> list[Entry]:
+        """Pending jobs idle for at least `min_idle` seconds, now delivered to us."""
+        entries: list[Entry] = []
+        cursor = "0-0"
+        while len(entries) < MAX_BATCH:
+            try:
+                reply: Any = await self._redis.xautoclaim(
+                    self._keys.refresh_jobs,
+                    self._keys.workers_group,
+                    self.name,
+                    min_idle_time=int(min_idle * 1000),
+                    start_id=cursor,
+                    count=BATCH_SIZE,
+                )
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                await self._create_group()
+                return entries
+            cursor, claimed = reply[0], reply[1]
+            entries.extend(claimed)
+            if cursor == "0-0":
+                break
+        if entries:
+            log.info("claimed %d pending refresh jobs", len(entries))
+        return entries
+
+    async def _create_group(self) -> None:
+        # From the start of the stream: jobs enqueued before the group existed (a fresh
+        # Redis) are still answered; stale ones are dropped by their deadline.
+        try:
+            await self._redis.xgroup_create(
+                self._keys.refresh_jobs, self._keys.workers_group, id="0", mkstream=True
+            )
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def _forget_other_consumers(self) -> None:
+        """Remove former readers with nothing pending, so the group does not grow forever."""
+        try:
+            consumers = await self._redis.xinfo_consumers(
+                self._keys.refresh_jobs, self._keys.workers_group
+            )
+        except ResponseError:
+            return  # no stream or group yet: nothing to forget
+        for consumer in consumers:
+            if consumer["name"] != self.name and int(consumer["pending"]) == 0:
+                await self._redis.xgroup_delconsumer(
+                    self._keys.refresh_jobs, self._keys.workers_group, consumer["name"]
+                )
+
+    async def _handle(self, entries: Sequence[Entry]) -> None:
+        jobs = _decode_jobs(entries)
+        now_ms = epoch_ms()
+        live = [job for job in jobs if job.deadline_ms > now_ms]
+        if len(live) < len(jobs):
+            log.info("dropping %d refresh jobs nobody waits for any more", len(jobs) - len(live))
+        pipe = self._redis.pipeline(transaction=False)
+        if live:
+            result = await self._answer(live)
+            encoded = result.encode()
+            ttl_ms = int(self._settings.result_ttl * 1000)
+            for job in live:
+                pipe.set(self._keys.refresh_result(job.job_id), encoded, px=ttl_ms)
+            batch = BatchResult(tuple(job.job_id for job in live), result)
+            pipe.publish(self._keys.refresh_results, batch.encode())
+        # Acknowledge only now: a crash before this line leaves the jobs pending, and
+        # the next reader claims and answers them.
+        pipe.xack(self._keys.refresh_jobs, self._keys.workers_group, *(e[0] for e in entries))
+        await pipe.execute()
+
+    async def _answer(self, jobs: Sequence[RefreshJob]) -> JobResult:
+        try:
+            result = await self._refresher.answer(jobs)
+        except REDIS_DOWN:
+            raise
+        except Exception:
+            log.exception("refresh of %d jobs failed unexpectedly", len(jobs))
+            return JobResult(refreshed=False, error=UNEXPECTED_FAILURE, state=VersionState())
+        log.info(
+            "answered %d refresh jobs: refreshed=%s version=%s error=%r",
+            len(jobs),
+            result.refreshed,
+            result.state.version,
+            result.error,
+        )
+        return result
+
+
+def _decode_jobs(entries: Sequence[Entry]) -> list[RefreshJob]:
+    jobs = []
+    for entry_id, fields in entries:
+        if fields is None:
+            continue  # trimmed from the stream while pending: nothing to answer
+        try:
+            jobs.append(RefreshJob.from_fields(fields))
+        except MessageError:
+            log.error("acknowledging refresh job %s that does not decode", entry_id)
+    return jobs
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep `seconds`, or less if `stop` is set meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

@@ -1,0 +1,199 @@
+"""Finding the current WhatsApp Web version upstream.
+
+Each source (`WA_VERSION_URL`, comma-separated) is tried in order until one answers
+with a `client_revision`. A round of all sources is retried only when a failure may
+pass (timeouts, connection errors, 429, 5xx), with exponential backoff and jitter,
+at most `fetch_attempts` rounds and never past `refresh_deadline`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_exponential_jitter,
+)
+
+from shared.errors import FetchError, InvalidVersion, TransientFetchError
+from shared.settings import Settings
+from shared.version import WAVersion
+
+# Matches both the home page (`"client_revision":1045818043,`) and sw.js, where the
+# JSON sits inside a JS string and its quotes are escaped (`\"client_revision\":1026…`).
+CLIENT_REVISION = re.compile(rb'\\?"client_revision\\?":\s*(\d+)')
+
+# What a desktop Chrome sends for a page load; without browser-like headers the
+# upstream has answered 400.
+BROWSER_HEADERS = {
+    "User-Agent": (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/148.0.0.0 Safari/537.36"
+    ),
+    "Accept": (
+        "text/html,application/xhtml+xml,application/xml;q=0.9,"
+        "image/avif,image/webp,image/apng,*/*;q=0.8"
+    ),
+    "Accept-Language": "en-US,en;q=0.9",
+    "Sec-Fetch-Dest": "document",
+    "Sec-Fetch-Mode": "navigate",
+    "Sec-Fetch-Site": "none",
+    "Sec-Fetch-User": "?1",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A version and the source that gave it."""
+
+    version: WAVersion
+    source: str
+
+
+def parse_revision(body: bytes) -> WAVersion:
+    """The version in a home page or sw.js body."""
+    match = CLIENT_REVISION.search(body)
+    if match is None:
+        raise FetchError("client_revision not found in the response")
+    try:
+        return WAVersion.from_revision(int(match.group(1)))
+    except InvalidVersion as exc:
+        raise FetchError(str(exc)) from None
+
+
+class VersionFetcher:
+    """Fetches the version from the configured sources through `client`."""
+
+    def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
+        self._settings = settings
+        self._client = client
+
+    async def fetch(self) -> Fetched:
+        """The upstream's version, or `FetchError` saying why there is none."""
+        settings = self._settings
+        deadline = time.monotonic() + settings.refresh_deadline
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(TransientFetchError),
+            stop=stop_after_attempt(settings.fetch_attempts)
+            | stop_before_delay(settings.refresh_deadline),
+            wait=_backoff,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._fetch_round(deadline)
+        raise AssertionError("unreachable: tenacity reraises the last error")
+
+    async def _fetch_round(self, deadline: float) -> Fetched:
+        """Try each source once, in order; the first that answers wins."""
+        errors: list[FetchError] = []
+        for url in self._settings.version_urls:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                errors.append(TransientFetchError(f"{url}: refresh deadline reached"))
+                break
+            try:
+                body = await self._read(url, min(self._settings.fetch_timeout, remaining))
+                return Fetched(parse_revision(body), url)
+            except FetchError as exc:
+                errors.append(_naming_source(url, exc))
+        raise _combine(errors)
+
+    async def _read(self, url: str, timeout: float) -> bytes:
+        if url.startswith("file://"):
+            return _read_file(url, self._settings.fetch_max_bytes)
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._read_http(url)
+        except TimeoutError:
+            raise TransientFetchError(f"timed out after {timeout:g}s") from None
+        except httpx.TransportError as exc:
+            raise TransientFetchError(f"{type(exc).__name__}: {exc}") from None
+
+    async def _read_http(self, url: str) -> bytes:
+        limit = self._settings.fetch_max_bytes
+        async with self._client.stream("GET", url, headers=BROWSER_HEADERS) as response:
+            _check_status(response)
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise FetchError(f"response body of {declared} bytes exceeds {limit} bytes")
+            body = bytearray()
+            async for chunk in response.aiter_raw():
+                body += chunk
+                if len(body) > limit:
+                    raise FetchError(f"response body exceeds {limit} bytes")
+            return bytes(body)
+
+
+def _check_status(response: httpx.Response) -> None:
+    status = response.status_code
+    if status == 200:
+        return
+    if status == 429 or status >= 500:
+        raise TransientFetchError(
+            f"upstream answered HTTP {status}",
+            retry_after=_retry_after(response.headers.get("retry-after")),
+        )
+    raise FetchError(f"upstream answered HTTP {status}")
+
+
+def _retry_after(value: str | None) -> float | None:
+    # Only the delay-seconds form; an HTTP date is rare from this upstream and the
+    # exponential backoff covers it.
+    if value is not None and value.strip().isdigit():
+        return float(value.strip())
+    return None
+
+
+def _read_file(url: str, limit: int) -> bytes:
+    path = Path(urllib.request.url2pathname(urllib.parse.urlparse(url).path))
+    try:
+        with path.open("rb") as source:
+            body = source.read(limit + 1)
+    except OSError as exc:
+        raise FetchError(f"cannot read {path}: {exc.strerror}") from None
+    if len(body) > limit:
+        raise FetchError(f"file exceeds {limit} bytes")
+    return body
+
+
+def _naming_source(url: str, error: FetchError) -> FetchError:
+    """The same error, its message prefixed with the source that failed."""
+    if isinstance(error, TransientFetchError):
+        return TransientFetchError(f"{url}: {error}", retry_after=error.retry_after)
+    return FetchError(f"{url}: {error}")
+
+
+def _combine(errors: list[FetchError]) -> FetchError:
+    """One error for a round: transient if any source may answer on a retry."""
+    if len(errors) == 1:
+        return errors[0]
+    message = "; ".join(str(e) for e in errors)
+    transient = [e for e in errors if isinstance(e, TransientFetchError)]
+    if not transient:
+        return FetchError(message)
+    waits = [e.retry_after for e in transient if e.retry_after is not None]
+    return TransientFetchError(message, retry_after=max(waits) if waits else None)
+
+
+_exponential = wait_exponential_jitter(initial=0.5, max=5.0, jitter=0.5)
+
+
+def _backoff(state: RetryCallState) -> float:
+    """Exponential backoff with jitter, but never sooner than the upstream's Retry-After."""
+    delay = _exponential(state)
+    error = state.outcome.exception() if state.outcome else None
+    if isinstance(error, TransientFetchError) and error.retry_after is not None:
+        delay = max(delay, error.retry_after)
+    return delay

@@ -1,0 +1,53 @@
+"""Running the worker process until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import socket
+
+import httpx
+
+from shared.keys import Keys
+from shared.redis import connect
+from shared.settings import Settings
+from worker.consumer import JobConsumer
+from worker.fetch import VersionFetcher
+from worker.refresh import Refresher
+
+log = logging.getLogger(__name__)
+
+
+def worker_name() -> str:
+    """Unique per process, readable in XINFO: host, pid and a random tail."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    """Answer refresh jobs until `stop` is set; the job in hand is finished first."""
+    redis = connect(settings.redis_url)
+    keys = Keys(settings.redis_prefix)
+    timeout = httpx.Timeout(settings.fetch_timeout)
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as http:
+        refresher = Refresher(
+            redis, keys, VersionFetcher(settings, http), settings.refresh_min_interval
+        )
+        consumer = JobConsumer(redis, keys, settings, refresher, name=worker_name())
+        log.info("worker %s started", consumer.name)
+        try:
+            await consumer.run(stop)
+        finally:
+            await redis.aclose()
+    log.info("worker %s stopped", consumer.name)
+
+
+async def serve(settings: Settings) -> None:
+    """`run_worker`, stopped by SIGTERM (Heroku, honcho) or SIGINT (Ctrl-C)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await run_worker(settings, stop)
