@@ -31,4 +31,4 @@ def connect(url: str, *, max_connections: int = 64) -> Redis:
         health_check_interval=10,
         retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=3),
     )
-    return Redis(connection_pool=pool)
+    return Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections

@@ -36,6 +36,8 @@ class Settings:
     # One upstream request may take this long.
     fetch_timeout: float = 10.0
     fetch_attempts: int = 4
+    # The first retry waits about this long; each later one up to twice as long (max 10x).
+    fetch_backoff: float = 0.5
     fetch_max_bytes: int = 4 * 1024 * 1024
     # A job delivered to a worker that has not acknowledged it for this long is taken
     # over by another worker: longer than the slowest job.
@@ -66,7 +68,7 @@ class Settings:
             return int(raw)
 
         urls = tuple(u.strip() for u in env.get("WA_VERSION_URL", "").split(",") if u.strip())
-        settings = cls(
+        return cls(
             redis_url=(env.get("REDIS_URL") or env.get("REDIS_TLS_URL") or DEFAULT_REDIS_URL),
             admin_secret=env.get("ADMIN_SECRET", ""),
             redis_prefix=env.get("REDIS_PREFIX", "").strip() or defaults.redis_prefix,
@@ -76,16 +78,15 @@ class Settings:
             refresh_wait=duration("REFRESH_WAIT", defaults.refresh_wait),
             fetch_timeout=duration("FETCH_TIMEOUT", defaults.fetch_timeout),
             fetch_attempts=integer("FETCH_ATTEMPTS", defaults.fetch_attempts),
+            fetch_backoff=duration("FETCH_BACKOFF", defaults.fetch_backoff),
             fetch_max_bytes=integer("FETCH_MAX_BYTES", defaults.fetch_max_bytes),
             job_claim_idle=duration("JOB_CLAIM_IDLE", defaults.job_claim_idle),
             job_stream_maxlen=integer("JOB_STREAM_MAXLEN", defaults.job_stream_maxlen),
             result_ttl=duration("RESULT_TTL", defaults.result_ttl),
             worker_lease_ttl=duration("WORKER_LEASE_TTL", defaults.worker_lease_ttl),
         )
-        settings.check()
-        return settings
 
-    def check(self) -> None:
+    def __post_init__(self) -> None:
         """Refuse combinations that cannot work."""
         for url in self.version_urls:
             if not url.startswith(("http://", "https://", "file://")):
@@ -96,8 +97,8 @@ class Settings:
             raise ConfigError("REFRESH_WAIT must be longer than REFRESH_DEADLINE")
         if self.job_claim_idle <= self.refresh_deadline:
             raise ConfigError("JOB_CLAIM_IDLE must be longer than REFRESH_DEADLINE")
-        if self.worker_lease_ttl < 1:
-            raise ConfigError("WORKER_LEASE_TTL must be at least 1s")
+        if self.worker_lease_ttl < 0.1:
+            raise ConfigError("WORKER_LEASE_TTL must be at least 100ms")
 
     def require_admin_secret(self) -> None:
         """Raise unless an admin secret is set: the web process does not start without one."""

@@ -12,8 +12,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
@@ -30,6 +30,7 @@ from worker.lease import Lease
 from worker.refresh import Refresher
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 Entry = tuple[str, dict[str, str] | None]
 
@@ -58,6 +59,7 @@ class JobConsumer:
         # Set when every pending job must be claimed before reading new ones.
         self._claim_all = True
         self._next_claim = 0.0
+        self._stop = asyncio.Event()
 
     @property
     def leading(self) -> bool:
@@ -65,6 +67,7 @@ class JobConsumer:
         return self._leading.is_set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        self._stop = stop
         keeper = asyncio.create_task(self._keep_lease(stop), name="lease-keeper")
         backoff = Backoff()
         try:
@@ -103,11 +106,7 @@ class JobConsumer:
     async def _until_leading(self, stop: asyncio.Event) -> bool:
         """Wait until this worker leads (True) or is told to stop (False)."""
         if not self.leading:
-            leading = asyncio.ensure_future(self._leading.wait())
-            stopping = asyncio.ensure_future(stop.wait())
-            await asyncio.wait([leading, stopping], return_when=asyncio.FIRST_COMPLETED)
-            leading.cancel()
-            stopping.cancel()
+            await _unless_stopped(self._leading.wait(), stop)
         return not stop.is_set()
 
     async def _step(self) -> None:
@@ -120,7 +119,9 @@ class JobConsumer:
             entries = await self._claim(min_idle=self._settings.job_claim_idle)
             self._next_claim = time.monotonic() + self._settings.job_claim_idle
         else:
-            entries = await self._read()
+            # Stopping does not wait out the blocking read; whatever an abandoned read
+            # took stays pending and the next reader claims it.
+            entries = await _unless_stopped(self._read(), self._stop) or []
         if entries:
             await self._handle(entries)
 
@@ -250,6 +251,23 @@ def _decode_jobs(entries: Sequence[Entry]) -> list[RefreshJob]:
         except MessageError:
             log.error("acknowledging refresh job %s that does not decode", entry_id)
     return jobs
+
+
+async def _unless_stopped(awaitable: Awaitable[T], stop: asyncio.Event) -> T | None:
+    """Await `awaitable`; if `stop` is set first, cancel it and return None."""
+    task = asyncio.ensure_future(awaitable)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([task, stopping], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    if task.cancelled():
+        return None
+    return task.result()
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

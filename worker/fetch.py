@@ -87,7 +87,7 @@ class VersionFetcher:
             retry=retry_if_exception_type(TransientFetchError),
             stop=stop_after_attempt(settings.fetch_attempts)
             | stop_before_delay(settings.refresh_deadline),
-            wait=_backoff,
+            wait=_Backoff(settings.fetch_backoff),
             reraise=True,
         )
         async for attempt in retrying:
@@ -129,7 +129,7 @@ class VersionFetcher:
             if declared.isdigit() and int(declared) > limit:
                 raise FetchError(f"response body of {declared} bytes exceeds {limit} bytes")
             body = bytearray()
-            async for chunk in response.aiter_raw():
+            async for chunk in response.aiter_bytes():
                 body += chunk
                 if len(body) > limit:
                     raise FetchError(f"response body exceeds {limit} bytes")
@@ -187,13 +187,17 @@ def _combine(errors: list[FetchError]) -> FetchError:
     return TransientFetchError(message, retry_after=max(waits) if waits else None)
 
 
-_exponential = wait_exponential_jitter(initial=0.5, max=5.0, jitter=0.5)
-
-
-def _backoff(state: RetryCallState) -> float:
+class _Backoff:
     """Exponential backoff with jitter, but never sooner than the upstream's Retry-After."""
-    delay = _exponential(state)
-    error = state.outcome.exception() if state.outcome else None
-    if isinstance(error, TransientFetchError) and error.retry_after is not None:
-        delay = max(delay, error.retry_after)
-    return delay
+
+    def __init__(self, initial: float) -> None:
+        self._exponential = wait_exponential_jitter(
+            multiplier=initial, max=initial * 10, jitter=initial
+        )
+
+    def __call__(self, state: RetryCallState) -> float:
+        delay: float = self._exponential(state)
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, TransientFetchError) and error.retry_after is not None:
+            delay = max(delay, error.retry_after)
+        return delay

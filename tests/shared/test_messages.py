@@ -1,0 +1,72 @@
+"""Every cross-process message decodes to what was encoded, and garbage is a MessageError."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from shared.errors import MessageError
+from shared.messages import BatchResult, JobResult, RefreshJob, VersionChanged
+from shared.state import VersionState
+from shared.version import WAVersion
+
+
+def test_refresh_job_round_trip() -> None:
+    """A job survives the stream's string fields."""
+    job = RefreshJob.new(force=False, deadline_ms=1_700_000_000_000)
+    fields = job.to_fields()
+    assert all(isinstance(v, str) for v in fields.values())
+    assert RefreshJob.from_fields(fields) == job
+
+
+def test_new_jobs_get_distinct_ids() -> None:
+    """Job ids are unique, so answers never reach the wrong caller."""
+    assert len({RefreshJob.new(force=True, deadline_ms=0).job_id for _ in range(1000)}) == 1000
+
+
+def test_batch_result_round_trip() -> None:
+    """One batch message carries every job id and the shared result."""
+    result = JobResult(True, "", VersionState(version=WAVersion(2, 3000, 7), seq=1))
+    batch = BatchResult(("a", "b"), result)
+    assert BatchResult.decode(batch.encode()) == batch
+    assert JobResult.decode(result.encode()) == result
+
+
+def test_version_changed_carries_array_string_previous_and_seq() -> None:
+    """Subscribers in any language read array, string, previous and seq from the JSON."""
+    message = VersionChanged(
+        version=WAVersion(2, 3000, 8),
+        previous=WAVersion(2, 3000, 7),
+        seq=2,
+        changed_at="2025-12-21T10:30:00Z",
+        source="https://web.whatsapp.com/sw.js",
+    )
+    data = json.loads(message.encode())
+    assert data["array"] == [2, 3000, 8]
+    assert data["string"] == "2.3000.8"
+    assert data["previous"] == {"array": [2, 3000, 7], "string": "2.3000.7"}
+    assert data["seq"] == 2
+    assert VersionChanged.decode(message.encode()) == message
+
+
+@pytest.mark.parametrize(
+    ("decode", "text"),
+    [
+        (BatchResult.decode, "not json"),
+        (BatchResult.decode, '{"job_ids": ["a"]}'),
+        (JobResult.decode, "[]"),
+        (VersionChanged.decode, '{"string": "2.3000.x", "seq": 1}'),
+    ],
+)
+def test_garbage_is_a_message_error(decode: object, text: str) -> None:
+    """Malformed messages raise MessageError, never KeyError or TypeError."""
+    assert callable(decode)
+    with pytest.raises(MessageError):
+        decode(text)
+
+
+def test_job_with_missing_fields_is_a_message_error() -> None:
+    """A stream entry written by something else is reported, not crashed on."""
+    with pytest.raises(MessageError):
+        RefreshJob.from_fields({"job_id": "x"})

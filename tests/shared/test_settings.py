@@ -1,0 +1,84 @@
+"""Settings read from the environment, and durations as people write them."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.durations import parse_duration
+from shared.errors import ConfigError
+from shared.settings import DEFAULT_REDIS_URL, DEFAULT_VERSION_URLS, Settings
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90", 90.0), ("30s", 30.0), ("10m", 600.0), ("1h", 3600.0), ("250ms", 0.25), ("0", 0.0)],
+)
+def test_durations_accept_seconds_and_units(text: str, seconds: float) -> None:
+    """A bare number is seconds; ms, s, m and h are understood."""
+    assert parse_duration("X", text) == seconds
+
+
+@pytest.mark.parametrize("text", ["ten", "-5", "5d", "1h30", ""])
+def test_bad_durations_name_the_setting(text: str) -> None:
+    """A malformed duration is a ConfigError that says which setting is wrong."""
+    with pytest.raises(ConfigError, match="REFRESH_MIN_INTERVAL"):
+        parse_duration("REFRESH_MIN_INTERVAL", text)
+
+
+def test_defaults_without_environment() -> None:
+    """With nothing set: local Redis, WhatsApp's sw.js then home page, a 10 minute interval."""
+    settings = Settings.from_env({})
+    assert settings.redis_url == DEFAULT_REDIS_URL
+    assert settings.version_urls == DEFAULT_VERSION_URLS
+    assert settings.refresh_min_interval == 600
+    assert settings.redis_prefix == "whatsapp"
+
+
+def test_reads_every_documented_variable() -> None:
+    """The environment variables map onto the settings."""
+    settings = Settings.from_env(
+        {
+            "REDIS_URL": "rediss://:pw@example.invalid:6380/0",
+            "ADMIN_SECRET": "s3cret",
+            "WA_VERSION_URL": " https://a.invalid/sw.js , file:///srv/sw.js ",
+            "REFRESH_MIN_INTERVAL": "30s",
+            "REDIS_PREFIX": "wa",
+        }
+    )
+    assert settings.redis_url == "rediss://:pw@example.invalid:6380/0"
+    assert settings.admin_secret == "s3cret"
+    assert settings.version_urls == ("https://a.invalid/sw.js", "file:///srv/sw.js")
+    assert settings.refresh_min_interval == 30
+    assert settings.redis_prefix == "wa"
+
+
+def test_redis_tls_url_is_the_fallback() -> None:
+    """Heroku sets REDIS_TLS_URL on some plans; it is used when REDIS_URL is absent."""
+    settings = Settings.from_env({"REDIS_TLS_URL": "rediss://h.invalid:1/0"})
+    assert settings.redis_url == "rediss://h.invalid:1/0"
+
+
+def test_secret_is_not_in_the_repr() -> None:
+    """Printing the settings (in a log or traceback) never shows the admin secret."""
+    assert "s3cret" not in repr(Settings.from_env({"ADMIN_SECRET": "s3cret"}))
+
+
+def test_missing_secret_is_refused_for_the_web_process() -> None:
+    """require_admin_secret explains what is missing."""
+    with pytest.raises(ConfigError, match="ADMIN_SECRET is not set"):
+        Settings.from_env({}).require_admin_secret()
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"WA_VERSION_URL": "ftp://x/sw.js"}, "not http"),
+        ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
+        ({"REFRESH_DEADLINE": "40s"}, "REFRESH_WAIT must be longer"),
+        ({"FETCH_ATTEMPTS": "0"}, "FETCH_ATTEMPTS"),
+    ],
+)
+def test_impossible_settings_are_refused(env: dict[str, str], message: str) -> None:
+    """Settings that cannot work stop the process with a message naming the setting."""
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(env)

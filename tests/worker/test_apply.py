@@ -1,0 +1,116 @@
+"""Recording fetches: no downgrade, seq+1 exactly on change, errors recorded, one publish per change."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import fakeredis
+import pytest
+from redis.asyncio import Redis
+
+from shared.keys import Keys
+from shared.state import VersionState
+from shared.version import WAVersion
+from worker.apply import apply_failure, apply_fetched, record_failure, record_fetched
+from worker.fetch import Fetched
+
+T0 = datetime(2025, 12, 21, 10, 0, tzinfo=UTC)
+SW = "https://web.whatsapp.com/sw.js"
+V7 = WAVersion(2, 3000, 7)
+V8 = WAVersion(2, 3000, 8)
+STORED = VersionState(version=V7, seq=4, changed_at=T0, source=SW, last_refreshed=T0, last_success=T0)
+
+
+def test_first_fetch_sets_version_and_seq_1() -> None:
+    applied = apply_fetched(VersionState(), Fetched(V7, SW), T0)
+    assert applied.state.version == V7
+    assert applied.state.seq == 1
+    assert applied.changed is not None
+    assert applied.changed.previous is None
+    assert applied.error == ""
+
+
+def test_newer_version_bumps_seq_and_names_the_previous() -> None:
+    later = T0 + timedelta(hours=1)
+    applied = apply_fetched(STORED, Fetched(V8, SW), later)
+    assert applied.state.version == V8
+    assert applied.state.seq == 5
+    assert applied.state.changed_at == later
+    assert applied.changed is not None
+    assert (applied.changed.previous, applied.changed.seq) == (V7, 5)
+
+
+def test_same_version_updates_times_but_publishes_nothing() -> None:
+    later = T0 + timedelta(hours=1)
+    failed_before = VersionState(**{**_fields(STORED), "last_error": "timed out"})
+    applied = apply_fetched(failed_before, Fetched(V7, SW), later)
+    assert applied.changed is None
+    assert applied.state.seq == 4
+    assert applied.state.last_refreshed == later
+    assert applied.state.last_success == later
+    assert applied.state.last_error == ""
+    assert applied.state.changed_at == T0
+
+
+def test_older_version_is_never_applied() -> None:
+    """A stale upstream answer keeps the stored version and reports why."""
+    later = T0 + timedelta(hours=1)
+    applied = apply_fetched(STORED, Fetched(WAVersion(2, 3000, 6), SW), later)
+    assert applied.state.version == V7
+    assert applied.state.seq == 4
+    assert applied.changed is None
+    assert applied.error == f"{SW} reported 2.3000.6, older than the stored 2.3000.7; kept 2.3000.7"
+    assert applied.state.last_error == applied.error
+    assert applied.state.last_refreshed == later
+    assert applied.state.last_success == T0
+
+
+def test_failure_keeps_the_version_and_records_the_attempt() -> None:
+    later = T0 + timedelta(minutes=5)
+    applied = apply_failure(STORED, "upstream answered HTTP 503", later)
+    assert applied.state.version == V7
+    assert applied.state.last_error == "upstream answered HTTP 503"
+    assert applied.state.last_refreshed == later
+    assert applied.state.last_success == T0
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[Redis]:
+    client = fakeredis.FakeAsyncRedis(decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+async def test_record_stores_the_hash_and_publishes_once(fake: Redis) -> None:
+    """A change is written to the hash and published on version-changed, in one transaction."""
+    keys = Keys("t")
+    async with fake.pubsub() as pubsub:
+        await pubsub.subscribe(keys.version_changed)
+        await record_fetched(fake, keys, Fetched(V7, SW), T0)
+        await record_fetched(fake, keys, Fetched(V7, SW), T0 + timedelta(minutes=1))
+        await record_fetched(fake, keys, Fetched(V8, SW), T0 + timedelta(minutes=2))
+        published = []
+        # Drain what is queued: the confirmation, then each published change.
+        while (message := await pubsub.get_message(timeout=0.05)) is not None:
+            if message["type"] == "message":
+                published.append(json.loads(message["data"]))
+    assert [(m["string"], m["seq"]) for m in published] == [("2.3000.7", 1), ("2.3000.8", 2)]
+    stored = await fake.hgetall(keys.version)
+    assert stored["string"] == "2.3000.8"
+    assert stored["array"] == "[2,3000,8]"
+    assert stored["seq"] == "2"
+
+
+async def test_record_failure_keeps_the_stored_version(fake: Redis) -> None:
+    keys = Keys("t")
+    await record_fetched(fake, keys, Fetched(V7, SW), T0)
+    await record_failure(fake, keys, "timed out after 10s", T0 + timedelta(minutes=1))
+    state = VersionState.from_hash(await fake.hgetall(keys.version))
+    assert state.version == V7
+    assert state.last_error == "timed out after 10s"
+
+
+def _fields(state: VersionState) -> dict[str, object]:
+    return {name: getattr(state, name) for name in VersionState.__slots__}
