@@ -56,8 +56,8 @@ class StubUpstream:
         self._lock = threading.Lock()
         self._gate = threading.Event()
         self._gate.set()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
-        self._server.daemon_threads = True
+        self._server = _StubServer(("127.0.0.1", port), _Handler)
+        self._server.stub = self
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property
@@ -111,42 +111,47 @@ class StubUpstream:
         return data + b" " * max(0, behaviour.pad_to - len(data))
 
 
-def _handler_for(stub: StubUpstream) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path == "/_stub":
-                self._send(200, json.dumps({**asdict(stub.behaviour), "fetches": stub.fetches}))
-                return
-            behaviour = stub.record_fetch(dict(self.headers.items()))
-            if behaviour.delay:
-                time.sleep(behaviour.delay)  # simulated upstream latency
-            headers = {"Retry-After": behaviour.retry_after} if behaviour.retry_after else {}
-            if behaviour.status != 200:
-                self._send(behaviour.status, "upstream failure", headers)
-                return
+class _StubServer(ThreadingHTTPServer):
+    daemon_threads = True
+    stub: StubUpstream
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _StubServer
+
+    def do_GET(self) -> None:
+        stub = self.server.stub
+        if self.path == "/_stub":
+            self._send(200, json.dumps({**asdict(stub.behaviour), "fetches": stub.fetches}))
+            return
+        behaviour = stub.record_fetch(dict(self.headers.items()))
+        if behaviour.delay:
+            time.sleep(behaviour.delay)  # simulated upstream latency
+        headers = {"Retry-After": behaviour.retry_after} if behaviour.retry_after else {}
+        if behaviour.status != 200:
+            self._send(behaviour.status, "upstream failure", headers)
+        else:
             self._send(200, stub.body(self.path, behaviour), headers)
 
-        def do_PUT(self) -> None:
-            if self.path != "/_stub":
-                self._send(404, "not found")
-                return
-            length = int(self.headers.get("Content-Length") or 0)
-            stub.configure(**json.loads(self.rfile.read(length) or b"{}"))
-            self._send(200, json.dumps(asdict(stub.behaviour)))
+    def do_PUT(self) -> None:
+        if self.path != "/_stub":
+            self._send(404, "not found")
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        self.server.stub.configure(**json.loads(self.rfile.read(length) or b"{}"))
+        self._send(200, json.dumps(asdict(self.server.stub.behaviour)))
 
-        def _send(self, status: int, body: str | bytes, headers: dict[str, str] | None = None) -> None:
-            data = body.encode() if isinstance(body, str) else body
-            self.send_response(status)
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def _send(self, status: int, body: str | bytes, headers: dict[str, str] | None = None) -> None:
+        data = body.encode() if isinstance(body, str) else body
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # quiet: tests and benchmarks read the counters instead
-
-    return Handler
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # quiet: tests and benchmarks read the counters instead
 
 
 def main() -> None:

@@ -55,16 +55,18 @@ class ResultWaiter:
         finally:
             del self._waiting[job_id]
 
-    async def wait(self, job_id: str, future: asyncio.Future[JobResult], timeout: float) -> JobResult:
-        """The job's result, or `ResultTimeout` once `timeout` seconds pass without one."""
+    async def wait(
+        self, job_id: str, future: asyncio.Future[JobResult], within: float
+    ) -> JobResult:
+        """The job's result, or `ResultTimeout` once `within` seconds pass without one."""
         try:
-            return await asyncio.wait_for(future, timeout)
+            return await asyncio.wait_for(future, within)
         except TimeoutError:
             # The message may have been lost while the answer itself was stored.
             stored = await self._redis.get(self._keys.refresh_result(job_id))
             if stored is not None:
                 return JobResult.decode(stored)
-            raise ResultTimeout(f"no worker answered the refresh within {timeout:g}s") from None
+            raise ResultTimeout(f"no worker answered the refresh within {within:g}s") from None
 
     async def _on_message(self, channel: str, data: str) -> None:
         try:

@@ -55,7 +55,9 @@ SettingsFactory = Callable[..., Settings]
 
 
 @pytest.fixture
-def make_settings(redis_server: RedisServer, prefix: str, upstream: StubUpstream) -> SettingsFactory:
+def make_settings(
+    redis_server: RedisServer, prefix: str, upstream: StubUpstream
+) -> SettingsFactory:
     """Settings pointing at the test Redis and the stub, with quick retries."""
 
     def make(**changes: Any) -> Settings:

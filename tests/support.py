@@ -48,11 +48,11 @@ async def running_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         await task
 
 
-async def wait_until(condition: object, timeout: float = 10.0) -> None:
-    """Poll `condition()` until it is true or `timeout` passes (then fail)."""
+async def wait_until(condition: object, within: float = 10.0) -> None:
+    """Poll `condition()` until it is true or `within` seconds pass (then fail)."""
     assert callable(condition)
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while not condition():
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
+            raise AssertionError(f"condition not met within {within}s")
         await asyncio.sleep(0.01)

@@ -78,7 +78,9 @@ class JobConsumer:
                 except REDIS_DOWN as exc:
                     self._claim_all = True
                     delay = backoff.next_delay()
-                    log.warning("worker lost Redis (%s); retrying in %.2fs", type(exc).__name__, delay)
+                    log.warning(
+                        "worker lost Redis (%s); retrying in %.2fs", type(exc).__name__, delay
+                    )
                     await _wait(stop, delay)
         finally:
             keeper.cancel()

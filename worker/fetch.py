@@ -110,14 +110,14 @@ class VersionFetcher:
                 errors.append(_naming_source(url, exc))
         raise _combine(errors)
 
-    async def _read(self, url: str, timeout: float) -> bytes:
+    async def _read(self, url: str, seconds: float) -> bytes:
         if url.startswith("file://"):
             return _read_file(url, self._settings.fetch_max_bytes)
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(seconds):
                 return await self._read_http(url)
         except TimeoutError:
-            raise TransientFetchError(f"timed out after {timeout:g}s") from None
+            raise TransientFetchError(f"timed out after {seconds:g}s") from None
         except httpx.TransportError as exc:
             raise TransientFetchError(f"{type(exc).__name__}: {exc}") from None
 

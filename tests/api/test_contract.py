@@ -18,7 +18,7 @@ from tests.support import running_api, running_worker
 
 REFRESH = "/admin/whatsapp/version/refresh"
 VERSION = "/admin/whatsapp/version"
-AUTH = {"X-Admin-Secret": SECRET.encode()}  # bytes: the secret is not ASCII
+AUTH = {b"X-Admin-Secret": SECRET.encode()}  # bytes: the secret is not ASCII
 RFC3339_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 UNAUTHORIZED = {
     "status": False,
@@ -34,7 +34,9 @@ async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def test_refresh_answers_the_seed_envelope(api: httpx.AsyncClient, upstream: StubUpstream) -> None:
+async def test_refresh_answers_the_seed_envelope(
+    api: httpx.AsyncClient, upstream: StubUpstream
+) -> None:
     """A refresh fetches the stub's revision and answers exactly the seed's 200 shape."""
     upstream.configure(revision=1012345678)
     response = await api.post(REFRESH, headers=AUTH)
@@ -226,7 +228,10 @@ async def test_redis_unreachable_is_503_envelope(make_settings: SettingsFactory)
     """A Redis that does not answer gives a 503 envelope, not a traceback."""
     settings = make_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")
     async with running_api(settings) as api:
-        for response in (await api.post(REFRESH, headers=AUTH), await api.get(VERSION, headers=AUTH)):
+        for response in (
+            await api.post(REFRESH, headers=AUTH),
+            await api.get(VERSION, headers=AUTH),
+        ):
             assert response.status_code == 503
             assert response.json() == {
                 "status": False,

@@ -59,7 +59,11 @@ def test_corrupt_hash_is_a_message_error() -> None:
 
 @pytest.mark.parametrize(
     ("age", "interval", "recent"),
-    [(timedelta(minutes=9), 600, True), (timedelta(minutes=10), 600, False), (timedelta(0), 0, False)],
+    [
+        (timedelta(minutes=9), 600, True),
+        (timedelta(minutes=10), 600, False),
+        (timedelta(0), 0, False),
+    ],
 )
 def test_refreshed_within(age: timedelta, interval: float, recent: bool) -> None:
     """An attempt younger than the interval is recent; an interval of 0 disables the rule."""

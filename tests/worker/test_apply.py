@@ -1,8 +1,9 @@
-"""Recording fetches: no downgrade, seq+1 exactly on change, errors recorded, one publish per change."""
+"""Recording fetches: no downgrade, seq+1 exactly on change, errors kept, one publish per change."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -20,7 +21,9 @@ T0 = datetime(2025, 12, 21, 10, 0, tzinfo=UTC)
 SW = "https://web.whatsapp.com/sw.js"
 V7 = WAVersion(2, 3000, 7)
 V8 = WAVersion(2, 3000, 8)
-STORED = VersionState(version=V7, seq=4, changed_at=T0, source=SW, last_refreshed=T0, last_success=T0)
+STORED = VersionState(
+    version=V7, seq=4, changed_at=T0, source=SW, last_refreshed=T0, last_success=T0
+)
 
 
 def test_first_fetch_sets_version_and_seq_1() -> None:
@@ -44,7 +47,7 @@ def test_newer_version_bumps_seq_and_names_the_previous() -> None:
 
 def test_same_version_updates_times_but_publishes_nothing() -> None:
     later = T0 + timedelta(hours=1)
-    failed_before = VersionState(**{**_fields(STORED), "last_error": "timed out"})
+    failed_before = replace(STORED, last_error="timed out")
     applied = apply_fetched(failed_before, Fetched(V7, SW), later)
     assert applied.changed is None
     assert applied.state.seq == 4
@@ -110,7 +113,3 @@ async def test_record_failure_keeps_the_stored_version(fake: Redis) -> None:
     state = VersionState.from_hash(await fake.hgetall(keys.version))
     assert state.version == V7
     assert state.last_error == "timed out after 10s"
-
-
-def _fields(state: VersionState) -> dict[str, object]:
-    return {name: getattr(state, name) for name in VersionState.__slots__}

@@ -19,7 +19,9 @@ SW_BODY = (
     b'self.__swData=JSON.parse(/*BTDS*/"{\\"dynamic_data\\":{\\"SiteData\\":'
     b'{\\"server_revision\\":1026131876,\\"client_revision\\":1026131876}}}");'
 )
-HOME_BODY = b'["SiteData",[],{"server_revision":1045818043,"client_revision":1045818043,"push_phase":"C3"'
+HOME_BODY = (
+    b'["SiteData",[],{"server_revision":1045818043,"client_revision":1045818043,"push_phase":"C3"'
+)
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -152,7 +154,9 @@ async def test_all_sources_failing_names_each() -> None:
 
     with pytest.raises(FetchError) as caught:
         await fetcher(handler).fetch()
-    assert str(caught.value) == f"{SW}: upstream answered HTTP 404; {HOME}: upstream answered HTTP 403"
+    assert (
+        str(caught.value) == f"{SW}: upstream answered HTTP 404; {HOME}: upstream answered HTTP 403"
+    )
 
 
 async def test_retry_after_is_honoured_within_the_deadline() -> None:
@@ -195,4 +199,6 @@ async def test_file_source_serves_air_gapped_sites(tmp_path: Path) -> None:
 
 async def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FetchError, match="cannot read"):
-        await fetcher(lambda r: httpx.Response(500), version_urls=((tmp_path / "no").as_uri(),)).fetch()
+        await fetcher(
+            lambda r: httpx.Response(500), version_urls=((tmp_path / "no").as_uri(),)
+        ).fetch()
