@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import uvicorn
@@ -48,11 +49,13 @@ async def running_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         await task
 
 
-async def wait_until(condition: object, within: float = 10.0) -> None:
-    """Poll `condition()` until it is true or `within` seconds pass (then fail)."""
-    assert callable(condition)
+async def wait_until(condition: Callable[[], bool | Awaitable[bool]], within: float = 10.0) -> None:
+    """Poll `condition()` (plain or async) until it is true; fail after `within` seconds."""
     deadline = asyncio.get_running_loop().time() + within
-    while not condition():
+    while True:
+        outcome = condition()
+        if await outcome if inspect.isawaitable(outcome) else outcome:
+            return
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {within}s")
         await asyncio.sleep(0.01)

@@ -60,6 +60,7 @@ class JobConsumer:
         self._claim_all = True
         self._next_claim = 0.0
         self._stop = asyncio.Event()
+        self.lease_checks = 0  # how many times this worker asked for the lease
 
     @property
     def leading(self) -> bool:
@@ -96,6 +97,7 @@ class JobConsumer:
                 held = await self._lease.hold()
             except REDIS_DOWN:
                 held = False
+            self.lease_checks += 1
             if held and not self.leading:
                 log.info("worker %s now reads refresh jobs", self.name)
                 self._claim_all = True

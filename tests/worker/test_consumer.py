@@ -1,0 +1,204 @@
+"""The job stream on a real Redis: one reader at a time, takeover, claims, stale and bad jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+from redis.asyncio import Redis
+
+from devtools.stub_upstream import StubUpstream
+from shared.clock import epoch_ms
+from shared.keys import Keys
+from shared.messages import JobResult, RefreshJob
+from shared.refresh import RefreshClient
+from shared.results import ResultWaiter
+from shared.settings import Settings
+from shared.state import VersionState
+from shared.version import WAVersion
+from tests.support import wait_until
+from worker.consumer import JobConsumer
+from worker.fetch import VersionFetcher
+from worker.refresh import Refresher
+
+
+@contextlib.asynccontextmanager
+async def consumer(
+    redis: Redis, keys: Keys, settings: Settings, name: str
+) -> AsyncIterator[JobConsumer]:
+    """A JobConsumer running until the block ends."""
+    async with httpx.AsyncClient() as http:
+        refresher = Refresher(redis, keys, VersionFetcher(settings, http), 600)
+        worker = JobConsumer(redis, keys, settings, refresher, name=name)
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop))
+        try:
+            yield worker
+        finally:
+            stop.set()
+            await task
+
+
+@contextlib.asynccontextmanager
+async def refresh_client(
+    redis: Redis, keys: Keys, settings: Settings
+) -> AsyncIterator[RefreshClient]:
+    waiter = ResultWaiter(redis, keys)
+    task = asyncio.create_task(waiter.run())
+    await wait_until(lambda: waiter.subscription.subscriptions > 0)
+    try:
+        yield RefreshClient(redis, keys, settings, waiter)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def enqueue(redis: Redis, keys: Keys, job: RefreshJob) -> str:
+    entry_id: str = await redis.xadd(keys.refresh_jobs, job.to_fields())  # type: ignore[arg-type]
+    return entry_id
+
+
+async def test_only_one_worker_reads_at_a_time(
+    redis: Redis, keys: Keys, settings: Settings
+) -> None:
+    """Of two running workers exactly one holds the lease."""
+    async with consumer(redis, keys, settings, "a") as a, consumer(redis, keys, settings, "b") as b:
+        await wait_until(lambda: a.leading or b.leading)
+        assert a.leading != b.leading
+        assert await redis.get(keys.worker_lease) in {"a", "b"}
+
+
+async def test_standby_takes_over_when_the_reader_stops(
+    redis: Redis, keys: Keys, settings: Settings
+) -> None:
+    """A stopping reader lets go of the lease, and the standby starts reading."""
+    async with contextlib.AsyncExitStack() as standby_stack:
+        async with consumer(redis, keys, settings, "a") as a:
+            await wait_until(lambda: a.leading)
+            b = await standby_stack.enter_async_context(consumer(redis, keys, settings, "b"))
+            await wait_until(lambda: _lease_checked(b))
+            assert not b.leading
+        await wait_until(lambda: b.leading)
+
+
+async def test_jobs_of_a_dead_reader_are_claimed_and_answered(
+    redis: Redis, keys: Keys, settings: Settings, upstream: StubUpstream
+) -> None:
+    """A job delivered to a reader that died unacknowledged is answered by the next reader."""
+    await redis.xgroup_create(keys.refresh_jobs, keys.workers_group, id="0", mkstream=True)
+    async with refresh_client(redis, keys, settings) as client:
+        job = RefreshJob.new(force=True, deadline_ms=epoch_ms() + 10_000)
+        with client.waiter.expect(job.job_id) as answer:
+            await enqueue(redis, keys, job)
+            # "dead" takes the job and holds the lease, then vanishes without acking.
+            await redis.xreadgroup(keys.workers_group, "dead", {keys.refresh_jobs: ">"})
+            await redis.set(keys.worker_lease, "dead", px=300)
+            async with consumer(redis, keys, settings, "heir"):
+                result = await client.waiter.wait(job.job_id, answer, 10)
+    assert result.refreshed is True
+    assert result.error == ""
+    pending = await redis.xpending(keys.refresh_jobs, keys.workers_group)
+    assert pending["pending"] == 0
+    consumers = await redis.xinfo_consumers(keys.refresh_jobs, keys.workers_group)
+    assert [c["name"] for c in consumers] == ["heir"]  # the dead reader is forgotten
+
+
+async def test_jobs_past_their_deadline_are_dropped_without_a_fetch(
+    redis: Redis, keys: Keys, settings: Settings, upstream: StubUpstream
+) -> None:
+    """Nobody waits for an expired job: it is acknowledged, and the upstream is not asked."""
+    await redis.xgroup_create(keys.refresh_jobs, keys.workers_group, id="0", mkstream=True)
+    await enqueue(redis, keys, RefreshJob.new(force=True, deadline_ms=epoch_ms() - 1))
+    async with consumer(redis, keys, settings, "w"):
+        await wait_until(lambda: _nothing_pending(redis, keys))
+    assert upstream.fetches == 0
+
+
+async def test_a_job_that_does_not_decode_is_acknowledged(
+    redis: Redis, keys: Keys, settings: Settings, upstream: StubUpstream
+) -> None:
+    """Garbage on the stream is logged and acknowledged; the jobs around it are answered."""
+    async with (
+        refresh_client(redis, keys, settings) as client,
+        consumer(redis, keys, settings, "w"),
+    ):
+        await redis.xadd(keys.refresh_jobs, {"junk": "1"})
+        result = await client.refresh(force=True)
+        await wait_until(lambda: _nothing_pending(redis, keys))
+    assert result.refreshed is True
+
+
+async def test_a_lost_stream_and_group_are_recreated(
+    redis: Redis, keys: Keys, settings: Settings, upstream: StubUpstream
+) -> None:
+    """If the stream disappears (a Redis without persistence restarted), work goes on."""
+    async with (
+        refresh_client(redis, keys, settings) as client,
+        consumer(redis, keys, settings, "w"),
+    ):
+        assert (await client.refresh(force=True)).refreshed
+        await redis.delete(keys.refresh_jobs)
+        result = await client.refresh(force=True)
+    assert result.refreshed is True
+    assert upstream.fetches == 2
+
+
+async def test_answers_are_stored_for_callers_that_missed_the_message(
+    redis: Redis, keys: Keys, settings: Settings
+) -> None:
+    """Each job's answer is kept under its own key for result_ttl, besides the broadcast."""
+    job = RefreshJob.new(force=True, deadline_ms=epoch_ms() + 10_000)
+    async with consumer(redis, keys, settings, "w"):
+        await enqueue(redis, keys, job)
+        await wait_until(lambda: _exists(redis, keys.refresh_result(job.job_id)))
+    stored = JobResult.decode(await redis.get(keys.refresh_result(job.job_id)) or "")
+    ttl = await redis.pttl(keys.refresh_result(job.job_id))
+    assert stored.refreshed is True
+    assert 0 < ttl <= settings.result_ttl * 1000
+
+
+async def test_waiter_recovers_a_missed_message_after_resubscribing(
+    redis: Redis, keys: Keys, settings: Settings
+) -> None:
+    """When the pub/sub connection drops, answers stored meanwhile are read on resubscribe."""
+    async with refresh_client(redis, keys, settings) as client:
+        waiter = client.waiter
+        result = _a_result()
+        with waiter.expect("job-1") as answer:
+            await redis.set(keys.refresh_result("job-1"), result.encode())  # stored, not published
+            before = waiter.subscription.subscriptions
+            await redis.client_kill_filter(_type="pubsub")
+            await wait_until(lambda: waiter.subscription.subscriptions > before)
+            got = await asyncio.wait_for(answer, 5)
+    assert got == result
+
+
+async def test_waiter_reads_the_stored_answer_at_its_deadline(
+    redis: Redis, keys: Keys, settings: Settings
+) -> None:
+    """A missed message with a stored answer still answers, at the deadline, not a 504."""
+    async with refresh_client(redis, keys, settings) as client:
+        result = _a_result()
+        with client.waiter.expect("job-2") as answer:
+            await redis.set(keys.refresh_result("job-2"), result.encode())
+            assert await client.waiter.wait("job-2", answer, 0.05) == result
+
+
+def _lease_checked(worker: JobConsumer) -> bool:
+    return worker.lease_checks > 0
+
+
+def _a_result() -> JobResult:
+    return JobResult(True, "", VersionState(version=WAVersion(2, 3000, 5), seq=1))
+
+
+async def _nothing_pending(redis: Redis, keys: Keys) -> bool:
+    pending = await redis.xpending(keys.refresh_jobs, keys.workers_group)
+    return int(pending["pending"]) == 0 and await redis.xlen(keys.refresh_jobs) > 0
+
+
+async def _exists(redis: Redis, key: str) -> bool:
+    return bool(await redis.exists(key))
