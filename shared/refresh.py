@@ -47,10 +47,16 @@ class RefreshClient:
         wait = self.settings.refresh_wait
         job = RefreshJob.new(force=force, deadline_ms=epoch_ms() + int(wait * 1000))
         with self.waiter.expect(job.job_id) as answer:
-            await self.redis.xadd(
-                self.keys.refresh_jobs,
-                job.to_fields(),  # type: ignore[arg-type]  # redis-py's stub wants a wider dict
-                maxlen=self.settings.job_stream_maxlen,
-                approximate=True,
-            )
+            await enqueue(self.redis, self.keys, job, maxlen=self.settings.job_stream_maxlen)
             return await self.waiter.wait(job.job_id, answer, wait)
+
+
+async def enqueue(redis: Redis, keys: Keys, job: RefreshJob, *, maxlen: int) -> str:
+    """Append `job` to the stream, trimmed to about `maxlen` entries; its entry id."""
+    entry_id = await redis.xadd(
+        keys.refresh_jobs,
+        job.to_fields(),  # type: ignore[arg-type]  # redis-py's hint is an invariant wider dict
+        maxlen=maxlen,
+        approximate=True,
+    )
+    return str(entry_id)  # decode_responses=True: already a str

@@ -13,7 +13,7 @@ from devtools.stub_upstream import StubUpstream
 from shared.clock import epoch_ms
 from shared.keys import Keys
 from shared.messages import JobResult, RefreshJob
-from shared.refresh import RefreshClient
+from shared.refresh import RefreshClient, enqueue
 from shared.results import ResultWaiter
 from shared.settings import Settings
 from shared.state import VersionState
@@ -56,11 +56,6 @@ async def refresh_client(
             await task
 
 
-async def enqueue(redis: Redis, keys: Keys, job: RefreshJob) -> str:
-    entry_id: str = await redis.xadd(keys.refresh_jobs, job.to_fields())  # type: ignore[arg-type]
-    return entry_id
-
-
 async def test_only_one_worker_reads_at_a_time(
     redis: Redis, keys: Keys, settings: Settings
 ) -> None:
@@ -92,7 +87,7 @@ async def test_jobs_of_a_dead_reader_are_claimed_and_answered(
     async with refresh_client(redis, keys, settings) as client:
         job = RefreshJob.new(force=True, deadline_ms=epoch_ms() + 10_000)
         with client.waiter.expect(job.job_id) as answer:
-            await enqueue(redis, keys, job)
+            await enqueue(redis, keys, job, maxlen=100)
             # "dead" takes the job and holds the lease, then vanishes without acking.
             await redis.xreadgroup(keys.workers_group, "dead", {keys.refresh_jobs: ">"})
             await redis.set(keys.worker_lease, "dead", px=300)
@@ -111,7 +106,7 @@ async def test_jobs_past_their_deadline_are_dropped_without_a_fetch(
 ) -> None:
     """Nobody waits for an expired job: it is acknowledged, and the upstream is not asked."""
     await redis.xgroup_create(keys.refresh_jobs, keys.workers_group, id="0", mkstream=True)
-    await enqueue(redis, keys, RefreshJob.new(force=True, deadline_ms=epoch_ms() - 1))
+    await enqueue(redis, keys, RefreshJob.new(force=True, deadline_ms=epoch_ms() - 1), maxlen=100)
     async with consumer(redis, keys, settings, "w"):
         await wait_until(lambda: _nothing_pending(redis, keys))
     assert upstream.fetches == 0
@@ -152,7 +147,7 @@ async def test_answers_are_stored_for_callers_that_missed_the_message(
     """Each job's answer is kept under its own key for result_ttl, besides the broadcast."""
     job = RefreshJob.new(force=True, deadline_ms=epoch_ms() + 10_000)
     async with consumer(redis, keys, settings, "w"):
-        await enqueue(redis, keys, job)
+        await enqueue(redis, keys, job, maxlen=100)
         await wait_until(lambda: _exists(redis, keys.refresh_result(job.job_id)))
     stored = JobResult.decode(await redis.get(keys.refresh_result(job.job_id)) or "")
     ttl = await redis.pttl(keys.refresh_result(job.job_id))
