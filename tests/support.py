@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import uvicorn
+from redis.asyncio.client import PubSub
 
 from api.app import create_app
 from shared.embedded import free_port
@@ -59,3 +60,13 @@ async def wait_until(condition: Callable[[], bool | Awaitable[bool]], within: fl
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {within}s")
         await asyncio.sleep(0.01)
+
+
+async def next_message(pubsub: PubSub, within: float = 5.0) -> str:
+    """The data of the next published message, skipping confirmations; fail after `within`."""
+    deadline = asyncio.get_running_loop().time() + within
+    while (left := deadline - asyncio.get_running_loop().time()) > 0:
+        message = await pubsub.get_message(timeout=left)
+        if message is not None and message["type"] == "message":
+            return str(message["data"])
+    raise AssertionError(f"no message within {within}s")

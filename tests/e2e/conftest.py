@@ -1,0 +1,57 @@
+"""Fixtures that run the real web and worker processes against the session's redis-server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from devtools.stub_upstream import StubUpstream
+from shared.embedded import RedisServer, free_port
+from tests.conftest import SECRET
+from tests.e2e.processes import Process, wait_for_http
+
+Launcher = Callable[..., Process]
+
+
+@pytest.fixture
+def base_env(redis_server: RedisServer, prefix: str, upstream: StubUpstream) -> dict[str, str]:
+    return {
+        "REDIS_URL": redis_server.url,
+        "REDIS_PREFIX": prefix,
+        "ADMIN_SECRET": SECRET,
+        "WA_VERSION_URL": upstream.url("/sw.js"),
+        "FETCH_BACKOFF": "10ms",
+        "WORKER_LEASE_TTL": "1s",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+@pytest.fixture
+def launch(base_env: dict[str, str], tmp_path: Path) -> Iterator[Launcher]:
+    """Start Procfile processes by name; every one is stopped after the test."""
+    started: list[Process] = []
+
+    def start(name: str, **env: str) -> Process:
+        process = Process(name, {**base_env, **env}, tmp_path)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture
+def start_web(launch: Launcher) -> Callable[..., Process]:
+    """Start a web process on a free port; returned once it answers HTTP."""
+
+    def start(**env: str) -> Process:
+        port = free_port()
+        process = launch("web", PORT=str(port), **env)
+        process.base_url = f"http://127.0.0.1:{port}"
+        wait_for_http(f"{process.base_url}/", process)
+        return process
+
+    return start
