@@ -114,39 +114,43 @@ class JobConsumer:
         return not stop.is_set()
 
     async def _step(self) -> None:
+        try:
+            entries = await self._next_entries()
+            if entries:
+                await self._handle(entries)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # The stream or its group is gone (a Redis restarted without persistence, or
+            # someone deleted it): make them again; jobs since then are read from the start.
+            await self._create_group()
+
+    async def _next_entries(self) -> list[Entry]:
         if self._claim_all:
             entries = await self._claim(min_idle=0)
             await self._forget_other_consumers()
             self._claim_all = False
-        elif time.monotonic() >= self._next_claim:
+            return entries
+        if time.monotonic() >= self._next_claim:
             # A backstop: jobs that another reader took during a lease handover.
-            entries = await self._claim(min_idle=self._settings.job_claim_idle)
             self._next_claim = time.monotonic() + self._settings.job_claim_idle
-        else:
-            # Stopping does not wait out the blocking read; whatever an abandoned read
-            # took stays pending and the next reader claims it.
-            entries = await _unless_stopped(self._read(), self._stop) or []
-        if entries:
-            await self._handle(entries)
+            return await self._claim(min_idle=self._settings.job_claim_idle)
+        # Stopping does not wait out the blocking read; whatever an abandoned read
+        # took stays pending and the next reader claims it.
+        return await _unless_stopped(self._read(), self._stop) or []
 
     async def _read(self) -> list[Entry]:
         """New jobs: wait up to BLOCK_MS for the first, then take all that are queued."""
         entries: list[Entry] = []
         block: int | None = BLOCK_MS
         while len(entries) < MAX_BATCH:
-            try:
-                reply: Any = await self._redis.xreadgroup(
-                    self._keys.workers_group,
-                    self.name,
-                    {self._keys.refresh_jobs: ">"},
-                    count=BATCH_SIZE,
-                    block=block,
-                )
-            except ResponseError as exc:
-                if "NOGROUP" not in str(exc):
-                    raise
-                await self._create_group()
-                return entries
+            reply: Any = await self._redis.xreadgroup(
+                self._keys.workers_group,
+                self.name,
+                {self._keys.refresh_jobs: ">"},
+                count=BATCH_SIZE,
+                block=block,
+            )
             # RESP2 (redis-py's default): [[stream, [(id, fields), ...]]]
             got: list[Entry] = reply[0][1] if reply else []
             entries.extend(got)
@@ -160,20 +164,14 @@ class JobConsumer:
         entries: list[Entry] = []
         cursor = "0-0"
         while len(entries) < MAX_BATCH:
-            try:
-                reply: Any = await self._redis.xautoclaim(
-                    self._keys.refresh_jobs,
-                    self._keys.workers_group,
-                    self.name,
-                    min_idle_time=int(min_idle * 1000),
-                    start_id=cursor,
-                    count=BATCH_SIZE,
-                )
-            except ResponseError as exc:
-                if "NOGROUP" not in str(exc):
-                    raise
-                await self._create_group()
-                return entries
+            reply: Any = await self._redis.xautoclaim(
+                self._keys.refresh_jobs,
+                self._keys.workers_group,
+                self.name,
+                min_idle_time=int(min_idle * 1000),
+                start_id=cursor,
+                count=BATCH_SIZE,
+            )
             cursor, claimed = reply[0], reply[1]
             entries.extend(claimed)
             if cursor == "0-0":

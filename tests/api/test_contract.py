@@ -20,12 +20,12 @@ REFRESH = "/admin/whatsapp/version/refresh"
 VERSION = "/admin/whatsapp/version"
 AUTH = {b"X-Admin-Secret": SECRET.encode()}  # bytes: the secret is not ASCII
 RFC3339_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-UNAUTHORIZED = {
-    "status": False,
-    "code": 401,
-    "message": "Unauthorized",
-    "error": "Invalid or missing authentication",
-}
+
+
+def assert_failure(response: httpx.Response, code: int, message: str, error: str) -> None:
+    """The response is exactly the failure envelope with these values."""
+    assert response.status_code == code
+    assert response.json() == {"status": False, "code": code, "message": message, "error": error}
 
 
 @pytest.fixture
@@ -86,8 +86,7 @@ async def test_bad_secret_is_401_and_never_reaches_upstream(
     """Without the right X-Admin-Secret: the exact 401 envelope, and no fetch."""
     path = REFRESH if method == "POST" else VERSION
     response = await api.request(method, path, headers=headers)
-    assert response.status_code == 401
-    assert response.json() == UNAUTHORIZED
+    assert_failure(response, 401, "Unauthorized", "Invalid or missing authentication")
     assert upstream.fetches == 0
 
 
@@ -101,13 +100,12 @@ async def test_unauthorised_bad_force_is_still_401(api: httpx.AsyncClient) -> No
 async def test_bad_force_is_400(api: httpx.AsyncClient, upstream: StubUpstream, value: str) -> None:
     """force accepts only boolean words; anything else is the exact 400 envelope."""
     response = await api.post(REFRESH, params={"force": value}, headers=AUTH)
-    assert response.status_code == 400
-    assert response.json() == {
-        "status": False,
-        "code": 400,
-        "message": "Bad request",
-        "error": f"force must be true or false (also 1/0, yes/no, on/off), got {value!r}",
-    }
+    assert_failure(
+        response,
+        400,
+        "Bad request",
+        f"force must be true or false (also 1/0, yes/no, on/off), got {value!r}",
+    )
     assert upstream.fetches == 0
 
 
@@ -162,13 +160,12 @@ async def test_upstream_failure_is_500_and_keeps_the_version(
     await api.post(REFRESH, headers=AUTH)
     upstream.configure(status=404, revision=99)
     response = await api.post(REFRESH, headers=AUTH)
-    assert response.status_code == 500
-    assert response.json() == {
-        "status": False,
-        "code": 500,
-        "message": "Failed to refresh WhatsApp Web version",
-        "error": f"{upstream.url('/sw.js')}: upstream answered HTTP 404",
-    }
+    assert_failure(
+        response,
+        500,
+        "Failed to refresh WhatsApp Web version",
+        f"{upstream.url('/sw.js')}: upstream answered HTTP 404",
+    )
     data = (await api.get(VERSION, headers=AUTH)).json()["data"]
     assert data["wa_web_version"]["string"] == "2.3000.1026131876"
     assert data["last_error"] == f"{upstream.url('/sw.js')}: upstream answered HTTP 404"
@@ -189,25 +186,13 @@ async def test_failed_attempt_counts_for_the_min_interval(
 
 async def test_unknown_path_is_404_envelope(api: httpx.AsyncClient) -> None:
     response = await api.get("/nope", headers=AUTH)
-    assert response.status_code == 404
-    assert response.json() == {
-        "status": False,
-        "code": 404,
-        "message": "Not found",
-        "error": "no such endpoint",
-    }
+    assert_failure(response, 404, "Not found", "no such endpoint")
 
 
 async def test_wrong_method_is_405_envelope(api: httpx.AsyncClient) -> None:
     response = await api.get(REFRESH, headers=AUTH)
-    assert response.status_code == 405
+    assert_failure(response, 405, "Method not allowed", "method not allowed on this endpoint")
     assert response.headers["allow"] == "POST"
-    assert response.json() == {
-        "status": False,
-        "code": 405,
-        "message": "Method not allowed",
-        "error": "method not allowed on this endpoint",
-    }
 
 
 async def test_no_worker_is_504_envelope(make_settings: SettingsFactory) -> None:
@@ -215,13 +200,7 @@ async def test_no_worker_is_504_envelope(make_settings: SettingsFactory) -> None
     settings = make_settings(refresh_wait=0.5, refresh_deadline=0.2, job_claim_idle=1.0)
     async with running_api(settings) as api:
         response = await api.post(REFRESH, headers=AUTH)
-    assert response.status_code == 504
-    assert response.json() == {
-        "status": False,
-        "code": 504,
-        "message": "Gateway timeout",
-        "error": "no worker answered the refresh within 0.5s",
-    }
+    assert_failure(response, 504, "Gateway timeout", "no worker answered the refresh within 0.5s")
 
 
 async def test_redis_unreachable_is_503_envelope(make_settings: SettingsFactory) -> None:
@@ -232,13 +211,12 @@ async def test_redis_unreachable_is_503_envelope(make_settings: SettingsFactory)
             await api.post(REFRESH, headers=AUTH),
             await api.get(VERSION, headers=AUTH),
         ):
-            assert response.status_code == 503
-            assert response.json() == {
-                "status": False,
-                "code": 503,
-                "message": "Service unavailable",
-                "error": "the version store is unreachable; try again shortly",
-            }
+            assert_failure(
+                response,
+                503,
+                "Service unavailable",
+                "the version store is unreachable; try again shortly",
+            )
 
 
 async def test_unexpected_failure_is_500_without_internals(
@@ -247,10 +225,6 @@ async def test_unexpected_failure_is_500_without_internals(
     """A corrupt stored state answers a bare 500 envelope: no traceback, no data details."""
     await redis.hset(keys.version, mapping={"string": "not-a-version", "seq": "1"})
     response = await api.get(VERSION, headers=AUTH)
-    assert response.status_code == 500
-    assert response.json() == {
-        "status": False,
-        "code": 500,
-        "message": "Internal server error",
-        "error": "an unexpected error occurred; it has been logged",
-    }
+    assert_failure(
+        response, 500, "Internal server error", "an unexpected error occurred; it has been logged"
+    )
