@@ -3,7 +3,7 @@
 - `RefreshJob`: a stream entry on `<prefix>:refresh-jobs`, API → worker.
 - `BatchResult`: JSON on `<prefix>:refresh-results`, worker → API, answering many jobs;
   each job's `JobResult` is also kept under `<prefix>:refresh-result:<job_id>`.
-- `VersionChanged`: JSON on `<prefix>:version-changed`, worker → every subscriber.
+- `PublishedVersion`: JSON on `<prefix>:version-changed`, worker → every subscriber.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shared.clock import format_time
 from shared.errors import MessageError
 from shared.state import VersionState, version_json
 from shared.version import WAVersion
@@ -123,14 +124,48 @@ class BatchResult:
 
 
 @dataclass(frozen=True, slots=True)
-class VersionChanged:
-    """Published when the stored version changes; `seq` grows by one each time."""
+class PublishedVersion:
+    """A version as announced on `<prefix>:version-changed`, and as subscribers hold it.
+
+    `(epoch, seq)` orders announcements: `seq` grows by one per change, and `epoch` (when
+    the stored state was first written, in ms) grows when Redis lost its data and `seq`
+    started again from 1. A subscriber applies only what is newer than what it has.
+    """
 
     version: WAVersion
-    previous: WAVersion | None
     seq: int
+    epoch: int
     changed_at: str
     source: str
+    previous: WAVersion | None = None
+
+    @property
+    def order(self) -> tuple[int, int]:
+        return (self.epoch, self.seq)
+
+    @property
+    def array(self) -> list[int]:
+        return self.version.array
+
+    @property
+    def string(self) -> str:
+        return str(self.version)
+
+    def newer_than(self, other: PublishedVersion | None) -> bool:
+        return other is None or self.order > other.order
+
+    @classmethod
+    def from_state(cls, state: VersionState) -> PublishedVersion | None:
+        """What the stored state announces; None before any version was stored."""
+        if state.version is None:
+            return None
+        return cls(
+            version=state.version,
+            seq=state.seq,
+            epoch=state.epoch,
+            changed_at="" if state.changed_at is None else format_time(state.changed_at),
+            source=state.source,
+        )
 
     def encode(self) -> str:
         return _dumps(
@@ -138,13 +173,14 @@ class VersionChanged:
                 **version_json(self.version),
                 "previous": None if self.previous is None else version_json(self.previous),
                 "seq": self.seq,
+                "epoch": self.epoch,
                 "changed_at": self.changed_at,
                 "source": self.source,
             }
         )
 
     @classmethod
-    def decode(cls, text: str | bytes) -> VersionChanged:
+    def decode(cls, text: str | bytes) -> PublishedVersion:
         data = _loads(text, "a version-changed message")
         try:
             previous = data["previous"]
@@ -152,6 +188,7 @@ class VersionChanged:
                 version=WAVersion.parse(data["string"]),
                 previous=None if previous is None else WAVersion.parse(previous["string"]),
                 seq=int(data["seq"]),
+                epoch=int(data["epoch"]),
                 changed_at=str(data["changed_at"]),
                 source=str(data["source"]),
             )

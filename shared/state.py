@@ -8,6 +8,8 @@ string, so any Redis client can read it:
 | string         | 2.3000.1045818043          | the version to use for new connections         |
 | array          | [2,3000,1045818043]        | the same, as JSON                              |
 | seq            | 7                          | +1 each time the version changes               |
+| epoch          | 1766313000000              | when this hash was first written (ms); a Redis |
+|                |                            | that lost its data starts a new, larger epoch  |
 | changed_at     | 2025-12-21T10:30:00Z       | when the version last changed                  |
 | source         | https://web.whatsapp.com/… | where the last successful fetch read it        |
 | last_refreshed | 2025-12-21T10:30:00Z       | the last fetch attempt, failed or not          |
@@ -34,6 +36,7 @@ class VersionState:
 
     version: WAVersion | None = None
     seq: int = 0
+    epoch: int = 0
     changed_at: datetime | None = None
     source: str = ""
     last_refreshed: datetime | None = None
@@ -50,6 +53,7 @@ class VersionState:
         """Encode for HSET."""
         fields = {
             "seq": str(self.seq),
+            "epoch": str(self.epoch),
             "source": self.source,
             "last_error": self.last_error,
             "changed_at": _time_or_empty(self.changed_at),
@@ -70,6 +74,7 @@ class VersionState:
             return cls(
                 version=WAVersion.parse(text) if text else None,
                 seq=int(fields.get("seq") or 0),
+                epoch=int(fields.get("epoch") or 0),
                 changed_at=_time_or_none(fields.get("changed_at", "")),
                 source=fields.get("source", ""),
                 last_refreshed=_time_or_none(fields.get("last_refreshed", "")),
@@ -88,6 +93,7 @@ class VersionState:
             "last_success": _time_or_null(self.last_success),
             "source": self.source,
             "seq": self.seq,
+            "epoch": self.epoch,
             "changed_at": _time_or_null(self.changed_at),
         }
 
@@ -99,6 +105,7 @@ class VersionState:
             return cls(
                 version=None if shown is None else WAVersion.parse(shown["string"]),
                 seq=int(data["seq"]),
+                epoch=int(data["epoch"]),
                 changed_at=_time_or_none(data["changed_at"] or ""),
                 source=str(data["source"]),
                 last_refreshed=_time_or_none(data["last_refreshed"] or ""),

@@ -13,9 +13,9 @@ from datetime import datetime
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from shared.clock import format_time
+from shared.clock import epoch_ms, format_time
 from shared.keys import Keys
-from shared.messages import VersionChanged
+from shared.messages import PublishedVersion
 from shared.state import VersionState
 from worker.fetch import Fetched
 
@@ -25,7 +25,7 @@ class Applied:
     """The new state, the change to publish (if any) and the error to report (if any)."""
 
     state: VersionState
-    changed: VersionChanged | None = None
+    changed: PublishedVersion | None = None
     error: str = ""
 
 
@@ -48,10 +48,11 @@ def apply_fetched(current: VersionState, fetched: Fetched, now: datetime) -> App
     if fetched.version == current.version:
         return Applied(state)
     state = replace(state, version=fetched.version, seq=current.seq + 1, changed_at=now)
-    changed = VersionChanged(
+    changed = PublishedVersion(
         version=fetched.version,
         previous=current.version,
         seq=state.seq,
+        epoch=state.epoch,
         changed_at=format_time(now),
         source=fetched.source,
     )
@@ -81,6 +82,10 @@ async def _record(redis: Redis, keys: Keys, decide: _Decide) -> Applied:
             try:
                 await pipe.watch(keys.version)
                 current = VersionState.from_hash(await pipe.hgetall(keys.version))
+                if current.epoch == 0:
+                    # A new hash (first run, or Redis lost its data) starts a new epoch, so
+                    # subscribers that saw a higher seq before still accept what follows.
+                    current = replace(current, epoch=epoch_ms())
                 applied = decide(current)
                 pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py 8.1
                 pipe.hset(keys.version, mapping=applied.state.to_hash())  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from shared.errors import MessageError
-from shared.messages import BatchResult, JobResult, RefreshJob, VersionChanged
+from shared.messages import BatchResult, JobResult, PublishedVersion, RefreshJob
 from shared.state import VersionState
 from shared.version import WAVersion
 
@@ -35,10 +35,11 @@ def test_batch_result_round_trip() -> None:
 
 def test_version_changed_carries_array_string_previous_and_seq() -> None:
     """Subscribers in any language read array, string, previous and seq from the JSON."""
-    message = VersionChanged(
+    message = PublishedVersion(
         version=WAVersion(2, 3000, 8),
         previous=WAVersion(2, 3000, 7),
         seq=2,
+        epoch=1766313000000,
         changed_at="2025-12-21T10:30:00Z",
         source="https://web.whatsapp.com/sw.js",
     )
@@ -47,7 +48,8 @@ def test_version_changed_carries_array_string_previous_and_seq() -> None:
     assert data["string"] == "2.3000.8"
     assert data["previous"] == {"array": [2, 3000, 7], "string": "2.3000.7"}
     assert data["seq"] == 2
-    assert VersionChanged.decode(message.encode()) == message
+    assert data["epoch"] == 1766313000000
+    assert PublishedVersion.decode(message.encode()) == message
 
 
 @pytest.mark.parametrize(
@@ -56,7 +58,7 @@ def test_version_changed_carries_array_string_previous_and_seq() -> None:
         (BatchResult.decode, "not json"),
         (BatchResult.decode, '{"job_ids": ["a"]}'),
         (JobResult.decode, "[]"),
-        (VersionChanged.decode, '{"string": "2.3000.x", "seq": 1}'),
+        (PublishedVersion.decode, '{"string": "2.3000.x", "seq": 1}'),
     ],
 )
 def test_garbage_is_a_message_error(decode: object, text: str) -> None:
@@ -70,3 +72,25 @@ def test_job_with_missing_fields_is_a_message_error() -> None:
     """A stream entry written by something else is reported, not crashed on."""
     with pytest.raises(MessageError):
         RefreshJob.from_fields({"job_id": "x"})
+
+
+def _published(seq: int, epoch: int) -> PublishedVersion:
+    return PublishedVersion(WAVersion(2, 3000, seq), seq, epoch, "2025-12-21T10:30:00Z", "s")
+
+
+def test_announcements_order_by_epoch_then_seq() -> None:
+    """A higher seq is newer; a new epoch (Redis lost its data) is newer whatever its seq."""
+    assert _published(2, epoch=10).newer_than(_published(1, epoch=10))
+    assert not _published(1, epoch=10).newer_than(_published(1, epoch=10))
+    assert not _published(1, epoch=10).newer_than(_published(2, epoch=10))
+    assert _published(1, epoch=11).newer_than(_published(9, epoch=10))
+    assert _published(1, epoch=10).newer_than(None)
+
+
+def test_stored_state_announces_its_version() -> None:
+    """from_state gives what a subscriber reading the hash should hold; nothing before a version."""
+    state = VersionState(version=WAVersion(2, 3000, 9), seq=4, epoch=77, source="s")
+    published = PublishedVersion.from_state(state)
+    assert published is not None
+    assert (published.string, published.order, published.source) == ("2.3000.9", (77, 4), "s")
+    assert PublishedVersion.from_state(VersionState()) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -11,6 +12,7 @@ import fakeredis
 import pytest
 from redis.asyncio import Redis
 
+from shared.clock import epoch_ms
 from shared.keys import Keys
 from shared.state import VersionState
 from shared.version import WAVersion
@@ -113,3 +115,19 @@ async def test_record_failure_keeps_the_stored_version(fake: Redis) -> None:
     state = VersionState.from_hash(await fake.hgetall(keys.version))
     assert state.version == V7
     assert state.last_error == "timed out after 10s"
+
+
+async def test_a_new_hash_starts_a_new_epoch_that_later_writes_keep(fake: Redis) -> None:
+    """The first write stamps an epoch; writes after it keep the same one."""
+    keys = Keys("t")
+    first = await record_fetched(fake, keys, Fetched(V7, SW), T0)
+    second = await record_fetched(fake, keys, Fetched(V8, SW), T0 + timedelta(minutes=1))
+    assert first.state.epoch > 0
+    assert second.state.epoch == first.state.epoch
+    assert second.changed is not None and second.changed.epoch == first.state.epoch
+    await fake.delete(keys.version)  # Redis lost its data
+    while epoch_ms() <= first.state.epoch:  # epochs are milliseconds: let one pass
+        await asyncio.sleep(0.001)
+    third = await record_fetched(fake, keys, Fetched(V8, SW), T0 + timedelta(minutes=2))
+    assert third.state.epoch > first.state.epoch
+    assert third.state.seq == 1
