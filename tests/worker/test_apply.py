@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -16,6 +15,7 @@ from shared.clock import epoch_ms
 from shared.keys import Keys
 from shared.state import VersionState
 from shared.version import WAVersion
+from tests.support import wait_until
 from worker.apply import apply_failure, apply_fetched, record_failure, record_fetched
 from worker.fetch import Fetched
 
@@ -124,10 +124,10 @@ async def test_a_new_hash_starts_a_new_epoch_that_later_writes_keep(fake: Redis)
     second = await record_fetched(fake, keys, Fetched(V8, SW), T0 + timedelta(minutes=1))
     assert first.state.epoch > 0
     assert second.state.epoch == first.state.epoch
-    assert second.changed is not None and second.changed.epoch == first.state.epoch
+    assert second.changed is not None
+    assert second.changed.epoch == first.state.epoch
     await fake.delete(keys.version)  # Redis lost its data
-    while epoch_ms() <= first.state.epoch:  # epochs are milliseconds: let one pass
-        await asyncio.sleep(0.001)
+    await wait_until(lambda: epoch_ms() > first.state.epoch)  # epochs are ms: let one pass
     third = await record_fetched(fake, keys, Fetched(V8, SW), T0 + timedelta(minutes=2))
     assert third.state.epoch > first.state.epoch
     assert third.state.seq == 1
