@@ -44,6 +44,11 @@ class Keys:
         return f"{self.prefix}:refresh-result:{job_id}"
 
     @property
+    def outdated_report(self) -> str:
+        """String: set while a "client outdated" report's refresh counts for the whole cluster."""
+        return f"{self.prefix}:outdated-report"
+
+    @property
     def worker_lease(self) -> str:
         """String: the name of the one worker that reads jobs now; expires unless renewed."""
         return f"{self.prefix}:worker-lease"

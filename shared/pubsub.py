@@ -37,6 +37,7 @@ class Subscription:
         on_message: OnMessage,
         on_subscribed: OnSubscribed,
         wakeup_interval: float = 1.0,
+        max_backoff: float = 2.0,
     ) -> None:
         self._redis = redis
         self._channels = list(channels)
@@ -45,10 +46,11 @@ class Subscription:
         # get_message() wakes this often when idle, which lets redis-py send its
         # health-check PING; a bare blocking read would never notice a dead peer.
         self._wakeup_interval = wakeup_interval
+        self._max_backoff = max_backoff
         self.subscriptions = 0  # how many times the subscription was confirmed
 
     async def run(self) -> None:
-        backoff = Backoff()
+        backoff = Backoff(maximum=self._max_backoff)
         while True:
             try:
                 await self._listen(backoff)

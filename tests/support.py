@@ -9,11 +9,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import uvicorn
+from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
 from api.app import create_app
+from shared.clock import utc_now
 from shared.embedded import free_port
+from shared.keys import Keys
+from shared.messages import PublishedVersion
 from shared.settings import Settings
+from shared.version import WAVersion
+from worker.apply import record_fetched
+from worker.fetch import Fetched
 from worker.main import run_worker
 
 
@@ -70,3 +77,11 @@ async def next_message(pubsub: PubSub, within: float = 5.0) -> str:
         if message is not None and message["type"] == "message":
             return str(message["data"])
     raise AssertionError(f"no message within {within}s")
+
+
+async def publish_version(redis: Redis, keys: Keys, revision: int) -> PublishedVersion:
+    """Store and announce 2.3000.`revision` as the worker does after a fetch."""
+    fetched = Fetched(WAVersion(2, 3000, revision), "https://web.whatsapp.com/sw.js")
+    applied = await record_fetched(redis, keys, fetched, utc_now())
+    assert applied.changed is not None, "the version was not newer than the stored one"
+    return applied.changed

@@ -1,0 +1,232 @@
+"""VersionSubscriber: what a connection manager embeds to always use the current version.
+
+    async with VersionSubscriber("redis://…") as versions:
+        versions.on_change(lambda old, new: log.info("now %s", new.string))
+        ...
+        client.version = versions.current.array      # no I/O
+        ...
+        except ClientOutdated:
+            await versions.report_outdated(used)        # one fetch for the whole cluster
+
+Pub/sub alone loses what is published while a subscriber is disconnected, so the hash is
+read on start, after every (re)subscription and every `resync_interval` seconds; a
+message or a read is applied only when its `(epoch, seq)` is newer than what is held, so
+duplicates and stragglers change nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from types import TracebackType
+
+from redis.asyncio import Redis
+
+from shared.clock import epoch_ms
+from shared.errors import MessageError
+from shared.keys import Keys
+from shared.messages import PublishedVersion, RefreshJob
+from shared.pubsub import Subscription
+from shared.redis import REDIS_DOWN, connect
+from shared.refresh import enqueue
+from shared.settings import DEFAULT_REDIS_URL, Settings
+from shared.state import VersionState
+from shared.version import WAVersion
+
+log = logging.getLogger(__name__)
+
+# Called with the version held before (None at first) and the one now held.
+OnChange = Callable[[PublishedVersion | None, PublishedVersion], Awaitable[None] | None]
+
+
+class VersionSubscriber:
+    """Holds the current WhatsApp Web version and follows every change."""
+
+    def __init__(
+        self,
+        redis_url: str = DEFAULT_REDIS_URL,
+        *,
+        prefix: str = "whatsapp",
+        resync_interval: float = 30.0,
+        report_interval: float = 600.0,
+        refresh_wait: float = 25.0,
+        redis: Redis | None = None,
+    ) -> None:
+        self._redis = redis if redis is not None else connect(redis_url, max_connections=4)
+        self._owns_redis = redis is None
+        self._keys = Keys(prefix)
+        self._resync_interval = resync_interval
+        self._report_interval = report_interval
+        self._refresh_wait = refresh_wait
+        self._current: PublishedVersion | None = None
+        self._callbacks: list[OnChange] = []
+        self._changes: asyncio.Queue[tuple[PublishedVersion | None, PublishedVersion]] = (
+            asyncio.Queue()
+        )
+        self._applied = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._reports_muted_until = 0.0
+        self.subscription = Subscription(
+            self._redis,
+            [self._keys.version_changed],
+            on_message=self._on_message,
+            on_subscribed=self.resync,
+            max_backoff=1.0,  # a restarted Redis is back in use within about a second
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> VersionSubscriber:
+        return cls(
+            settings.redis_url,
+            prefix=settings.redis_prefix,
+            report_interval=settings.refresh_min_interval,
+            refresh_wait=settings.refresh_wait,
+        )
+
+    @property
+    def current(self) -> PublishedVersion | None:
+        """The version to use for the next connection; None until one is known. No I/O."""
+        return self._current
+
+    def on_change(self, callback: OnChange) -> OnChange:
+        """Call `callback(old, new)` once per applied change, in order; usable as a decorator.
+
+        Callbacks run one after another in a task of their own, so a slow one delays the
+        others but never what `current` returns; one that raises is logged and skipped.
+        """
+        self._callbacks.append(callback)
+        return callback
+
+    async def start(self) -> None:
+        """Read the current version and follow changes in the background."""
+        with contextlib.suppress(*REDIS_DOWN):  # the subscription keeps trying
+            await self.resync()
+        self._tasks = [
+            asyncio.create_task(self.subscription.run(), name="version-subscription"),
+            asyncio.create_task(self._resync_periodically(), name="version-resync"),
+            asyncio.create_task(self._call_back(), name="version-callbacks"),
+        ]
+
+    async def aclose(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self._owns_redis:
+            await self._redis.aclose()
+
+    async def __aenter__(self) -> VersionSubscriber:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def resync(self) -> None:
+        """Read the stored version and apply it if it is newer than the one held."""
+        state = VersionState.from_hash(await self._redis.hgetall(self._keys.version))
+        published = PublishedVersion.from_state(state)
+        if published is not None:
+            self._apply(published)
+
+    async def wait_newer(
+        self, than: PublishedVersion | None, within: float
+    ) -> PublishedVersion | None:
+        """Wait up to `within` seconds for a version newer than `than`; the newest held."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                while self._current is None or not self._current.newer_than(than):
+                    await self._applied.wait()
+        return self._current
+
+    async def report_outdated(self, version_used: WAVersion | None = None) -> bool:
+        """Ask for a forced refresh after WhatsApp refused a connection as outdated.
+
+        The whole cluster turns any number of reports into at most one refresh per
+        `report_interval`: the first report sets a Redis key that expires after it, and
+        only that report enqueues a job. A report about a version older than the one
+        held asks nothing: the caller should just reconnect with `current`. Returns
+        whether this call enqueued the refresh.
+        """
+        held = self._current
+        if version_used is not None and held is not None and held.version > version_used:
+            return False
+        now = time.monotonic()
+        if now < self._reports_muted_until:
+            return False  # another report already counts for this interval
+        interval_ms = max(1, int(self._report_interval * 1000))
+        # Mute first, so reports racing this one in the same process ask Redis nothing.
+        self._reports_muted_until = now + self._report_interval
+        try:
+            first = await self._redis.set(self._keys.outdated_report, "1", nx=True, px=interval_ms)
+            if not first:
+                left_ms = await self._redis.pttl(self._keys.outdated_report)
+                self._reports_muted_until = now + max(0, left_ms) / 1000
+                return False
+        except BaseException:
+            self._reports_muted_until = 0.0  # this report did not count: let the next one try
+            raise
+        deadline_ms = epoch_ms() + int(self._refresh_wait * 1000)
+        await enqueue(
+            self._redis,
+            self._keys,
+            RefreshJob.new(force=True, deadline_ms=deadline_ms),
+            maxlen=10_000,
+        )
+        log.info("reported an outdated client version: refresh requested")
+        return True
+
+    def _apply(self, published: PublishedVersion) -> None:
+        if not published.newer_than(self._current):
+            return
+        old, self._current = self._current, published
+        self._changes.put_nowait((old, published))
+        # Wake every wait_newer(), then arm a fresh event for the next change.
+        self._applied.set()
+        self._applied = asyncio.Event()
+
+    async def _on_message(self, channel: str, data: str) -> None:
+        try:
+            published = PublishedVersion.decode(data)
+        except MessageError:
+            log.exception("ignoring a version-changed message that does not decode")
+            return
+        self._apply(published)
+
+    async def _resync_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self._resync_interval)  # a backstop timer, not a race
+            try:
+                await self.resync()
+            except REDIS_DOWN:
+                pass  # the subscription reconnects and resyncs when Redis is back
+            except MessageError:
+                log.exception("the stored version does not decode")
+
+    async def _call_back(self) -> None:
+        while True:
+            old, new = await self._changes.get()
+            for callback in list(self._callbacks):
+                try:
+                    outcome = callback(old, new)
+                    if inspect.isawaitable(outcome):
+                        await outcome
+                except Exception:
+                    log.exception("a version change callback failed")
+
+
+def announcement(old: PublishedVersion | None, new: PublishedVersion) -> str:
+    """One JSON line describing a change as applied: `new` with `previous` set to `old`."""
+    return replace(new, previous=None if old is None else old.version).encode()

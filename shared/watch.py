@@ -1,0 +1,98 @@
+"""`python -m shared.watch`: a reference connection manager.
+
+Prints one JSON line per applied version on stdout (the current one at start, then each
+change) and, with `--exec CMD`, runs CMD through the shell on each of them with the
+version in its environment, so a manager in any language can react:
+
+    WA_VERSION=2.3000.1026131877  WA_VERSION_ARRAY=[2,3000,1026131877]
+    WA_VERSION_SEQ=7  WA_VERSION_EPOCH=1766313000000  WA_VERSION_PREVIOUS=2.3000.1026131876
+
+It keeps running through Redis outages and restarts; SIGTERM or Ctrl-C stops it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+
+from shared.errors import ConfigError
+from shared.messages import PublishedVersion
+from shared.settings import Settings
+from shared.subscriber import OnChange, VersionSubscriber, announcement
+
+log = logging.getLogger("shared.watch")
+
+
+def print_line(old: PublishedVersion | None, new: PublishedVersion) -> None:
+    print(announcement(old, new), flush=True)
+
+
+def version_environment(old: PublishedVersion | None, new: PublishedVersion) -> dict[str, str]:
+    return {
+        "WA_VERSION": new.string,
+        "WA_VERSION_ARRAY": json.dumps(new.array, separators=(",", ":")),
+        "WA_VERSION_SEQ": str(new.seq),
+        "WA_VERSION_EPOCH": str(new.epoch),
+        "WA_VERSION_PREVIOUS": "" if old is None else old.string,
+    }
+
+
+def command_runner(command: str) -> OnChange:
+    """A callback that runs `command` with the version in its environment."""
+
+    async def run(old: PublishedVersion | None, new: PublishedVersion) -> None:
+        process = await asyncio.create_subprocess_shell(
+            command, env={**os.environ, **version_environment(old, new)}
+        )
+        status = await process.wait()
+        if status != 0:
+            log.warning("--exec command exited with %d for %s", status, new.string)
+
+    return run
+
+
+async def watch(settings: Settings, command: str | None, stop: asyncio.Event) -> None:
+    subscriber = VersionSubscriber.from_settings(settings)
+    subscriber.on_change(print_line)
+    if command:
+        subscriber.on_change(command_runner(command))
+    async with subscriber:
+        await stop.wait()
+
+
+async def serve(settings: Settings, command: str | None) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await watch(settings, command, stop)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.watch", description="Print (and act on) each applied version."
+    )
+    parser.add_argument("--exec", dest="command", metavar="CMD", help="run CMD on each version")
+    args = parser.parse_args(argv)
+    # Logs go to stderr: stdout carries only the JSON lines.
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"watcher: {exc}", file=sys.stderr)
+        return 2
+    asyncio.run(serve(settings, args.command))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""VersionSubscriber on a real Redis: delivery, catching up, restarts, ordering, callbacks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from redis.asyncio import Redis
+
+from devtools.tcp_proxy import TcpProxy
+from shared.embedded import RedisServer
+from shared.keys import Keys
+from shared.messages import PublishedVersion
+from shared.redis import connect
+from shared.subscriber import VersionSubscriber
+from shared.version import WAVersion
+from tests.support import publish_version, wait_until
+
+SOURCE = "https://web.whatsapp.com/sw.js"
+
+Changes = list[tuple[PublishedVersion | None, PublishedVersion]]
+
+
+def recorder(subscriber: VersionSubscriber) -> Changes:
+    changes: Changes = []
+    subscriber.on_change(lambda old, new: changes.append((old, new)))
+    return changes
+
+
+def holds(subscriber: VersionSubscriber, revision: int) -> bool:
+    current = subscriber.current
+    return current is not None and current.version.patch == revision
+
+
+@pytest.fixture
+async def subscriber(redis_server: RedisServer, prefix: str) -> AsyncIterator[VersionSubscriber]:
+    async with VersionSubscriber(redis_server.url, prefix=prefix) as running:
+        await wait_until(lambda: running.subscription.subscriptions > 0)
+        yield running
+
+
+async def test_reads_the_stored_version_on_start(
+    redis_server: RedisServer, redis: Redis, keys: Keys
+) -> None:
+    """A subscriber started after a change holds it at once and reports it as (None, new)."""
+    await publish_version(redis, keys, 100)
+    versions = VersionSubscriber(redis_server.url, prefix=keys.prefix)
+    changes = recorder(versions)
+    async with versions:
+        assert holds(versions, 100)
+        await wait_until(lambda: len(changes) == 1)
+    assert changes[0][0] is None
+    assert changes[0][1].string == "2.3000.100"
+
+
+async def test_a_change_is_delivered_with_old_and_new(
+    subscriber: VersionSubscriber, redis: Redis, keys: Keys
+) -> None:
+    changes = recorder(subscriber)
+    await publish_version(redis, keys, 100)
+    await publish_version(redis, keys, 101)
+    await wait_until(lambda: len(changes) == 2)
+    assert [(old and old.seq, new.seq) for old, new in changes] == [(None, 1), (1, 2)]
+    assert holds(subscriber, 101)
+    assert subscriber.current is not None
+    assert subscriber.current.array == [2, 3000, 101]
+
+
+async def test_duplicates_and_stragglers_are_ignored(
+    subscriber: VersionSubscriber, redis: Redis, keys: Keys
+) -> None:
+    """Only a newer (epoch, seq) is applied: a repeat or an older message changes nothing."""
+    changes = recorder(subscriber)
+    newest = await publish_version(redis, keys, 103)
+    await wait_until(lambda: len(changes) == 1)
+    older = PublishedVersion(WAVersion(2, 3000, 102), newest.seq - 1, newest.epoch, "", SOURCE)
+    await redis.publish(keys.version_changed, newest.encode())
+    await redis.publish(keys.version_changed, older.encode())
+    await redis.publish(keys.version_changed, "not json")
+    marker = await publish_version(redis, keys, 104)  # delivered after the three above
+    await wait_until(lambda: holds(subscriber, 104))
+    assert [new.seq for _, new in changes] == [newest.seq, marker.seq]
+
+
+async def test_a_failing_callback_does_not_stop_the_others(
+    subscriber: VersionSubscriber, redis: Redis, keys: Keys
+) -> None:
+    def explode(old: PublishedVersion | None, new: PublishedVersion) -> None:
+        raise RuntimeError("a manager's bug")
+
+    async def also_async(old: PublishedVersion | None, new: PublishedVersion) -> None:
+        seen_async.append(new.seq)
+
+    seen_async: list[int] = []
+    subscriber.on_change(explode)
+    subscriber.on_change(also_async)
+    changes = recorder(subscriber)
+    await publish_version(redis, keys, 100)
+    await publish_version(redis, keys, 101)
+    await wait_until(lambda: len(changes) == 2)
+    assert seen_async == [1, 2]
+
+
+async def test_a_change_missed_while_disconnected_is_caught_up(
+    redis_server: RedisServer, redis: Redis, keys: Keys
+) -> None:
+    """The connection is cut during a change; on reconnect the hash is re-read."""
+    proxy = await TcpProxy(redis_server.port).start()
+    try:
+        async with VersionSubscriber(proxy.url, prefix=keys.prefix) as versions:
+            await wait_until(lambda: versions.subscription.subscriptions == 1)
+            await publish_version(redis, keys, 100)
+            await wait_until(lambda: holds(versions, 100))
+            await proxy.cut()
+            await publish_version(redis, keys, 101)  # published while nobody listens
+            proxy.restore()
+            await wait_until(lambda: holds(versions, 101))
+            assert versions.subscription.subscriptions >= 2
+    finally:
+        await proxy.stop()
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A redis-server of this test's own, to stop and start."""
+    with RedisServer() as server:
+        yield server
+
+
+async def test_every_subscriber_ends_on_the_latest_after_a_redis_restart(
+    own_redis: RedisServer, keys: Keys
+) -> None:
+    """Redis restarts (losing its data) between two changes: all five subscribers converge.
+
+    The second change starts again at seq 1, in a new epoch, and must still be applied.
+    """
+    subscribers = [VersionSubscriber(own_redis.url, prefix=keys.prefix) for _ in range(5)]
+    for versions in subscribers:
+        await versions.start()
+    writer = connect(own_redis.url)
+    try:
+        await publish_version(writer, keys, 100)
+        await publish_version(writer, keys, 101)
+        await wait_until(lambda: all(holds(v, 101) for v in subscribers))
+        own_redis.stop()
+        own_redis.start()
+        latest = await publish_version(writer, keys, 102)
+        assert latest.seq == 1
+        await wait_until(lambda: all(holds(v, 102) for v in subscribers))
+    finally:
+        await writer.aclose()
+        for versions in subscribers:
+            await versions.aclose()
+
+
+async def test_wait_newer_returns_once_a_newer_version_arrives(
+    subscriber: VersionSubscriber, redis: Redis, keys: Keys
+) -> None:
+    first = await publish_version(redis, keys, 100)
+    await wait_until(lambda: holds(subscriber, 100))
+    waiting = asyncio.create_task(subscriber.wait_newer(first, within=10))
+    await publish_version(redis, keys, 101)
+    newer = await waiting
+    assert newer is not None
+    assert newer.string == "2.3000.101"
+
+
+async def test_wait_newer_gives_up_after_its_time(subscriber: VersionSubscriber) -> None:
+    assert await subscriber.wait_newer(subscriber.current, within=0.05) is subscriber.current
