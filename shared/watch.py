@@ -1,8 +1,8 @@
 """`python -m shared.watch`: a reference connection manager.
 
 Prints one JSON line per applied version on stdout (the current one at start, then each
-change) and, with `--exec CMD`, runs CMD through the shell on each of them with the
-version in its environment, so a manager in any language can react:
+change) and, with `--exec CMD` (or `WATCH_EXEC=CMD`), runs CMD through the shell on each
+of them with the version in its environment, so a manager in any language can react:
 
     WA_VERSION=2.3000.1026131877  WA_VERSION_ARRAY=[2,3000,1026131877]
     WA_VERSION_SEQ=7  WA_VERSION_EPOCH=1766313000000  WA_VERSION_PREVIOUS=2.3000.1026131876
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"watcher: {exc}", file=sys.stderr)
         return 2
-    asyncio.run(serve(settings, args.command))
+    asyncio.run(serve(settings, args.command or os.environ.get("WATCH_EXEC") or None))
     return 0
 
 
