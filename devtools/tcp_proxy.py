@@ -1,7 +1,8 @@
-"""A TCP proxy on loopback that a test can cut and restore: a real network failure on demand.
+"""A TCP proxy on loopback that a test can cut, freeze and restore: network failures on demand.
 
 Cutting closes every proxied connection (the client sees its socket closed) and refuses
-new ones until `restore()`.
+new ones until `restore()`. Freezing keeps the connections open but drops every byte in
+both directions: a peer that vanished without a FIN or RST, as after a network partition.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._cut = False
+        self._frozen = False
 
     @property
     def url(self) -> str:
@@ -37,8 +39,13 @@ class TcpProxy:
             writer.close()
         self._writers.clear()
 
+    def freeze(self) -> None:
+        """Keep connections open but let no byte through."""
+        self._frozen = True
+
     def restore(self) -> None:
         self._cut = False
+        self._frozen = False
 
     async def stop(self) -> None:
         await self.cut()
@@ -65,6 +72,8 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
+                if self._frozen:
+                    continue  # swallowed, as by a broken network
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, OSError):

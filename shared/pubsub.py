@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from shared.backoff import Backoff
 from shared.redis import REDIS_DOWN
@@ -36,42 +40,70 @@ class Subscription:
         *,
         on_message: OnMessage,
         on_subscribed: OnSubscribed,
-        wakeup_interval: float = 1.0,
+        ping_interval: float = 5.0,
         max_backoff: float = 2.0,
     ) -> None:
         self._redis = redis
         self._channels = list(channels)
         self._on_message = on_message
         self._on_subscribed = on_subscribed
-        # get_message() wakes this often when idle, which lets redis-py send its
-        # health-check PING; a bare blocking read would never notice a dead peer.
-        self._wakeup_interval = wakeup_interval
+        self._ping_interval = ping_interval
         self._max_backoff = max_backoff
+        self._heard = 0.0
         self.subscriptions = 0  # how many times the subscription was confirmed
+        self.losses = 0  # how many times the connection was lost
 
     async def run(self) -> None:
         backoff = Backoff(maximum=self._max_backoff)
         while True:
             try:
-                await self._listen(backoff)
+                async with self._redis.pubsub() as pubsub:
+                    await pubsub.subscribe(*self._channels)
+                    self._heard = time.monotonic()
+                    await _first_to_end(self._read(pubsub, backoff), self._watch(pubsub))
             except REDIS_DOWN as exc:
+                self.losses += 1
                 delay = backoff.next_delay()
                 log.warning("pub/sub lost Redis (%s); retrying in %.2fs", type(exc).__name__, delay)
                 await asyncio.sleep(delay)
 
-    async def _listen(self, backoff: Backoff) -> None:
-        async with self._redis.pubsub() as pubsub:
-            await pubsub.subscribe(*self._channels)
-            while True:
-                message = await pubsub.get_message(timeout=self._wakeup_interval)
-                if message is None:
-                    continue
-                if message["type"] == "subscribe" and message["channel"] == self._channels[-1]:
-                    # Confirmations come in the order of the channels: the last one means
-                    # all are in place. redis-py also resubscribes by itself after a
-                    # dropped connection, which lands here too.
-                    self.subscriptions += 1
-                    backoff.reset()
-                    await self._on_subscribed()
-                elif message["type"] == "message":
-                    await self._on_message(message["channel"], message["data"])
+    async def _read(self, pubsub: PubSub, backoff: Backoff) -> None:
+        while True:
+            # A read without a timeout: no timer per message, which matters with
+            # thousands of subscribers in one process. _watch notices a dead peer.
+            message = await pubsub.get_message(timeout=None)
+            self._heard = time.monotonic()
+            if message is None:
+                continue
+            if message["type"] == "subscribe" and message["channel"] == self._channels[-1]:
+                # Confirmations come in the order of the channels: the last one means
+                # all are in place. redis-py also resubscribes by itself after a
+                # dropped connection, which lands here too.
+                self.subscriptions += 1
+                backoff.reset()
+                await self._on_subscribed()
+            elif message["type"] == "message":
+                await self._on_message(message["channel"], message["data"])
+
+    async def _watch(self, pubsub: PubSub) -> None:
+        """PING when idle; a connection that stays silent for three intervals is dead."""
+        while True:
+            await asyncio.sleep(self._ping_interval)  # a keep-alive timer, not a race
+            silent = time.monotonic() - self._heard
+            if silent > 3 * self._ping_interval:
+                raise RedisConnectionError(f"pub/sub connection silent for {silent:.0f}s")
+            if silent >= self._ping_interval:
+                await pubsub.ping()
+
+
+async def _first_to_end(*coroutines: Coroutine[Any, Any, None]) -> None:
+    """Run the coroutines together until one ends; cancel the rest; re-raise its error."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for task in done:
+        task.result()

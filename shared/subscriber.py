@@ -55,6 +55,7 @@ class VersionSubscriber:
         resync_interval: float = 30.0,
         report_interval: float = 600.0,
         refresh_wait: float = 25.0,
+        ping_interval: float = 5.0,
         redis: Redis | None = None,
     ) -> None:
         self._redis = redis if redis is not None else connect(redis_url, max_connections=4)
@@ -76,6 +77,7 @@ class VersionSubscriber:
             [self._keys.version_changed],
             on_message=self._on_message,
             on_subscribed=self.resync,
+            ping_interval=ping_interval,
             max_backoff=1.0,  # a restarted Redis is back in use within about a second
         )
 

@@ -121,6 +121,27 @@ async def test_a_change_missed_while_disconnected_is_caught_up(
         await proxy.stop()
 
 
+async def test_a_silent_connection_is_noticed_and_replaced(
+    redis_server: RedisServer, redis: Redis, keys: Keys
+) -> None:
+    """A connection that stops carrying bytes (no FIN, no RST) is dropped after three
+    unanswered ping intervals; the new one catches up on what the old one swallowed."""
+    proxy = await TcpProxy(redis_server.port).start()
+    versions = VersionSubscriber(
+        proxy.url, prefix=keys.prefix, ping_interval=0.1, resync_interval=3600
+    )
+    try:
+        async with versions:
+            await wait_until(lambda: versions.subscription.subscriptions == 1)
+            proxy.freeze()
+            await publish_version(redis, keys, 100)  # swallowed by the frozen connection
+            await wait_until(lambda: versions.subscription.losses >= 1)
+            proxy.restore()
+            await wait_until(lambda: holds(versions, 100))
+    finally:
+        await proxy.stop()
+
+
 @pytest.fixture
 def own_redis() -> Iterator[RedisServer]:
     """A redis-server of this test's own, to stop and start."""
