@@ -48,6 +48,8 @@ class Settings:
     result_ttl: float = 60.0
     # One worker at a time reads jobs; its lease lasts this long unless renewed.
     worker_lease_ttl: float = 5.0
+    # On SIGTERM the worker finishes the jobs in hand for this long, then hands them back.
+    worker_shutdown_grace: float = 5.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -84,6 +86,9 @@ class Settings:
             job_stream_maxlen=integer("JOB_STREAM_MAXLEN", defaults.job_stream_maxlen),
             result_ttl=duration("RESULT_TTL", defaults.result_ttl),
             worker_lease_ttl=duration("WORKER_LEASE_TTL", defaults.worker_lease_ttl),
+            worker_shutdown_grace=duration(
+                "WORKER_SHUTDOWN_GRACE", defaults.worker_shutdown_grace
+            ),
         )
 
     def __post_init__(self) -> None:

@@ -70,11 +70,12 @@ class JobConsumer:
     async def run(self, stop: asyncio.Event) -> None:
         self._stop = stop
         keeper = asyncio.create_task(self._keep_lease(stop), name="lease-keeper")
-        backoff = Backoff()
+        # Capped at 1 s, so the worker is back at work about a second after Redis is.
+        backoff = Backoff(maximum=1.0)
         try:
             while await self._until_leading(stop):
                 try:
-                    await self._step()
+                    await self._step_with_grace()
                     backoff.reset()
                 except REDIS_DOWN as exc:
                     self._claim_all = True
@@ -105,13 +106,41 @@ class JobConsumer:
             elif not held and self.leading:
                 log.info("worker %s stands by", self.name)
                 self._leading.clear()
-            await _wait(stop, self._settings.worker_lease_ttl / 3)
+            # The holder renews at a third of the lease; a standby asks more often, so a
+            # released lease (or a Redis back from a restart) is taken within half a second.
+            renew = self._settings.worker_lease_ttl / 3
+            await _wait(stop, renew if held else min(renew, 0.5))
 
     async def _until_leading(self, stop: asyncio.Event) -> bool:
         """Wait until this worker leads (True) or is told to stop (False)."""
         if not self.leading:
             await _unless_stopped(self._leading.wait(), stop)
         return not stop.is_set()
+
+    async def _step_with_grace(self) -> None:
+        """`_step`; when a stop comes mid-step, it gets `shutdown_grace` seconds more.
+
+        Past that the step is cancelled: its jobs stay pending, unacknowledged, and the
+        worker that takes the released lease claims and answers them. That is how a job
+        in hand is handed back.
+        """
+        step = asyncio.ensure_future(self._step())
+        stopping = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait([step, stopping], return_when=asyncio.FIRST_COMPLETED)
+            if not step.done():
+                grace = self._settings.worker_shutdown_grace
+                await asyncio.wait([step], timeout=grace)
+                if not step.done():
+                    log.warning("stopping: handing back the jobs in hand after %gs", grace)
+        finally:
+            stopping.cancel()
+            if not step.done():
+                step.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await step
+        if not step.cancelled():
+            step.result()
 
     async def _step(self) -> None:
         try:
