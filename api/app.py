@@ -12,8 +12,11 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
+from api.auth import AdminAuth, FailedAuthLimiter
 from api.errors import EXCEPTION_HANDLERS
+from api.limits import HeaderLimit
 from api.routes import Services, routes
 from shared.errors import ConfigError
 from shared.keys import Keys
@@ -37,16 +40,28 @@ def create_app(settings: Settings) -> Starlette:
         # Redis may not be up yet: the waiter keeps retrying, and requests answer 503
         # meanwhile, rather than the process failing to start.
         listening = asyncio.create_task(waiter.run(), name="result-waiter")
+        limiter = FailedAuthLimiter(
+            redis,
+            keys,
+            limit=settings.auth_failure_limit,
+            window=settings.auth_failure_window,
+        )
+        auth = AdminAuth((settings.admin_secret, settings.admin_secret_previous), limiter)
         client = RefreshClient(redis, keys, settings, waiter)
         try:
-            yield {"services": Services(admin_secret=settings.admin_secret, refresh=client)}
+            yield {"services": Services(auth=auth, refresh=client)}
         finally:
             listening.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listening
             await redis.aclose()
 
-    return Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    return Starlette(
+        routes=routes,
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[Middleware(HeaderLimit)],
+        lifespan=lifespan,
+    )
 
 
 def __getattr__(name: str) -> Starlette:

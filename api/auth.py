@@ -1,20 +1,107 @@
-"""The admin secret check."""
+"""The admin secret check, and the brake on guessing it.
+
+A client (by address) that fails authentication more than `limit` times within
+`window` seconds gets 429 for the rest of the window, whatever it sends: the block is
+checked before the secret, so a guesser learns nothing more. Failures are counted in
+Redis, shared by every web process; each process also remembers the clients it saw
+blocked, so a correct request costs no Redis call.
+"""
 
 from __future__ import annotations
 
 import hmac
+import logging
+import math
+import time
 
+from redis.asyncio import Redis
 from starlette.requests import Request
 
 from api.envelope import ApiError
+from shared.keys import Keys
+from shared.redis import REDIS_DOWN
+
+log = logging.getLogger(__name__)
 
 SECRET_HEADER = "x-admin-secret"
 
+# Count a failure; start the window with the first one. Returns {count, ms left}.
+_COUNT_FAILURE = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {count, redis.call('PTTL', KEYS[1])}
+"""
 
-def require_admin(request: Request, secret: str) -> None:
-    """Raise a 401 `ApiError` unless the request carries `secret` in `X-Admin-Secret`."""
-    # Compare bytes in constant time so the answer's timing tells nothing about the secret.
-    # Headers arrive as latin-1; encoding back gives the bytes the client sent.
-    offered = request.headers.get(SECRET_HEADER, "").encode("latin-1")
-    if not hmac.compare_digest(offered, secret.encode()):
-        raise ApiError(401, "Invalid or missing authentication")
+
+class FailedAuthLimiter:
+    """Counts failed authentications per client; says how long a client is blocked."""
+
+    def __init__(self, redis: Redis, keys: Keys, *, limit: int, window: float) -> None:
+        self._keys = keys
+        self._limit = limit
+        self._window_ms = int(window * 1000)
+        self._count = redis.register_script(_COUNT_FAILURE)
+        self._blocked_until: dict[str, float] = {}
+
+    def blocked_for(self, client: str) -> float:
+        """Seconds `client` stays blocked, as this process knows it; 0 if not blocked."""
+        until = self._blocked_until.get(client)
+        if until is None:
+            return 0.0
+        left = until - time.monotonic()
+        if left <= 0:
+            del self._blocked_until[client]
+            return 0.0
+        return left
+
+    async def record_failure(self, client: str) -> float:
+        """Count a failure; seconds `client` is now blocked (0 while under the limit)."""
+        try:
+            count, left_ms = await self._count(
+                [self._keys.auth_failures(client)], [self._window_ms]
+            )
+        except REDIS_DOWN:
+            log.warning("cannot count a failed authentication: Redis is unreachable")
+            return 0.0
+        if int(count) <= self._limit:
+            return 0.0
+        left = max(0, int(left_ms)) / 1000
+        self._blocked_until[client] = time.monotonic() + left
+        return left
+
+
+class AdminAuth:
+    """Accepts the current secret or, during a rotation, the previous one."""
+
+    def __init__(self, secrets: tuple[str, ...], limiter: FailedAuthLimiter) -> None:
+        self._secrets = tuple(s.encode() for s in secrets if s)
+        self._limiter = limiter
+
+    async def require(self, request: Request) -> None:
+        """Raise a 429 or 401 `ApiError` unless the request may use the admin API."""
+        client = request.client.host if request.client else "unknown"
+        if blocked := self._limiter.blocked_for(client):
+            raise _too_many(blocked)
+        if not self._matches(request.headers.get(SECRET_HEADER, "")):
+            if blocked := await self._limiter.record_failure(client):
+                log.warning("blocking %s after repeated failed authentication", client)
+                raise _too_many(blocked)
+            raise ApiError(401, "Invalid or missing authentication")
+
+    def _matches(self, offered_text: str) -> bool:
+        # Headers arrive decoded as latin-1; encoding back gives the bytes the client sent.
+        offered = offered_text.encode("latin-1")
+        # Compare with every accepted secret, in constant time, without stopping early:
+        # the answer's timing then says nothing about which secret, or how much, matched.
+        matched = False
+        for secret in self._secrets:
+            matched |= hmac.compare_digest(offered, secret)
+        return matched
+
+
+def _too_many(seconds: float) -> ApiError:
+    return ApiError(
+        429,
+        "too many failed authentication attempts; try again later",
+        headers={"Retry-After": str(max(1, math.ceil(seconds)))},
+    )

@@ -15,6 +15,7 @@ STATUS_MESSAGES = {
     405: "Method not allowed",
     413: "Payload too large",
     429: "Too many requests",
+    431: "Request header fields too large",
     500: "Internal server error",
     503: "Service unavailable",
     504: "Gateway timeout",

@@ -8,9 +8,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from api.auth import require_admin
+from api.auth import AdminAuth
 from api.envelope import ApiError, success
 from shared.errors import ResultTimeout
+from shared.health import readiness_problems
 from shared.refresh import RefreshClient
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
@@ -21,7 +22,7 @@ _FALSE = frozenset({"false", "0", "no", "off"})
 class Services:
     """What the lifespan opened for the handlers."""
 
-    admin_secret: str
+    auth: AdminAuth
     refresh: RefreshClient
 
 
@@ -37,14 +38,15 @@ def parse_force(raw: str | None) -> bool:
     raise ApiError(400, f"force must be true or false (also 1/0, yes/no, on/off), got {raw[:40]!r}")
 
 
-def _services(request: Request) -> Services:
+async def _services(request: Request) -> Services:
+    """The services, once the request has shown it may use them."""
     services: Services = request.state.services
-    require_admin(request, services.admin_secret)
+    await services.auth.require(request)
     return services
 
 
 async def refresh_version(request: Request) -> JSONResponse:
-    services = _services(request)
+    services = await _services(request)
     force = parse_force(request.query_params.get("force"))
     try:
         result = await services.refresh.refresh(force=force)
@@ -57,12 +59,28 @@ async def refresh_version(request: Request) -> JSONResponse:
 
 
 async def get_version(request: Request) -> JSONResponse:
-    services = _services(request)
+    services = await _services(request)
     state = await services.refresh.current()
     return success("WhatsApp Web version retrieved successfully", state.to_json())
 
 
+async def healthz(request: Request) -> JSONResponse:
+    """The process is up; no secret needed, nothing revealed."""
+    return success("OK", {"alive": True})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """Ready when Redis answers and a worker reads jobs; 503 saying what is missing."""
+    services: Services = request.state.services
+    problems = await readiness_problems(services.refresh.redis, services.refresh.keys)
+    if problems:
+        raise ApiError(503, "not ready: " + "; ".join(problems))
+    return success("Ready", {"ready": True})
+
+
 routes = [
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/readyz", readyz, methods=["GET"]),
     Route("/admin/whatsapp/version/refresh", refresh_version, methods=["POST"]),
     Route("/admin/whatsapp/version", get_version, methods=["GET"]),
 ]

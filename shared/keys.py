@@ -48,6 +48,10 @@ class Keys:
         """String: set while a "client outdated" report's refresh counts for the whole cluster."""
         return f"{self.prefix}:outdated-report"
 
+    def auth_failures(self, client: str) -> str:
+        """String: failed admin authentications from `client` in the current window."""
+        return f"{self.prefix}:auth-failures:{client}"
+
     @property
     def worker_lease(self) -> str:
         """String: the name of the one worker that reads jobs now; expires unless renewed."""

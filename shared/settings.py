@@ -24,6 +24,11 @@ class Settings:
     redis_url: str = DEFAULT_REDIS_URL
     # Never printed: repr=False keeps it out of logs and tracebacks that show the settings.
     admin_secret: str = field(default="", repr=False)
+    # Also accepted, while clients move to a new ADMIN_SECRET.
+    admin_secret_previous: str = field(default="", repr=False)
+    # More failed authentications than this from one address within the window: 429.
+    auth_failure_limit: int = 10
+    auth_failure_window: float = 60.0
     redis_prefix: str = "whatsapp"
     version_urls: tuple[str, ...] = DEFAULT_VERSION_URLS
     # A force=false refresh inside this many seconds of the last attempt fetches nothing.
@@ -73,6 +78,9 @@ class Settings:
         return cls(
             redis_url=(env.get("REDIS_URL") or env.get("REDIS_TLS_URL") or DEFAULT_REDIS_URL),
             admin_secret=env.get("ADMIN_SECRET", ""),
+            admin_secret_previous=env.get("ADMIN_SECRET_PREVIOUS", ""),
+            auth_failure_limit=integer("AUTH_FAILURE_LIMIT", defaults.auth_failure_limit),
+            auth_failure_window=duration("AUTH_FAILURE_WINDOW", defaults.auth_failure_window),
             redis_prefix=env.get("REDIS_PREFIX", "").strip() or defaults.redis_prefix,
             version_urls=urls or DEFAULT_VERSION_URLS,
             refresh_min_interval=duration("REFRESH_MIN_INTERVAL", defaults.refresh_min_interval),
@@ -86,9 +94,7 @@ class Settings:
             job_stream_maxlen=integer("JOB_STREAM_MAXLEN", defaults.job_stream_maxlen),
             result_ttl=duration("RESULT_TTL", defaults.result_ttl),
             worker_lease_ttl=duration("WORKER_LEASE_TTL", defaults.worker_lease_ttl),
-            worker_shutdown_grace=duration(
-                "WORKER_SHUTDOWN_GRACE", defaults.worker_shutdown_grace
-            ),
+            worker_shutdown_grace=duration("WORKER_SHUTDOWN_GRACE", defaults.worker_shutdown_grace),
         )
 
     def __post_init__(self) -> None:
