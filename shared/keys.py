@@ -30,6 +30,11 @@ class Keys:
         return f"{self.prefix}:refresh-jobs"
 
     @property
+    def dead_letter(self) -> str:
+        """Stream: refresh jobs set aside after too many deliveries, for a person to read."""
+        return f"{self.prefix}:refresh-jobs:dead"
+
+    @property
     def workers_group(self) -> str:
         """Consumer group of the workers on `refresh_jobs`."""
         return "workers"

@@ -47,6 +47,8 @@ class Settings:
     # A job delivered to a worker that has not acknowledged it for this long is taken
     # over by another worker: longer than the slowest job.
     job_claim_idle: float = 30.0
+    # A job delivered more often than this (its workers kept dying) goes to dead letters.
+    job_max_deliveries: int = 5
     # The stream keeps about this many jobs, handled or not.
     job_stream_maxlen: int = 10_000
     # How long the answer to a job stays readable in Redis.
@@ -91,6 +93,7 @@ class Settings:
             fetch_backoff=duration("FETCH_BACKOFF", defaults.fetch_backoff),
             fetch_max_bytes=integer("FETCH_MAX_BYTES", defaults.fetch_max_bytes),
             job_claim_idle=duration("JOB_CLAIM_IDLE", defaults.job_claim_idle),
+            job_max_deliveries=integer("JOB_MAX_DELIVERIES", defaults.job_max_deliveries),
             job_stream_maxlen=integer("JOB_STREAM_MAXLEN", defaults.job_stream_maxlen),
             result_ttl=duration("RESULT_TTL", defaults.result_ttl),
             worker_lease_ttl=duration("WORKER_LEASE_TTL", defaults.worker_lease_ttl),

@@ -26,13 +26,12 @@ from shared.messages import BatchResult, JobResult, RefreshJob
 from shared.redis import REDIS_DOWN
 from shared.settings import Settings
 from shared.state import VersionState
+from worker.dead_letter import Entry, set_aside_poison
 from worker.lease import Lease
 from worker.refresh import Refresher
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-Entry = tuple[str, dict[str, str] | None]
 
 BATCH_SIZE = 1000
 # Upper bound on the jobs one fetch answers, so a huge backlog cannot make one batch
@@ -41,6 +40,11 @@ MAX_BATCH = 10_000
 # Below redis-py's 5 s socket timeout, and short enough to notice a stop request quickly.
 BLOCK_MS = 1000
 UNEXPECTED_FAILURE = "the worker failed to handle the refresh; the failure is in its log"
+DEAD_LETTERED = JobResult(
+    refreshed=False,
+    error="the refresh job was delivered too many times and was set aside as a dead letter",
+    state=VersionState(),
+)
 
 
 class JobConsumer:
@@ -205,9 +209,15 @@ class JobConsumer:
             entries.extend(claimed)
             if cursor == "0-0":
                 break
-        if entries:
-            log.info("claimed %d pending refresh jobs", len(entries))
-        return entries
+        if not entries:
+            return entries
+        log.info("claimed %d pending refresh jobs", len(entries))
+        kept, poison = await set_aside_poison(
+            self._redis, self._keys, self.name, entries, self._settings.job_max_deliveries
+        )
+        if poison:
+            await self._finish(poison, _decode_jobs(poison), DEAD_LETTERED)
+        return kept
 
     async def _create_group(self) -> None:
         # From the start of the stream: jobs enqueued before the group existed (a fresh
@@ -240,14 +250,19 @@ class JobConsumer:
         live = [job for job in jobs if job.deadline_ms > now_ms]
         if len(live) < len(jobs):
             log.info("dropping %d refresh jobs nobody waits for any more", len(jobs) - len(live))
+        await self._finish(entries, live, await self._answer(live) if live else None)
+
+    async def _finish(
+        self, entries: Sequence[Entry], jobs: Sequence[RefreshJob], result: JobResult | None
+    ) -> None:
+        """Store and publish `result` for `jobs`, then acknowledge `entries`."""
         pipe = self._redis.pipeline(transaction=False)
-        if live:
-            result = await self._answer(live)
+        if jobs and result is not None:
             encoded = result.encode()
             ttl_ms = int(self._settings.result_ttl * 1000)
-            for job in live:
+            for job in jobs:
                 pipe.set(self._keys.refresh_result(job.job_id), encoded, px=ttl_ms)
-            batch = BatchResult(tuple(job.job_id for job in live), result)
+            batch = BatchResult(tuple(job.job_id for job in jobs), result)
             pipe.publish(self._keys.refresh_results, batch.encode())
         # Acknowledge only now: a crash before this line leaves the jobs pending, and
         # the next reader claims and answers them.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 from redis.asyncio import Redis
@@ -18,6 +19,7 @@ from shared.results import ResultWaiter
 from shared.settings import Settings
 from shared.state import VersionState
 from shared.version import WAVersion
+from tests.conftest import SettingsFactory
 from tests.support import wait_until
 from worker.consumer import JobConsumer
 from worker.fetch import VersionFetcher
@@ -197,3 +199,46 @@ async def _nothing_pending(redis: Redis, keys: Keys) -> bool:
 
 async def _exists(redis: Redis, key: str) -> bool:
     return bool(await redis.exists(key))
+
+
+async def test_a_job_delivered_too_often_is_set_aside_and_answered(
+    redis: Redis, keys: Keys, make_settings: SettingsFactory, upstream: StubUpstream
+) -> None:
+    """A job whose readers kept dying goes to the dead-letter stream after
+    job_max_deliveries; its caller gets an error answer instead of waiting in vain."""
+    settings = make_settings(job_max_deliveries=2)
+    await redis.xgroup_create(keys.refresh_jobs, keys.workers_group, id="0", mkstream=True)
+    async with refresh_client(redis, keys, settings) as client:
+        job = RefreshJob.new(force=True, deadline_ms=epoch_ms() + 10_000)
+        with client.waiter.expect(job.job_id) as answer:
+            entry_id = await enqueue(redis, keys, job, maxlen=100)
+            # Two readers take the job and die without acknowledging it.
+            await redis.xreadgroup(keys.workers_group, "dead-1", {keys.refresh_jobs: ">"})
+            await redis.xclaim(keys.refresh_jobs, keys.workers_group, "dead-2", 0, [entry_id])
+            async with consumer(redis, keys, settings, "third"):
+                result = await client.waiter.wait(job.job_id, answer, 10)
+    assert result.error.endswith("was set aside as a dead letter")
+    dead: Any = await redis.xrange(keys.dead_letter)
+    assert len(dead) == 1
+    assert dead[0][1]["job_id"] == job.job_id
+    assert dead[0][1]["deliveries"] == "3"
+    assert (await redis.xpending(keys.refresh_jobs, keys.workers_group))["pending"] == 0
+    assert upstream.fetches == 0
+
+
+async def test_a_job_under_the_delivery_limit_is_answered_normally(
+    redis: Redis, keys: Keys, make_settings: SettingsFactory, upstream: StubUpstream
+) -> None:
+    settings = make_settings(job_max_deliveries=3)
+    await redis.xgroup_create(keys.refresh_jobs, keys.workers_group, id="0", mkstream=True)
+    async with refresh_client(redis, keys, settings) as client:
+        job = RefreshJob.new(force=True, deadline_ms=epoch_ms() + 10_000)
+        with client.waiter.expect(job.job_id) as answer:
+            entry_id = await enqueue(redis, keys, job, maxlen=100)
+            await redis.xreadgroup(keys.workers_group, "dead-1", {keys.refresh_jobs: ">"})
+            await redis.xclaim(keys.refresh_jobs, keys.workers_group, "dead-2", 0, [entry_id])
+            async with consumer(redis, keys, settings, "third"):
+                result = await client.waiter.wait(job.job_id, answer, 10)
+    assert result.error == ""
+    assert result.refreshed is True
+    assert await redis.xlen(keys.dead_letter) == 0
