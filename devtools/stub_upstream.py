@@ -52,6 +52,7 @@ class StubUpstream:
     def __init__(self, port: int = 0) -> None:
         self.behaviour = Behaviour()
         self.fetches = 0
+        self.fetch_times: list[float] = []  # time.monotonic() of each fetch
         self.headers_seen: list[dict[str, str]] = []
         self._lock = threading.Lock()
         self._gate = threading.Event()
@@ -96,6 +97,7 @@ class StubUpstream:
         """Count a fetch; the behaviour it gets, then wait while the stub is held."""
         with self._lock:
             self.fetches += 1
+            self.fetch_times.append(time.monotonic())
             self.headers_seen.append(headers)
             behaviour = self.behaviour
         self._gate.wait(timeout=60)

@@ -1,0 +1,127 @@
+"""Upstream faults against the real processes: the right retries, a clear 500, the version kept."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from devtools.stub_upstream import StubUpstream
+from shared.embedded import free_port
+from shared.keys import Keys
+from tests.api.test_contract import AUTH, REFRESH, VERSION
+from tests.e2e.conftest import Launcher
+from tests.e2e.processes import Process
+from tests.support import publish_version
+
+pytestmark = pytest.mark.slow
+
+STORED = 1026131876
+FAST = {
+    "FETCH_ATTEMPTS": "3",
+    "FETCH_TIMEOUT": "200ms",
+    "REFRESH_DEADLINE": "3s",
+    "REFRESH_WAIT": "6s",
+    "FETCH_MAX_BYTES": "65536",
+}
+
+# (stub behaviour, the error after "<url>: ", upstream fetches the refresh makes)
+FAULTS: dict[str, tuple[dict[str, Any], str, int]] = {
+    "5xx is retried": ({"status": 503}, "upstream answered HTTP 503", 3),
+    "404 is not retried": ({"status": 404}, "upstream answered HTTP 404", 1),
+    "timeout is retried": ({"delay": 1.0}, "timed out after 0.2s", 3),
+    "no client_revision": (
+        {"without_revision": True},
+        "client_revision not found in the response",
+        1,
+    ),
+    "revision beyond uint32": (
+        {"revision": 2**32},
+        "client_revision 4294967296 does not fit a uint32",
+        1,
+    ),
+    "huge body": ({"pad_to": 65537}, "response body of 65537 bytes exceeds 65536 bytes", 1),
+}
+
+
+async def refresh_and_check_kept(web: Process, expected_error: str) -> None:
+    async with httpx.AsyncClient(base_url=web.base_url, timeout=30) as client:
+        response = await client.post(REFRESH, headers=AUTH)
+        state = (await client.get(VERSION, headers=AUTH)).json()["data"]
+    assert response.status_code == 500
+    assert response.json() == {
+        "status": False,
+        "code": 500,
+        "message": "Failed to refresh WhatsApp Web version",
+        "error": expected_error,
+    }
+    assert state["wa_web_version"]["string"] == f"2.3000.{STORED}"
+    assert state["seq"] == 1
+    assert state["last_error"] == expected_error
+
+
+async def store_a_version(web: Process) -> None:
+    async with httpx.AsyncClient(base_url=web.base_url, timeout=30) as client:
+        assert (await client.post(REFRESH, headers=AUTH)).status_code == 200
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+async def test_fault_gives_a_clear_500_and_keeps_the_version(
+    fault: str, launch: Launcher, start_web: Callable[..., Process], upstream: StubUpstream
+) -> None:
+    behaviour, error, fetches = FAULTS[fault]
+    launch("worker", **FAST)
+    web = start_web(**FAST)
+    await store_a_version(web)
+    upstream.configure(**behaviour)
+    await refresh_and_check_kept(web, f"{upstream.url('/sw.js')}: {error}")
+    assert upstream.fetches == 1 + fetches
+
+
+async def test_429_waits_for_retry_after(
+    launch: Launcher, start_web: Callable[..., Process], upstream: StubUpstream
+) -> None:
+    """A 429 with Retry-After: 1 is retried, never sooner than a second after the last try."""
+    launch("worker", **FAST)
+    web = start_web(**FAST)
+    await store_a_version(web)
+    upstream.configure(status=429, retry_after="1")
+    await refresh_and_check_kept(web, f"{upstream.url('/sw.js')}: upstream answered HTTP 429")
+    tries = upstream.fetch_times[1:]
+    assert len(tries) == 3
+    assert all(later - earlier >= 1.0 for earlier, later in itertools.pairwise(tries))
+
+
+async def test_connection_refused_is_retried_then_reported(
+    launch: Launcher, start_web: Callable[..., Process], redis: Redis, keys: Keys
+) -> None:
+    """Nothing listens at the source: retried, then a 500 naming the connection error."""
+    await publish_version(redis, keys, STORED)
+    closed = f"http://127.0.0.1:{free_port()}/sw.js"
+    launch("worker", **FAST, WA_VERSION_URL=closed)
+    web = start_web(**FAST)
+    async with httpx.AsyncClient(base_url=web.base_url, timeout=30) as client:
+        response = await client.post(REFRESH, headers=AUTH)
+    assert response.status_code == 500
+    assert response.json()["error"].startswith(f"{closed}: ConnectError")
+    assert await redis.hget(keys.version, "string") == f"2.3000.{STORED}"
+
+
+async def test_an_older_revision_is_never_applied(
+    launch: Launcher, start_web: Callable[..., Process], upstream: StubUpstream
+) -> None:
+    """Upstream going backwards (a stale cache, a bad fallback) is an error, not a downgrade."""
+    launch("worker", **FAST)
+    web = start_web(**FAST)
+    await store_a_version(web)
+    upstream.configure(revision=STORED - 1)
+    url = upstream.url("/sw.js")
+    await refresh_and_check_kept(
+        web,
+        f"{url} reported 2.3000.{STORED - 1}, older than the stored 2.3000.{STORED}; "
+        f"kept 2.3000.{STORED}",
+    )
