@@ -96,10 +96,10 @@ async def test_429_waits_for_retry_after(
     assert all(later - earlier >= 1.0 for earlier, later in itertools.pairwise(tries))
 
 
-async def test_connection_refused_is_retried_then_reported(
+async def test_connection_refused_is_reported_and_keeps_the_version(
     launch: Launcher, start_web: Callable[..., Process], redis: Redis, keys: Keys
 ) -> None:
-    """Nothing listens at the source: retried, then a 500 naming the connection error."""
+    """Nothing listens at the source: a 500 naming the connection error; the version stays."""
     await publish_version(redis, keys, STORED)
     closed = f"http://127.0.0.1:{free_port()}/sw.js"
     launch("worker", **FAST, WA_VERSION_URL=closed)

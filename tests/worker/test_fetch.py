@@ -125,12 +125,17 @@ async def test_attempts_are_limited() -> None:
     assert calls == 3
 
 
-async def test_connection_errors_are_transient() -> None:
+async def test_connection_errors_are_transient_and_retried() -> None:
+    calls = 0
+
     def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
         raise httpx.ConnectError("connection refused", request=request)
 
     with pytest.raises(TransientFetchError, match="ConnectError"):
         await fetcher(handler, version_urls=(SW,), fetch_attempts=2).fetch()
+    assert calls == 2
 
 
 async def test_falls_back_to_the_next_source_and_records_it() -> None:
