@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from api.auth import AdminAuth
 from api.envelope import ApiError, success
+from api.openapi import OPENAPI
 from shared.errors import ResultTimeout
 from shared.health import readiness_problems
 from shared.refresh import RefreshClient
@@ -30,7 +31,7 @@ def parse_force(raw: str | None) -> bool:
     """`force` is true unless the query says otherwise; unknown words are a 400."""
     if raw is None:
         return True
-    word = raw.strip().lower()
+    word = raw.lower()
     if word in _TRUE:
         return True
     if word in _FALSE:
@@ -78,7 +79,12 @@ async def readyz(request: Request) -> JSONResponse:
     return success("Ready", {"ready": True})
 
 
+async def openapi(request: Request) -> JSONResponse:
+    return JSONResponse(OPENAPI)
+
+
 routes = [
+    Route("/openapi.json", openapi, methods=["GET"]),
     Route("/healthz", healthz, methods=["GET"]),
     Route("/readyz", readyz, methods=["GET"]),
     Route("/admin/whatsapp/version/refresh", refresh_version, methods=["POST"]),

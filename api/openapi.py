@@ -1,0 +1,170 @@
+"""The OpenAPI 3.1 document of the admin API, served at /openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.envelope import STATUS_MESSAGES
+
+# `force` as parse_force() reads it: these words in any letter case, nothing else.
+FORCE_PATTERN = (
+    "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0|[Yy][Ee][Ss]|[Nn][Oo]|[Oo][Nn]|[Oo][Ff][Ff])$"
+)
+
+_TIME = {"type": ["string", "null"], "format": "date-time", "examples": ["2025-12-21T10:30:00Z"]}
+_VERSION = {
+    "type": "object",
+    "required": ["array", "string"],
+    "properties": {
+        "array": {
+            "type": "array",
+            "items": {"type": "integer", "minimum": 0, "maximum": 4294967295},
+            "minItems": 3,
+            "maxItems": 3,
+            "examples": [[2, 3000, 1012345678]],
+        },
+        "string": {"type": "string", "examples": ["2.3000.1012345678"]},
+    },
+}
+_STATE_PROPERTIES: dict[str, Any] = {
+    "wa_web_version": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Version"}]},
+    "last_refreshed": {**_TIME, "description": "The last fetch attempt, failed or not."},
+    "last_error": {
+        "type": "string",
+        "description": "Why the last attempt failed; empty after success.",
+    },
+    "last_success": {**_TIME, "description": "The last successful fetch."},
+    "source": {"type": "string", "description": "The URL that answered the last successful fetch."},
+    "seq": {"type": "integer", "minimum": 0, "description": "+1 with each version change."},
+    "epoch": {
+        "type": "integer",
+        "minimum": 0,
+        "description": "When the stored state was first written (ms).",
+    },
+    "changed_at": {**_TIME, "description": "When the version last changed."},
+}
+
+
+def _success(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["status", "code", "message", "data"],
+        "additionalProperties": False,
+        "properties": {
+            "status": {"const": True},
+            "code": {"const": 200},
+            "message": {"type": "string"},
+            "data": data,
+        },
+    }
+
+
+def _answer(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _failures(*codes: int) -> dict[str, Any]:
+    return {
+        str(code): _answer(STATUS_MESSAGES[code], {"$ref": "#/components/schemas/Failure"})
+        for code in codes
+    }
+
+
+_ADMIN_FAILURES = (401, 429, 431, 500, 503)
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "wa-version-service",
+        "version": "1",
+        "description": "Keeps every WhatsApp connection on the current WhatsApp Web version.",
+    },
+    "components": {
+        "securitySchemes": {
+            "adminSecret": {"type": "apiKey", "in": "header", "name": "X-Admin-Secret"}
+        },
+        "schemas": {
+            "Version": _VERSION,
+            "State": {
+                "type": "object",
+                "required": list(_STATE_PROPERTIES),
+                "properties": _STATE_PROPERTIES,
+            },
+            "Refreshed": {
+                "type": "object",
+                "required": ["refreshed", *_STATE_PROPERTIES],
+                "properties": {
+                    "refreshed": {"type": "boolean", "description": "Whether this call fetched."},
+                    **_STATE_PROPERTIES,
+                },
+            },
+            "Failure": {
+                "type": "object",
+                "required": ["status", "code", "message", "error"],
+                "additionalProperties": False,
+                "properties": {
+                    "status": {"const": False},
+                    "code": {"type": "integer", "minimum": 400, "maximum": 599},
+                    "message": {"type": "string"},
+                    "error": {"type": "string"},
+                },
+            },
+        },
+    },
+    "paths": {
+        "/admin/whatsapp/version/refresh": {
+            "post": {
+                "summary": "Fetch and apply the latest WhatsApp Web version",
+                "operationId": "refreshVersion",
+                "security": [{"adminSecret": []}],
+                "parameters": [
+                    {
+                        "name": "force",
+                        "in": "query",
+                        "required": False,
+                        "description": "Fetch even if the last attempt is recent (default true).",
+                        "schema": {"type": "string", "pattern": FORCE_PATTERN, "default": "true"},
+                    }
+                ],
+                "responses": {
+                    "200": _answer(
+                        "Refreshed, or the recent state when force=false",
+                        _success({"$ref": "#/components/schemas/Refreshed"}),
+                    ),
+                    **_failures(400, *_ADMIN_FAILURES, 504),
+                },
+            }
+        },
+        "/admin/whatsapp/version": {
+            "get": {
+                "summary": "The stored version and refresh bookkeeping",
+                "operationId": "getVersion",
+                "security": [{"adminSecret": []}],
+                "responses": {
+                    "200": _answer("The state", _success({"$ref": "#/components/schemas/State"})),
+                    **_failures(*_ADMIN_FAILURES),
+                },
+            }
+        },
+        "/healthz": {
+            "get": {
+                "summary": "The process is alive",
+                "operationId": "healthz",
+                "responses": {
+                    "200": _answer("Alive", _success({"type": "object"})),
+                    **_failures(431),
+                },
+            }
+        },
+        "/readyz": {
+            "get": {
+                "summary": "Redis answers and a worker reads jobs",
+                "operationId": "readyz",
+                "responses": {
+                    "200": _answer("Ready", _success({"type": "object"})),
+                    **_failures(431, 503),
+                },
+            }
+        },
+    },
+}
