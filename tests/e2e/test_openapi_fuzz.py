@@ -39,33 +39,12 @@ def test_schemathesis_finds_no_server_error_or_schema_violation(
     launch("worker", ADMIN_SECRET=FUZZ_SECRET)
     web = start_web(ADMIN_SECRET=FUZZ_SECRET, AUTH_FAILURE_LIMIT="1000000")
     secret_header = f"X-Admin-Secret: {FUZZ_SECRET}"
-    done = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "schemathesis"),
-            "run",
-            f"{web.base_url}/openapi.json",
-            "--header",
-            secret_header,
-            "--checks",
-            "all",
-            "--max-examples",
-            "100",
-            "--seed",
-            "1",
-            "--workers",
-            "2",
-            "--generation-database",
-            "none",
-            "--report",
-            "junit",
-            "--report-dir",
-            str(tmp_path),
-            "--no-color",
-        ],  # fmt: skip
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    command = [str(Path(sys.executable).parent / "schemathesis"), "run"]
+    command += [f"{web.base_url}/openapi.json", "--header", secret_header, "--checks", "all"]
+    command += ["--max-examples", "100", "--seed", "1", "--workers", "2"]
+    command += ["--generation-database", "none", "--no-color"]
+    command += ["--report", "junit", "--report-dir", str(tmp_path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     report = done.stdout[-6000:] + done.stderr[-2000:]
     assert done.returncode == 0, report
     assert "Warnings:" not in done.stdout, report  # e.g. every call answered 401
