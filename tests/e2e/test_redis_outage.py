@@ -75,6 +75,8 @@ async def test_requests_survive_redis_restarts(
                 back = time.monotonic()
                 await wait_until(lambda: 200 in traffic.statuses_since(back), within=30)  # noqa: B023 (awaited in this iteration)
                 recoveries.append(time.monotonic() - back)
+                # Traffic flows normally again before the next outage.
+                await wait_until(lambda: traffic.statuses_since(back).count(200) >= 20, within=30)  # noqa: B023 (awaited in this iteration)
         assert worker.popen.poll() is None
         assert web.popen.poll() is None
         client = connect(server.url)
