@@ -201,22 +201,28 @@ async def _exists(redis: Redis, key: str) -> bool:
     return bool(await redis.exists(key))
 
 
+async def answer_after_two_dead_readers(
+    redis: Redis, keys: Keys, settings: Settings
+) -> tuple[RefreshJob, JobResult]:
+    """Two readers take a job and die without acknowledging it; a third runs for real."""
+    await redis.xgroup_create(keys.refresh_jobs, keys.workers_group, id="0", mkstream=True)
+    async with refresh_client(redis, keys, settings) as client:
+        job = RefreshJob.new(force=True, deadline_ms=epoch_ms() + 10_000)
+        with client.waiter.expect(job.job_id) as answer:
+            entry_id = await enqueue(redis, keys, job, maxlen=100)
+            await redis.xreadgroup(keys.workers_group, "dead-1", {keys.refresh_jobs: ">"})
+            await redis.xclaim(keys.refresh_jobs, keys.workers_group, "dead-2", 0, [entry_id])
+            async with consumer(redis, keys, settings, "third"):
+                return job, await client.waiter.wait(job.job_id, answer, 10)
+
+
 async def test_a_job_delivered_too_often_is_set_aside_and_answered(
     redis: Redis, keys: Keys, make_settings: SettingsFactory, upstream: StubUpstream
 ) -> None:
     """A job whose readers kept dying goes to the dead-letter stream after
     job_max_deliveries; its caller gets an error answer instead of waiting in vain."""
     settings = make_settings(job_max_deliveries=2)
-    await redis.xgroup_create(keys.refresh_jobs, keys.workers_group, id="0", mkstream=True)
-    async with refresh_client(redis, keys, settings) as client:
-        job = RefreshJob.new(force=True, deadline_ms=epoch_ms() + 10_000)
-        with client.waiter.expect(job.job_id) as answer:
-            entry_id = await enqueue(redis, keys, job, maxlen=100)
-            # Two readers take the job and die without acknowledging it.
-            await redis.xreadgroup(keys.workers_group, "dead-1", {keys.refresh_jobs: ">"})
-            await redis.xclaim(keys.refresh_jobs, keys.workers_group, "dead-2", 0, [entry_id])
-            async with consumer(redis, keys, settings, "third"):
-                result = await client.waiter.wait(job.job_id, answer, 10)
+    job, result = await answer_after_two_dead_readers(redis, keys, settings)
     assert result.error.endswith("was set aside as a dead letter")
     dead: Any = await redis.xrange(keys.dead_letter)
     assert len(dead) == 1
@@ -226,19 +232,11 @@ async def test_a_job_delivered_too_often_is_set_aside_and_answered(
     assert upstream.fetches == 0
 
 
-async def test_a_job_under_the_delivery_limit_is_answered_normally(
+async def test_a_job_within_the_delivery_limit_is_answered_normally(
     redis: Redis, keys: Keys, make_settings: SettingsFactory, upstream: StubUpstream
 ) -> None:
     settings = make_settings(job_max_deliveries=3)
-    await redis.xgroup_create(keys.refresh_jobs, keys.workers_group, id="0", mkstream=True)
-    async with refresh_client(redis, keys, settings) as client:
-        job = RefreshJob.new(force=True, deadline_ms=epoch_ms() + 10_000)
-        with client.waiter.expect(job.job_id) as answer:
-            entry_id = await enqueue(redis, keys, job, maxlen=100)
-            await redis.xreadgroup(keys.workers_group, "dead-1", {keys.refresh_jobs: ">"})
-            await redis.xclaim(keys.refresh_jobs, keys.workers_group, "dead-2", 0, [entry_id])
-            async with consumer(redis, keys, settings, "third"):
-                result = await client.waiter.wait(job.job_id, answer, 10)
+    _, result = await answer_after_two_dead_readers(redis, keys, settings)
     assert result.error == ""
     assert result.refreshed is True
     assert await redis.xlen(keys.dead_letter) == 0

@@ -26,6 +26,19 @@ HOME_BODY = (
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
+class Answering:
+    """A MockTransport handler giving the same answer every time, counting the calls."""
+
+    def __init__(self, status: int, content: bytes = b"", **headers: str) -> None:
+        self.calls = 0
+        self._answer = (status, content, headers)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        status, content, headers = self._answer
+        return httpx.Response(status, content=content, headers=headers)
+
+
 def fetcher(handler: Handler, **changes: object) -> VersionFetcher:
     options: dict[str, object] = {
         "version_urls": (SW, HOME),
@@ -85,44 +98,26 @@ async def test_transient_failures_are_retried() -> None:
 @pytest.mark.parametrize("status", [400, 403, 404])
 async def test_other_4xx_is_not_retried(status: int) -> None:
     """A 404 (a moved file) will not pass by retrying: one request, then the error."""
-    calls = 0
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal calls
-        calls += 1
-        return httpx.Response(status)
-
+    upstream = Answering(status)
     with pytest.raises(FetchError, match=f"HTTP {status}") as caught:
-        await fetcher(handler, version_urls=(SW,)).fetch()
-    assert calls == 1
+        await fetcher(upstream, version_urls=(SW,)).fetch()
+    assert upstream.calls == 1
     assert not isinstance(caught.value, TransientFetchError)
 
 
 async def test_body_without_revision_is_not_retried() -> None:
-    calls = 0
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal calls
-        calls += 1
-        return httpx.Response(200, content=b"<html></html>")
-
+    upstream = Answering(200, b"<html></html>")
     with pytest.raises(FetchError, match="client_revision not found"):
-        await fetcher(handler, version_urls=(SW,)).fetch()
-    assert calls == 1
+        await fetcher(upstream, version_urls=(SW,)).fetch()
+    assert upstream.calls == 1
 
 
 async def test_attempts_are_limited() -> None:
     """A source that keeps failing is tried fetch_attempts times, then reported."""
-    calls = 0
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal calls
-        calls += 1
-        return httpx.Response(502)
-
+    upstream = Answering(502)
     with pytest.raises(TransientFetchError, match="HTTP 502"):
-        await fetcher(handler, version_urls=(SW,), fetch_attempts=3).fetch()
-    assert calls == 3
+        await fetcher(upstream, version_urls=(SW,), fetch_attempts=3).fetch()
+    assert upstream.calls == 3
 
 
 async def test_connection_errors_are_transient_and_retried() -> None:
@@ -166,27 +161,17 @@ async def test_all_sources_failing_names_each() -> None:
 
 async def test_retry_after_is_honoured_within_the_deadline() -> None:
     """A 429 whose Retry-After would pass the deadline stops the retries at once."""
-    calls = 0
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal calls
-        calls += 1
-        return httpx.Response(429, headers={"Retry-After": "3600"})
-
+    upstream = Answering(429, **{"Retry-After": "3600"})
     with pytest.raises(TransientFetchError, match="HTTP 429"):
-        await fetcher(handler, version_urls=(SW,), refresh_deadline=2.0, refresh_wait=3.0).fetch()
-    assert calls == 1
+        await fetcher(upstream, version_urls=(SW,), refresh_deadline=2.0, refresh_wait=3.0).fetch()
+    assert upstream.calls == 1
 
 
 async def test_oversized_body_is_refused() -> None:
     """A body past fetch_max_bytes is an error, read no further."""
-    big = b"x" * 5000 + SW_BODY
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=big)
-
+    upstream = Answering(200, b"x" * 5000 + SW_BODY)
     with pytest.raises(FetchError, match="exceeds 4096 bytes"):
-        await fetcher(handler, version_urls=(SW,), fetch_max_bytes=4096).fetch()
+        await fetcher(upstream, version_urls=(SW,), fetch_max_bytes=4096).fetch()
 
 
 async def test_file_source_serves_air_gapped_sites(tmp_path: Path) -> None:
