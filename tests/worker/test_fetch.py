@@ -29,9 +29,11 @@ Handler = Callable[[httpx.Request], httpx.Response]
 class Answering:
     """A MockTransport handler giving the same answer every time, counting the calls."""
 
-    def __init__(self, status: int, content: bytes = b"", **headers: str) -> None:
+    def __init__(
+        self, status: int, content: bytes = b"", headers: dict[str, str] | None = None
+    ) -> None:
         self.calls = 0
-        self._answer = (status, content, headers)
+        self._answer = (status, content, headers or {})
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.calls += 1
@@ -161,7 +163,7 @@ async def test_all_sources_failing_names_each() -> None:
 
 async def test_retry_after_is_honoured_within_the_deadline() -> None:
     """A 429 whose Retry-After would pass the deadline stops the retries at once."""
-    upstream = Answering(429, **{"Retry-After": "3600"})
+    upstream = Answering(429, headers={"Retry-After": "3600"})
     with pytest.raises(TransientFetchError, match="HTTP 429"):
         await fetcher(upstream, version_urls=(SW,), refresh_deadline=2.0, refresh_wait=3.0).fetch()
     assert upstream.calls == 1
