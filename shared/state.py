@@ -10,6 +10,8 @@ string, so any Redis client can read it:
 | seq            | 7                          | +1 each time the version changes               |
 | epoch          | 1766313000000              | when this hash was first written (ms); a Redis |
 |                |                            | that lost its data starts a new, larger epoch  |
+| rev            | 42                         | +1 with every write: writers check it to know  |
+|                |                            | the state they decided on is still the stored one |
 | changed_at     | 2025-12-21T10:30:00Z       | when the version last changed                  |
 | source         | https://web.whatsapp.com/… | where the last successful fetch read it        |
 | last_refreshed | 2025-12-21T10:30:00Z       | the last fetch attempt, failed or not          |
@@ -37,6 +39,7 @@ class VersionState:
     version: WAVersion | None = None
     seq: int = 0
     epoch: int = 0
+    rev: int = 0
     changed_at: datetime | None = None
     source: str = ""
     last_refreshed: datetime | None = None
@@ -54,6 +57,7 @@ class VersionState:
         fields = {
             "seq": str(self.seq),
             "epoch": str(self.epoch),
+            "rev": str(self.rev),
             "source": self.source,
             "last_error": self.last_error,
             "changed_at": _time_or_empty(self.changed_at),
@@ -75,6 +79,7 @@ class VersionState:
                 version=WAVersion.parse(text) if text else None,
                 seq=int(fields.get("seq") or 0),
                 epoch=int(fields.get("epoch") or 0),
+                rev=int(fields.get("rev") or 0),
                 changed_at=_time_or_none(fields.get("changed_at", "")),
                 source=fields.get("source", ""),
                 last_refreshed=_time_or_none(fields.get("last_refreshed", "")),

@@ -1,4 +1,4 @@
-"""Recording a fetch in the stored state, and publishing a change, atomically.
+"""What a fetch or a failure does to the stored state, and the change to publish.
 
 The rules: the version never goes backwards; `seq` grows by one exactly when the
 version changes; every attempt updates `last_refreshed`; a success clears `last_error`.
@@ -6,15 +6,10 @@ version changes; every attempt updates `last_refreshed`; a success clears `last_
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from redis.asyncio import Redis
-from redis.exceptions import WatchError
-
-from shared.clock import epoch_ms, format_time
-from shared.keys import Keys
+from shared.clock import format_time
 from shared.messages import PublishedVersion
 from shared.state import VersionState
 from worker.fetch import Fetched
@@ -27,9 +22,6 @@ class Applied:
     state: VersionState
     changed: PublishedVersion | None = None
     error: str = ""
-
-
-_Decide = Callable[[VersionState], Applied]
 
 
 def apply_fetched(current: VersionState, fetched: Fetched, now: datetime) -> Applied:
@@ -62,36 +54,3 @@ def apply_fetched(current: VersionState, fetched: Fetched, now: datetime) -> App
 def apply_failure(current: VersionState, error: str, now: datetime) -> Applied:
     """The state after a failed attempt: the version stays, the error is recorded."""
     return Applied(replace(current, last_refreshed=now, last_error=error), error=error)
-
-
-async def record_fetched(redis: Redis, keys: Keys, fetched: Fetched, now: datetime) -> Applied:
-    """Apply a fetch to the stored state and publish the change, in one transaction."""
-    return await _record(redis, keys, lambda current: apply_fetched(current, fetched, now))
-
-
-async def record_failure(redis: Redis, keys: Keys, error: str, now: datetime) -> Applied:
-    """Record a failed attempt in the stored state."""
-    return await _record(redis, keys, lambda current: apply_failure(current, error, now))
-
-
-async def _record(redis: Redis, keys: Keys, decide: _Decide) -> Applied:
-    # WATCH/MULTI rather than a Lua script keeps the message encoding in Python, in
-    # messages.py; the retry loop only spins if another writer raced us.
-    async with redis.pipeline(transaction=True) as pipe:
-        while True:
-            try:
-                await pipe.watch(keys.version)
-                current = VersionState.from_hash(await pipe.hgetall(keys.version))
-                if current.epoch == 0:
-                    # A new hash (first run, or Redis lost its data) starts a new epoch, so
-                    # subscribers that saw a higher seq before still accept what follows.
-                    current = replace(current, epoch=epoch_ms())
-                applied = decide(current)
-                pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py 8.1
-                pipe.hset(keys.version, mapping=applied.state.to_hash())  # type: ignore[arg-type]
-                if applied.changed is not None:
-                    pipe.publish(keys.version_changed, applied.changed.encode())
-                await pipe.execute()
-                return applied
-            except WatchError:
-                continue

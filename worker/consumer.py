@@ -29,6 +29,7 @@ from shared.state import VersionState
 from worker.dead_letter import Entry, set_aside_poison
 from worker.lease import Lease
 from worker.refresh import Refresher
+from worker.store import Command
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -54,6 +55,7 @@ class JobConsumer:
         self, redis: Redis, keys: Keys, settings: Settings, refresher: Refresher, *, name: str
     ) -> None:
         self._redis = redis
+        self._store = refresher.store
         self._keys = keys
         self._settings = settings
         self._refresher = refresher
@@ -216,7 +218,7 @@ class JobConsumer:
             self._redis, self._keys, self.name, entries, self._settings.job_max_deliveries
         )
         if poison:
-            await self._finish(poison, _decode_jobs(poison), DEAD_LETTERED)
+            await self._store.run(self._answer_writes(poison, _decode_jobs(poison), DEAD_LETTERED))
         return kept
 
     async def _create_group(self) -> None:
@@ -250,41 +252,49 @@ class JobConsumer:
         live = [job for job in jobs if job.deadline_ms > now_ms]
         if len(live) < len(jobs):
             log.info("dropping %d refresh jobs nobody waits for any more", len(jobs) - len(live))
-        await self._finish(entries, live, await self._answer(live) if live else None)
-
-    async def _finish(
-        self, entries: Sequence[Entry], jobs: Sequence[RefreshJob], result: JobResult | None
-    ) -> None:
-        """Store and publish `result` for `jobs`, then acknowledge `entries`."""
-        pipe = self._redis.pipeline(transaction=False)
-        if jobs and result is not None:
-            encoded = result.encode()
-            ttl_ms = int(self._settings.result_ttl * 1000)
-            for job in jobs:
-                pipe.set(self._keys.refresh_result(job.job_id), encoded, px=ttl_ms)
-            batch = BatchResult(tuple(job.job_id for job in jobs), result)
-            pipe.publish(self._keys.refresh_results, batch.encode())
-        # Acknowledge only now: a crash before this line leaves the jobs pending, and
-        # the next reader claims and answers them.
-        pipe.xack(self._keys.refresh_jobs, self._keys.workers_group, *(e[0] for e in entries))
-        await pipe.execute()
-
-    async def _answer(self, jobs: Sequence[RefreshJob]) -> JobResult:
+        if not live:
+            await self._store.run(self._answer_writes(entries, (), None))
+            return
         try:
-            result = await self._refresher.answer(jobs)
+            result = await self._refresher.answer(
+                live, lambda result: self._answer_writes(entries, live, result)
+            )
         except REDIS_DOWN:
             raise
         except Exception:
-            log.exception("refresh of %d jobs failed unexpectedly", len(jobs))
-            return JobResult(refreshed=False, error=UNEXPECTED_FAILURE, state=VersionState())
+            log.exception("refresh of %d jobs failed unexpectedly", len(live))
+            failed = JobResult(refreshed=False, error=UNEXPECTED_FAILURE, state=VersionState())
+            await self._store.run(self._answer_writes(entries, live, failed))
+            return
         log.info(
             "answered %d refresh jobs: refreshed=%s version=%s error=%r",
-            len(jobs),
+            len(live),
             result.refreshed,
             result.state.version,
             result.error,
         )
-        return result
+
+    def _answer_writes(
+        self, entries: Sequence[Entry], jobs: Sequence[RefreshJob], result: JobResult | None
+    ) -> list[Command]:
+        """Store and publish `result` for `jobs`, then acknowledge `entries`.
+
+        Acknowledging comes last: until it runs the jobs stay pending, and after a crash
+        the next reader claims and answers them.
+        """
+        commands: list[Command] = []
+        if jobs and result is not None:
+            encoded = result.encode()
+            ttl_ms = str(int(self._settings.result_ttl * 1000))
+            for job in jobs:
+                commands.append(
+                    ("SET", self._keys.refresh_result(job.job_id), encoded, "PX", ttl_ms)
+                )
+            batch = BatchResult(tuple(job.job_id for job in jobs), result)
+            commands.append(("PUBLISH", self._keys.refresh_results, batch.encode()))
+        ids = (entry_id for entry_id, _ in entries)
+        commands.append(("XACK", self._keys.refresh_jobs, self._keys.workers_group, *ids))
+        return commands
 
 
 def _decode_jobs(entries: Sequence[Entry]) -> list[RefreshJob]:

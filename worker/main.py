@@ -17,6 +17,7 @@ from shared.settings import Settings
 from worker.consumer import JobConsumer
 from worker.fetch import VersionFetcher
 from worker.refresh import Refresher
+from worker.store import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     timeout = httpx.Timeout(settings.fetch_timeout)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as http:
         refresher = Refresher(
-            redis, keys, VersionFetcher(settings, http), settings.refresh_min_interval
+            StateStore(redis, keys), VersionFetcher(settings, http), settings.refresh_min_interval
         )
         consumer = JobConsumer(redis, keys, settings, refresher, name=worker_name())
         log.info("worker %s started", consumer.name)

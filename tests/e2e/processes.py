@@ -22,13 +22,15 @@ def procfile(path: Path = ROOT / "Procfile") -> dict[str, str]:
 
 
 class Process:
-    """One Procfile process, its output captured to a file."""
+    """One Procfile process (or `command`, run the same way), its output captured to a file."""
 
-    def __init__(self, name: str, env: Mapping[str, str], log_dir: Path) -> None:
+    def __init__(
+        self, name: str, env: Mapping[str, str], log_dir: Path, command: str | None = None
+    ) -> None:
         self.name = name
         self.base_url = ""  # set for web processes once their port is known
         self.log_path = log_dir / f"{name}-{time.monotonic_ns()}.log"
-        command = procfile()[name]
+        command = command or procfile()[name]
         # The venv's bin first, so `uvicorn` and `python` are this project's.
         path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
         with self.log_path.open("wb") as log:

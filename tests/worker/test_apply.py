@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-import fakeredis
-import pytest
 from redis.asyncio import Redis
 
 from shared.clock import epoch_ms
@@ -16,8 +13,9 @@ from shared.keys import Keys
 from shared.state import VersionState
 from shared.version import WAVersion
 from tests.support import wait_until
-from worker.apply import apply_failure, apply_fetched, record_failure, record_fetched
+from worker.apply import apply_failure, apply_fetched
 from worker.fetch import Fetched
+from worker.store import record_failure, record_fetched
 
 T0 = datetime(2025, 12, 21, 10, 0, tzinfo=UTC)
 SW = "https://web.whatsapp.com/sw.js"
@@ -81,53 +79,45 @@ def test_failure_keeps_the_version_and_records_the_attempt() -> None:
     assert applied.state.last_success == T0
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[Redis]:
-    client = fakeredis.FakeAsyncRedis(decode_responses=True)
-    yield client
-    await client.aclose()
-
-
-async def test_record_stores_the_hash_and_publishes_once(fake: Redis) -> None:
+async def test_record_stores_the_hash_and_publishes_once(redis: Redis, keys: Keys) -> None:
     """A change is written to the hash and published on version-changed, in one transaction."""
-    keys = Keys("t")
-    async with fake.pubsub() as pubsub:
+    async with redis.pubsub() as pubsub:
         await pubsub.subscribe(keys.version_changed)
-        await record_fetched(fake, keys, Fetched(V7, SW), T0)
-        await record_fetched(fake, keys, Fetched(V7, SW), T0 + timedelta(minutes=1))
-        await record_fetched(fake, keys, Fetched(V8, SW), T0 + timedelta(minutes=2))
+        await record_fetched(redis, keys, Fetched(V7, SW), T0)
+        await record_fetched(redis, keys, Fetched(V7, SW), T0 + timedelta(minutes=1))
+        await record_fetched(redis, keys, Fetched(V8, SW), T0 + timedelta(minutes=2))
         published = []
         # Drain what is queued: the confirmation, then each published change.
         while (message := await pubsub.get_message(timeout=0.05)) is not None:
             if message["type"] == "message":
                 published.append(json.loads(message["data"]))
     assert [(m["string"], m["seq"]) for m in published] == [("2.3000.7", 1), ("2.3000.8", 2)]
-    stored = await fake.hgetall(keys.version)
+    stored = await redis.hgetall(keys.version)
     assert stored["string"] == "2.3000.8"
     assert stored["array"] == "[2,3000,8]"
     assert stored["seq"] == "2"
 
 
-async def test_record_failure_keeps_the_stored_version(fake: Redis) -> None:
-    keys = Keys("t")
-    await record_fetched(fake, keys, Fetched(V7, SW), T0)
-    await record_failure(fake, keys, "timed out after 10s", T0 + timedelta(minutes=1))
-    state = VersionState.from_hash(await fake.hgetall(keys.version))
+async def test_record_failure_keeps_the_stored_version(redis: Redis, keys: Keys) -> None:
+    await record_fetched(redis, keys, Fetched(V7, SW), T0)
+    await record_failure(redis, keys, "timed out after 10s", T0 + timedelta(minutes=1))
+    state = VersionState.from_hash(await redis.hgetall(keys.version))
     assert state.version == V7
     assert state.last_error == "timed out after 10s"
 
 
-async def test_a_new_hash_starts_a_new_epoch_that_later_writes_keep(fake: Redis) -> None:
+async def test_a_new_hash_starts_a_new_epoch_that_later_writes_keep(
+    redis: Redis, keys: Keys
+) -> None:
     """The first write stamps an epoch; writes after it keep the same one."""
-    keys = Keys("t")
-    first = await record_fetched(fake, keys, Fetched(V7, SW), T0)
-    second = await record_fetched(fake, keys, Fetched(V8, SW), T0 + timedelta(minutes=1))
+    first = await record_fetched(redis, keys, Fetched(V7, SW), T0)
+    second = await record_fetched(redis, keys, Fetched(V8, SW), T0 + timedelta(minutes=1))
     assert first.state.epoch > 0
     assert second.state.epoch == first.state.epoch
     assert second.changed is not None
     assert second.changed.epoch == first.state.epoch
-    await fake.delete(keys.version)  # Redis lost its data
+    await redis.delete(keys.version)  # Redis lost its data
     await wait_until(lambda: epoch_ms() > first.state.epoch)  # epochs are ms: let one pass
-    third = await record_fetched(fake, keys, Fetched(V8, SW), T0 + timedelta(minutes=2))
+    third = await record_fetched(redis, keys, Fetched(V8, SW), T0 + timedelta(minutes=2))
     assert third.state.epoch > first.state.epoch
     assert third.state.seq == 1

@@ -24,6 +24,7 @@ from tests.support import wait_until
 from worker.consumer import JobConsumer
 from worker.fetch import VersionFetcher
 from worker.refresh import Refresher
+from worker.store import StateStore
 
 
 @contextlib.asynccontextmanager
@@ -32,7 +33,7 @@ async def consumer(
 ) -> AsyncIterator[JobConsumer]:
     """A JobConsumer running until the block ends."""
     async with httpx.AsyncClient() as http:
-        refresher = Refresher(redis, keys, VersionFetcher(settings, http), 600)
+        refresher = Refresher(StateStore(redis, keys), VersionFetcher(settings, http), 600)
         worker = JobConsumer(redis, keys, settings, refresher, name=name)
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop))
