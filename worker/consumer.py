@@ -12,8 +12,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
@@ -32,7 +32,6 @@ from worker.refresh import Refresher
 from worker.store import Command
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 BATCH_SIZE = 1000
 # Upper bound on the jobs one fetch answers, so a huge backlog cannot make one batch
@@ -67,6 +66,7 @@ class JobConsumer:
         self._next_claim = 0.0
         self._stop = asyncio.Event()
         self.lease_checks = 0  # how many times this worker asked for the lease
+        self._in_hand = False  # whether jobs are being answered now
 
     @property
     def leading(self) -> bool:
@@ -74,29 +74,51 @@ class JobConsumer:
         return self._leading.is_set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Answer jobs until `stop` is set.
+
+        A stop while waiting for jobs ends at once (whatever an abandoned read took stays
+        pending, and the next reader claims it). A stop while jobs are in hand gives them
+        `worker_shutdown_grace` seconds; past that they are handed back: left pending,
+        unacknowledged, for the worker that takes the released lease.
+        """
         self._stop = stop
         keeper = asyncio.create_task(self._keep_lease(stop), name="lease-keeper")
-        # Capped at 1 s, so the worker is back at work about a second after Redis is.
-        backoff = Backoff(maximum=1.0)
+        work = asyncio.create_task(self._work(), name="job-loop")
+        stopper = asyncio.create_task(self._stop_work(work), name="job-loop-stopper")
         try:
-            while await self._until_leading(stop):
-                try:
-                    await self._step_with_grace()
-                    backoff.reset()
-                except REDIS_DOWN as exc:
-                    self._claim_all = True
-                    delay = backoff.next_delay()
-                    log.warning(
-                        "worker lost Redis (%s); retrying in %.2fs", type(exc).__name__, delay
-                    )
-                    await _wait(stop, delay)
-        finally:
-            keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+                await work
+        finally:
+            for task in (stopper, keeper, work):
+                task.cancel()
+            await asyncio.gather(stopper, keeper, work, return_exceptions=True)
             if self.leading:
                 with contextlib.suppress(*REDIS_DOWN):
                     await self._lease.release()
+
+    async def _work(self) -> None:
+        # Capped at 1 s, so the worker is back at work about a second after Redis is.
+        backoff = Backoff(maximum=1.0)
+        while not self._stop.is_set():
+            await self._leading.wait()
+            try:
+                await self._step()
+                backoff.reset()
+            except REDIS_DOWN as exc:
+                self._claim_all = True
+                delay = backoff.next_delay()
+                log.warning("worker lost Redis (%s); retrying in %.2fs", type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+
+    async def _stop_work(self, work: asyncio.Task[None]) -> None:
+        await self._stop.wait()
+        if self._in_hand:
+            grace = self._settings.worker_shutdown_grace
+            await asyncio.wait([work], timeout=grace)
+            if work.done():
+                return
+            log.warning("stopping: handing back the jobs in hand after %gs", grace)
+        work.cancel()
 
     async def _keep_lease(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -117,42 +139,15 @@ class JobConsumer:
             renew = self._settings.worker_lease_ttl / 3
             await _wait(stop, renew if held else min(renew, 0.5))
 
-    async def _until_leading(self, stop: asyncio.Event) -> bool:
-        """Wait until this worker leads (True) or is told to stop (False)."""
-        if not self.leading:
-            await _unless_stopped(self._leading.wait(), stop)
-        return not stop.is_set()
-
-    async def _step_with_grace(self) -> None:
-        """`_step`; when a stop comes mid-step, it gets `shutdown_grace` seconds more.
-
-        Past that the step is cancelled: its jobs stay pending, unacknowledged, and the
-        worker that takes the released lease claims and answers them. That is how a job
-        in hand is handed back.
-        """
-        step = asyncio.ensure_future(self._step())
-        stopping = asyncio.ensure_future(self._stop.wait())
-        try:
-            await asyncio.wait([step, stopping], return_when=asyncio.FIRST_COMPLETED)
-            if not step.done():
-                grace = self._settings.worker_shutdown_grace
-                await asyncio.wait([step], timeout=grace)
-                if not step.done():
-                    log.warning("stopping: handing back the jobs in hand after %gs", grace)
-        finally:
-            stopping.cancel()
-            if not step.done():
-                step.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await step
-        if not step.cancelled():
-            step.result()
-
     async def _step(self) -> None:
         try:
             entries = await self._next_entries()
             if entries:
-                await self._handle(entries)
+                self._in_hand = True
+                try:
+                    await self._handle(entries)
+                finally:
+                    self._in_hand = False
         except ResponseError as exc:
             if "NOGROUP" not in str(exc):
                 raise
@@ -170,9 +165,7 @@ class JobConsumer:
             # A backstop: jobs that another reader took during a lease handover.
             self._next_claim = time.monotonic() + self._settings.job_claim_idle
             return await self._claim(min_idle=self._settings.job_claim_idle)
-        # Stopping does not wait out the blocking read; whatever an abandoned read
-        # took stays pending and the next reader claims it.
-        return await _unless_stopped(self._read(), self._stop) or []
+        return await self._read()
 
     async def _read(self) -> list[Entry]:
         """New jobs: wait up to BLOCK_MS for the first, then take all that are queued."""
@@ -307,23 +300,6 @@ def _decode_jobs(entries: Sequence[Entry]) -> list[RefreshJob]:
         except MessageError:
             log.error("acknowledging refresh job %s that does not decode", entry_id)
     return jobs
-
-
-async def _unless_stopped(awaitable: Awaitable[T], stop: asyncio.Event) -> T | None:
-    """Await `awaitable`; if `stop` is set first, cancel it and return None."""
-    task = asyncio.ensure_future(awaitable)
-    stopping = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait([task, stopping], return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopping.cancel()
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-    if task.cancelled():
-        return None
-    return task.result()
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
