@@ -67,6 +67,8 @@ def make_settings(
             redis_prefix=prefix,
             version_urls=(upstream.url("/sw.js"),),
             fetch_backoff=0.01,
+            # Strict by default: each forced refresh in a test waits for its own fetch.
+            refresh_coalesce_window=0.0,
             fetch_timeout=2.0,
             refresh_deadline=5.0,
             refresh_wait=8.0,

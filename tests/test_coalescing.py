@@ -11,7 +11,8 @@ from devtools.stub_upstream import StubUpstream
 from shared.keys import Keys
 from shared.settings import Settings
 from tests.api.test_contract import AUTH, REFRESH
-from tests.support import running_api, running_worker, wait_until
+from tests.conftest import SettingsFactory
+from tests.support import publish_version, running_api, running_worker, wait_until
 
 
 async def _queued(redis: Redis, keys: Keys, count: int) -> bool:
@@ -79,3 +80,40 @@ async def test_every_caller_sees_the_version_fetched_after_its_call(
         await early
     assert late_answer["wa_web_version"]["string"] == "2.3000.1026131999"
     assert upstream.fetches == 2
+
+
+async def test_forced_calls_within_the_window_share_the_last_fetch(
+    make_settings: SettingsFactory, upstream: StubUpstream
+) -> None:
+    """With REFRESH_COALESCE_WINDOW, a forced call soon after a fetch is answered by it."""
+    settings = make_settings(refresh_coalesce_window=30.0)
+    async with running_worker(settings), running_api(settings) as api:
+        first = (await api.post(REFRESH, headers=AUTH)).json()["data"]
+        second = (await api.post(REFRESH, headers=AUTH)).json()["data"]
+    assert first["refreshed"] is second["refreshed"] is True
+    assert second["last_refreshed"] == first["last_refreshed"]
+    assert upstream.fetches == 1
+
+
+async def test_a_burst_of_300_forced_calls_within_the_window_makes_one_fetch(
+    make_settings: SettingsFactory, upstream: StubUpstream
+) -> None:
+    settings = make_settings(refresh_coalesce_window=30.0)
+    async with running_worker(settings), running_api(settings) as api:
+        responses = await asyncio.gather(*(api.post(REFRESH, headers=AUTH) for _ in range(300)))
+    assert [r.status_code for r in responses] == [200] * 300
+    assert upstream.fetches == 1
+
+
+async def test_a_write_since_the_last_fetch_means_a_new_fetch(
+    make_settings: SettingsFactory, upstream: StubUpstream, redis: Redis, keys: Keys
+) -> None:
+    """The window reuses a fetch only while the state it reported is still the stored one."""
+    settings = make_settings(refresh_coalesce_window=30.0)
+    async with running_worker(settings), running_api(settings) as api:
+        await api.post(REFRESH, headers=AUTH)
+        await publish_version(redis, keys, 1026131990)  # another writer, e.g. a pin
+        upstream.configure(revision=1026131999)
+        answer = (await api.post(REFRESH, headers=AUTH)).json()["data"]
+    assert upstream.fetches == 2
+    assert answer["wa_web_version"]["string"] == "2.3000.1026131999"

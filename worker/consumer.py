@@ -250,7 +250,9 @@ class JobConsumer:
             return
         try:
             result = await self._refresher.answer(
-                live, lambda result: self._answer_writes(entries, live, result)
+                live,
+                lambda result: self._answer_writes(entries, live, result),
+                newest_ms=max(_enqueued_ms(entry_id) for entry_id, _ in entries),
             )
         except REDIS_DOWN:
             raise
@@ -288,6 +290,11 @@ class JobConsumer:
         ids = (entry_id for entry_id, _ in entries)
         commands.append(("XACK", self._keys.refresh_jobs, self._keys.workers_group, *ids))
         return commands
+
+
+def _enqueued_ms(entry_id: str) -> int:
+    """When Redis added the entry: the milliseconds part of its id."""
+    return int(entry_id.partition("-")[0])
 
 
 def _decode_jobs(entries: Sequence[Entry]) -> list[RefreshJob]:

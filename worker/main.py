@@ -34,7 +34,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     timeout = httpx.Timeout(settings.fetch_timeout)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as http:
         refresher = Refresher(
-            StateStore(redis, keys), VersionFetcher(settings, http), settings.refresh_min_interval
+            StateStore(redis, keys),
+            VersionFetcher(settings, http),
+            settings.refresh_min_interval,
+            settings.refresh_coalesce_window,
         )
         consumer = JobConsumer(redis, keys, settings, refresher, name=worker_name())
         log.info("worker %s started", consumer.name)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from shared.clock import Clock, utc_now
 from shared.errors import FetchError
@@ -17,14 +17,17 @@ from worker.store import Command, Decide, StateStore
 AnswerWrites = Callable[[JobResult], Sequence[Command]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Refresher:
     """Fetches, records and publishes; answers batches of jobs."""
 
     store: StateStore
     fetcher: VersionFetcher
     min_interval: float
+    coalesce_window: float = 0.0
     clock: Clock = utc_now
+    # The last fetch's answer, and when the newest job it answered was enqueued (ms).
+    _last: tuple[int, JobResult] | None = field(default=None, init=False)
 
     async def refresh(self, then: AnswerWrites | None = None) -> JobResult:
         """Fetch once and record the outcome, success or failure."""
@@ -43,20 +46,35 @@ class Refresher:
 
         return _result(await self.store.commit(decide, follow_up))
 
-    async def answer(self, jobs: Sequence[RefreshJob], then: AnswerWrites) -> JobResult:
+    async def answer(
+        self, jobs: Sequence[RefreshJob], then: AnswerWrites, *, newest_ms: int
+    ) -> JobResult:
         """One result for every job in the batch, written with `then(result)`.
 
         The batch holds every job enqueued before this call, so one fetch answers them
-        all. Only when none is forced and the last attempt is within the min interval
-        (another API process may have enqueued before seeing it) is there no fetch.
+        all; `newest_ms` is when the newest was enqueued. There is no fetch when none is
+        forced and the last attempt is within the min interval (another API process may
+        have enqueued before seeing it), or when every job came within the coalescing
+        window after the last fetch's jobs and nothing was written since.
         """
         if not any(job.force for job in jobs):
             state = await self.store.read()
             if state.refreshed_within(self.min_interval, self.clock()):
-                result = JobResult(refreshed=False, error="", state=state)
-                await self.store.run(then(result))
-                return result
-        return await self.refresh(then)
+                return await self._answer_without_fetch(
+                    JobResult(refreshed=False, error="", state=state), then
+                )
+        if self._last is not None:
+            last_ms, last = self._last
+            within = newest_ms <= last_ms + self.coalesce_window * 1000
+            if within and (await self.store.read()).rev == last.state.rev:
+                return await self._answer_without_fetch(last, then)
+        result = await self.refresh(then)
+        self._last = (newest_ms, result)
+        return result
+
+    async def _answer_without_fetch(self, result: JobResult, then: AnswerWrites) -> JobResult:
+        await self.store.run(then(result))
+        return result
 
 
 def _result(applied: Applied) -> JobResult:
