@@ -97,7 +97,8 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def measure(total: int, processes: int, changes: int) -> None:
+async def measure(total: int, processes: int, changes: int) -> dict[str, float]:
+    """Run the fan-out measurement; print it, and return the figures in ms."""
     keys = Keys(PREFIX)
     with RedisServer() as server:
         children = Children()
@@ -134,6 +135,12 @@ async def measure(total: int, processes: int, changes: int) -> None:
         )
         children.stop()
         await writer.aclose()
+    return {
+        "p50": statistics.median(p50s),
+        "p99": statistics.median(p99s),
+        "all": statistics.median(alls),
+        "restart": (max(times) - back) * 1000,
+    }
 
 
 def main() -> None:
