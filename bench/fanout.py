@@ -100,7 +100,8 @@ def percentile(samples: list[float], fraction: float) -> float:
 async def measure(total: int, processes: int, changes: int) -> dict[str, float]:
     """Run the fan-out measurement; print it, and return the figures in ms."""
     keys = Keys(PREFIX)
-    with RedisServer() as server:
+    # Each subscriber holds two connections (pub/sub, and one for reading the hash).
+    with RedisServer(None, "--maxclients", str(max(10_000, 3 * total))) as server:
         children = Children()
         writer = connect(server.url)
         started = time.monotonic()

@@ -14,7 +14,6 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 
 def redis_server_binary() -> str:
@@ -35,7 +34,7 @@ def free_port() -> int:
         return port
 
 
-def server_args(port: int, directory: Path | None = None) -> list[str]:
+def server_args(port: int, *extra: str) -> list[str]:
     """Arguments for a loopback-only server that keeps nothing on disk."""
     return [
         redis_server_binary(),
@@ -43,15 +42,16 @@ def server_args(port: int, directory: Path | None = None) -> list[str]:
         "--bind", "127.0.0.1",
         "--save", "",
         "--appendonly", "no",
-        "--dir", str(directory or Path.cwd()),
+        *extra,
     ]  # fmt: skip
 
 
 class RedisServer:
     """A redis-server child process that can be stopped and started again on its port."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *extra: str) -> None:
         self.port = port or free_port()
+        self.extra = extra  # more redis-server arguments, e.g. "--maxclients", "50000"
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -61,7 +61,9 @@ class RedisServer:
     def start(self, timeout: float = 10.0) -> None:
         """Start the server and return once it accepts connections."""
         self._process = subprocess.Popen(
-            server_args(self.port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            server_args(self.port, *self.extra),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout
         while not _answers_ping(self.port):
