@@ -50,7 +50,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     app = create_app(Settings.from_env())
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+    # The same logging as the Procfile's web (uvicorn's default: an access line per request).
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="info")
 
 
 if __name__ == "__main__":

@@ -108,8 +108,10 @@ class BatchResult:
     job_ids: tuple[str, ...]
     result: JobResult
 
-    def encode(self) -> str:
-        return _dumps({"job_ids": list(self.job_ids), "result": self.result.to_json()})
+    def encode(self, encoded_result: str | None = None) -> str:
+        """The message; `encoded_result` is `result.encode()` when the caller has it."""
+        result = encoded_result if encoded_result is not None else self.result.encode()
+        return f'{{"job_ids":{_dumps(list(self.job_ids))},"result":{result}}}'
 
     @classmethod
     def decode(cls, text: str | bytes) -> BatchResult:

@@ -21,6 +21,7 @@ import signal
 import sys
 
 from shared.errors import ConfigError
+from shared.logs import setup_logging
 from shared.messages import PublishedVersion
 from shared.settings import Settings
 from shared.subscriber import OnChange, VersionSubscriber, announcement
@@ -79,12 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--exec", dest="command", metavar="CMD", help="run CMD on each version")
     args = parser.parse_args(argv)
-    # Logs go to stderr: stdout carries only the JSON lines.
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    setup_logging()  # on stderr: stdout carries only the JSON lines
     try:
         settings = Settings.from_env()
     except ConfigError as exc:

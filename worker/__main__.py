@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import uvloop
 
 from shared.errors import ConfigError
+from shared.logs import setup_logging
 from shared.settings import Settings
 from worker.main import serve
 
 
 def main() -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging()
     try:
         settings = Settings.from_env()
     except ConfigError as exc:

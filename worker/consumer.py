@@ -286,7 +286,7 @@ class JobConsumer:
                     ("SET", self._keys.refresh_result(job.job_id), encoded, "PX", ttl_ms)
                 )
             batch = BatchResult(tuple(job.job_id for job in jobs), result)
-            commands.append(("PUBLISH", self._keys.refresh_results, batch.encode()))
+            commands.append(("PUBLISH", self._keys.refresh_results, batch.encode(encoded)))
         ids = (entry_id for entry_id, _ in entries)
         commands.append(("XACK", self._keys.refresh_jobs, self._keys.workers_group, *ids))
         return commands
