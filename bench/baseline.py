@@ -21,9 +21,9 @@ from starlette.routing import Route
 from shared.keys import Keys
 from shared.redis import connect
 from shared.settings import Settings
+from shared.store import StateStore
 from worker.fetch import VersionFetcher
 from worker.refresh import Refresher
-from worker.store import StateStore
 
 
 def create_app(settings: Settings) -> Starlette:

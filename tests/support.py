@@ -19,9 +19,9 @@ from shared.keys import Keys
 from shared.messages import PublishedVersion
 from shared.settings import Settings
 from shared.version import WAVersion
+from worker.apply import record_fetched
 from worker.fetch import Fetched
 from worker.main import run_worker
-from worker.store import record_fetched
 
 
 @contextlib.asynccontextmanager

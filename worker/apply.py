@@ -6,22 +6,17 @@ version changes; every attempt updates `last_refreshed`; a success clears `last_
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
+from redis.asyncio import Redis
+
 from shared.clock import format_time
+from shared.keys import Keys
 from shared.messages import PublishedVersion
 from shared.state import VersionState
+from shared.store import Applied, StateStore
 from worker.fetch import Fetched
-
-
-@dataclass(frozen=True, slots=True)
-class Applied:
-    """The new state, the change to publish (if any) and the error to report (if any)."""
-
-    state: VersionState
-    changed: PublishedVersion | None = None
-    error: str = ""
 
 
 def apply_fetched(current: VersionState, fetched: Fetched, now: datetime) -> Applied:
@@ -54,3 +49,13 @@ def apply_fetched(current: VersionState, fetched: Fetched, now: datetime) -> App
 def apply_failure(current: VersionState, error: str, now: datetime) -> Applied:
     """The state after a failed attempt: the version stays, the error is recorded."""
     return Applied(replace(current, last_refreshed=now, last_error=error), error=error)
+
+
+async def record_fetched(redis: Redis, keys: Keys, fetched: Fetched, now: datetime) -> Applied:
+    """Apply a fetch to the stored state and publish the change, atomically."""
+    return await StateStore(redis, keys).commit(lambda state: apply_fetched(state, fetched, now))
+
+
+async def record_failure(redis: Redis, keys: Keys, error: str, now: datetime) -> Applied:
+    """Record a failed attempt in the stored state."""
+    return await StateStore(redis, keys).commit(lambda state: apply_failure(state, error, now))

@@ -26,10 +26,10 @@ from shared.messages import BatchResult, JobResult, RefreshJob
 from shared.redis import REDIS_DOWN
 from shared.settings import Settings
 from shared.state import VersionState
+from shared.store import Command
 from worker.dead_letter import Entry, set_aside_poison
 from worker.lease import Lease
 from worker.refresh import Refresher
-from worker.store import Command
 
 log = logging.getLogger(__name__)
 

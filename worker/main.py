@@ -14,10 +14,10 @@ import httpx
 from shared.keys import Keys
 from shared.redis import connect
 from shared.settings import Settings
+from shared.store import StateStore
 from worker.consumer import JobConsumer
 from worker.fetch import VersionFetcher
 from worker.refresh import Refresher
-from worker.store import StateStore
 
 log = logging.getLogger(__name__)
 

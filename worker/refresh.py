@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from shared.clock import Clock, utc_now
 from shared.errors import FetchError
 from shared.messages import JobResult, RefreshJob
-from worker.apply import Applied, apply_failure, apply_fetched
+from shared.store import Applied, Command, Decide, StateStore
+from worker.apply import apply_failure, apply_fetched
 from worker.fetch import VersionFetcher
-from worker.store import Command, Decide, StateStore
 
 # The commands that go with an answer (storing and publishing it, acknowledging the jobs),
 # written in the same atomic step as the state the answer reports.

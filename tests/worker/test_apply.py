@@ -13,9 +13,8 @@ from shared.keys import Keys
 from shared.state import VersionState
 from shared.version import WAVersion
 from tests.support import wait_until
-from worker.apply import apply_failure, apply_fetched
+from worker.apply import apply_failure, apply_fetched, record_failure, record_fetched
 from worker.fetch import Fetched
-from worker.store import record_failure, record_fetched
 
 T0 = datetime(2025, 12, 21, 10, 0, tzinfo=UTC)
 SW = "https://web.whatsapp.com/sw.js"

@@ -18,13 +18,13 @@ from shared.refresh import RefreshClient, enqueue
 from shared.results import ResultWaiter
 from shared.settings import Settings
 from shared.state import VersionState
+from shared.store import StateStore
 from shared.version import WAVersion
 from tests.conftest import SettingsFactory
 from tests.support import wait_until
 from worker.consumer import JobConsumer
 from worker.fetch import VersionFetcher
 from worker.refresh import Refresher
-from worker.store import StateStore
 
 
 @contextlib.asynccontextmanager

@@ -12,16 +12,24 @@ stored exactly when the state they report is.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
-from datetime import datetime
+from dataclasses import dataclass, replace
 
 from redis.asyncio import Redis
 
 from shared.clock import epoch_ms
 from shared.keys import Keys
+from shared.messages import PublishedVersion
 from shared.state import VersionState
-from worker.apply import Applied, apply_failure, apply_fetched
-from worker.fetch import Fetched
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """A new state, the change to publish (if any) and the error to report (if any)."""
+
+    state: VersionState
+    changed: PublishedVersion | None = None
+    error: str = ""
+
 
 # A Redis command as words: ("SET", key, value, "PX", "60000").
 Command = tuple[str, ...]
@@ -98,13 +106,3 @@ def _words(commands: Sequence[Command]) -> list[str | int]:
         words.append(len(command))
         words.extend(command)
     return words
-
-
-async def record_fetched(redis: Redis, keys: Keys, fetched: Fetched, now: datetime) -> Applied:
-    """Apply a fetch to the stored state and publish the change, atomically."""
-    return await StateStore(redis, keys).commit(lambda state: apply_fetched(state, fetched, now))
-
-
-async def record_failure(redis: Redis, keys: Keys, error: str, now: datetime) -> Applied:
-    """Record a failed attempt in the stored state."""
-    return await StateStore(redis, keys).commit(lambda state: apply_failure(state, error, now))

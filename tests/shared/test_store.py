@@ -12,10 +12,10 @@ from redis.asyncio import Redis
 
 from shared.keys import Keys
 from shared.state import VersionState
+from shared.store import Applied, StateStore
 from shared.version import WAVersion
-from worker.apply import Applied, apply_fetched
+from worker.apply import apply_fetched
 from worker.fetch import Fetched
-from worker.store import StateStore
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 KEYS = Keys("unit")
