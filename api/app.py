@@ -24,6 +24,7 @@ from shared.redis import connect
 from shared.refresh import RefreshClient
 from shared.results import ResultWaiter
 from shared.settings import Settings
+from shared.store import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,8 @@ def create_app(settings: Settings) -> Starlette:
         auth = AdminAuth((settings.admin_secret, settings.admin_secret_previous), limiter)
         client = RefreshClient(redis, keys, settings, waiter)
         try:
-            yield {"services": Services(auth=auth, refresh=client)}
+            store = StateStore(redis, keys, history_length=settings.history_length)
+            yield {"services": Services(auth=auth, refresh=client, store=store)}
         finally:
             listening.cancel()
             with contextlib.suppress(asyncio.CancelledError):

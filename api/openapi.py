@@ -6,6 +6,14 @@ from typing import Any
 
 from api.envelope import STATUS_MESSAGES
 
+# A uint32 in decimal, without leading zeros: 0 to 4294967295.
+UINT32_PATTERN = (
+    "(0|[1-9][0-9]{0,8}|[1-3][0-9]{9}|4[01][0-9]{8}|42[0-8][0-9]{7}|429[0-3][0-9]{6}"
+    "|4294[0-8][0-9]{5}|42949[0-5][0-9]{4}|429496[0-6][0-9]{3}|4294967[01][0-9]{2}"
+    "|42949672[0-8][0-9]|429496729[0-5])"
+)
+VERSION_PATTERN = f"^2\\.{UINT32_PATTERN}\\.{UINT32_PATTERN}$"
+
 # `force` as parse_force() reads it: these words in any letter case, nothing else.
 FORCE_PATTERN = (
     "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0|[Yy][Ee][Ss]|[Nn][Oo]|[Oo][Nn]|[Oo][Ff][Ff])$"
@@ -42,6 +50,11 @@ _STATE_PROPERTIES: dict[str, Any] = {
         "description": "When the stored state was first written (ms).",
     },
     "changed_at": {**_TIME, "description": "When the version last changed."},
+    "pinned": {"type": "boolean", "description": "Whether an operator pinned the version."},
+    "upstream_version": {
+        "oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Version"}],
+        "description": "The version upstream reported last (applied or not).",
+    },
 }
 
 
@@ -143,6 +156,86 @@ OPENAPI: dict[str, Any] = {
                 "responses": {
                     "200": _answer("The state", _success({"$ref": "#/components/schemas/State"})),
                     **_failures(*_ADMIN_FAILURES),
+                },
+            },
+            "put": {
+                "summary": "Pin a version: applied and announced now, fetches no longer apply",
+                "operationId": "pinVersion",
+                "security": [{"adminSecret": []}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["version"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "version": {
+                                        "oneOf": [
+                                            {"type": "string", "pattern": VERSION_PATTERN},
+                                            {
+                                                "type": "array",
+                                                "prefixItems": [{"const": 2}],
+                                                "items": {
+                                                    "type": "integer",
+                                                    "minimum": 0,
+                                                    "maximum": 4294967295,
+                                                },
+                                                "minItems": 3,
+                                                "maxItems": 3,
+                                            },
+                                        ]
+                                    }
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _answer("Pinned", _success({"$ref": "#/components/schemas/State"})),
+                    **_failures(400, 413, *_ADMIN_FAILURES),
+                },
+            },
+        },
+        "/admin/whatsapp/version/pin": {
+            "delete": {
+                "summary": "Unpin; the newer upstream version applies and fetches apply again",
+                "operationId": "unpinVersion",
+                "security": [{"adminSecret": []}],
+                "responses": {
+                    "200": _answer("Unpinned", _success({"$ref": "#/components/schemas/State"})),
+                    **_failures(*_ADMIN_FAILURES),
+                },
+            }
+        },
+        "/admin/whatsapp/version/history": {
+            "get": {
+                "summary": "The last applied versions, newest first",
+                "operationId": "versionHistory",
+                "security": [{"adminSecret": []}],
+                "parameters": [
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "pattern": "^([1-9][0-9]{0,2}|1000)$"},
+                    }
+                ],
+                "responses": {
+                    "200": _answer(
+                        "The history",
+                        _success(
+                            {
+                                "type": "object",
+                                "required": ["history"],
+                                "properties": {
+                                    "history": {"type": "array", "items": {"type": "object"}}
+                                },
+                            }
+                        ),
+                    ),
+                    **_failures(400, *_ADMIN_FAILURES),
                 },
             }
         },

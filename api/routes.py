@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
+from starlette.endpoints import HTTPEndpoint
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from api.auth import AdminAuth
+from api.bodies import parse_pinned_version, read_json_object
 from api.envelope import ApiError, success
 from api.openapi import OPENAPI
+from shared.clock import Clock, utc_now
 from shared.errors import ResultTimeout
 from shared.health import readiness_problems
+from shared.pinning import apply_pin, apply_unpin
 from shared.refresh import RefreshClient
+from shared.store import StateStore
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -25,6 +31,8 @@ class Services:
 
     auth: AdminAuth
     refresh: RefreshClient
+    store: StateStore
+    clock: Clock = utc_now
 
 
 def parse_force(raw: str | None) -> bool:
@@ -59,10 +67,42 @@ async def refresh_version(request: Request) -> JSONResponse:
     return success("WhatsApp Web version refreshed successfully", data)
 
 
-async def get_version(request: Request) -> JSONResponse:
+class VersionResource(HTTPEndpoint):
+    """/admin/whatsapp/version: one endpoint for both methods, so a 405 lists both."""
+
+    async def get(self, request: Request) -> JSONResponse:
+        services = await _services(request)
+        state = await services.refresh.current()
+        return success("WhatsApp Web version retrieved successfully", state.to_json())
+
+    async def put(self, request: Request) -> JSONResponse:
+        """Pin a version: applied and announced now; fetches stop applying until unpinned."""
+        services = await _services(request)
+        version = parse_pinned_version(await read_json_object(request))
+        now = services.clock()
+        applied = await services.store.commit(lambda state: apply_pin(state, version, now))
+        return success("WhatsApp Web version pinned", applied.state.to_json())
+
+
+async def unpin_version(request: Request) -> JSONResponse:
+    """Unpin: the newest version upstream reported applies, and fetches apply again."""
     services = await _services(request)
-    state = await services.refresh.current()
-    return success("WhatsApp Web version retrieved successfully", state.to_json())
+    now = services.clock()
+    applied = await services.store.commit(lambda state: apply_unpin(state, now))
+    return success("WhatsApp Web version unpinned", applied.state.to_json())
+
+
+async def version_history(request: Request) -> JSONResponse:
+    """The last applied versions, newest first: what, when, why (fetch, pin, unpin)."""
+    services = await _services(request)
+    raw = request.query_params.get("limit", "20")
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 1000:
+        raise ApiError(400, f"limit must be a whole number from 1 to 1000, got {raw[:40]!r}")
+    entries = await services.store.history(int(raw))
+    return success(
+        "WhatsApp Web version history retrieved successfully",
+        {"history": [json.loads(entry.encode()) for entry in entries]},
+    )
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -88,5 +128,7 @@ routes = [
     Route("/healthz", healthz, methods=["GET"]),
     Route("/readyz", readyz, methods=["GET"]),
     Route("/admin/whatsapp/version/refresh", refresh_version, methods=["POST"]),
-    Route("/admin/whatsapp/version", get_version, methods=["GET"]),
+    Route("/admin/whatsapp/version", VersionResource),
+    Route("/admin/whatsapp/version/pin", unpin_version, methods=["DELETE"]),
+    Route("/admin/whatsapp/version/history", version_history, methods=["GET"]),
 ]

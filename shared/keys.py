@@ -25,6 +25,11 @@ class Keys:
         return f"{self.prefix}:version-changed"
 
     @property
+    def history(self) -> str:
+        """List: the announcements of the last applied versions, newest first."""
+        return f"{self.prefix}:version-history"
+
+    @property
     def refresh_jobs(self) -> str:
         """Stream: refresh jobs from the API to the workers."""
         return f"{self.prefix}:refresh-jobs"

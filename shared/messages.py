@@ -140,6 +140,8 @@ class PublishedVersion:
     changed_at: str
     source: str
     previous: WAVersion | None = None
+    # What made the change: "fetch", "pin" (an operator pinned it) or "unpin".
+    kind: str = "fetch"
 
     @property
     def order(self) -> tuple[int, int]:
@@ -178,6 +180,7 @@ class PublishedVersion:
                 "epoch": self.epoch,
                 "changed_at": self.changed_at,
                 "source": self.source,
+                "kind": self.kind,
             }
         )
 
@@ -193,6 +196,7 @@ class PublishedVersion:
                 epoch=int(data["epoch"]),
                 changed_at=str(data["changed_at"]),
                 source=str(data["source"]),
+                kind=str(data.get("kind", "fetch")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise MessageError(f"a version-changed message does not decode: {exc!r}") from exc

@@ -55,6 +55,8 @@ class Settings:
     job_max_deliveries: int = 5
     # The stream keeps about this many jobs, handled or not.
     job_stream_maxlen: int = 10_000
+    # How many applied versions the history keeps.
+    history_length: int = 100
     # How long the answer to a job stays readable in Redis.
     result_ttl: float = 60.0
     # One worker at a time reads jobs; its lease lasts this long unless renewed.
@@ -102,6 +104,7 @@ class Settings:
             job_claim_idle=duration("JOB_CLAIM_IDLE", defaults.job_claim_idle),
             job_max_deliveries=integer("JOB_MAX_DELIVERIES", defaults.job_max_deliveries),
             job_stream_maxlen=integer("JOB_STREAM_MAXLEN", defaults.job_stream_maxlen),
+            history_length=integer("HISTORY_LENGTH", defaults.history_length),
             result_ttl=duration("RESULT_TTL", defaults.result_ttl),
             worker_lease_ttl=duration("WORKER_LEASE_TTL", defaults.worker_lease_ttl),
             worker_shutdown_grace=duration("WORKER_SHUTDOWN_GRACE", defaults.worker_shutdown_grace),

@@ -17,6 +17,9 @@ string, so any Redis client can read it:
 | last_refreshed | 2025-12-21T10:30:00Z       | the last fetch attempt, failed or not          |
 | last_success   | 2025-12-21T10:30:00Z       | the last successful fetch                      |
 | last_error     | upstream answered HTTP 503 | why the last attempt failed; empty after success |
+| pinned         | 1                          | 1 while an operator pins the version: fetches  |
+|                |                            | then record `upstream` without applying it     |
+| upstream       | 2.3000.1045818043          | the version upstream reported last             |
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ class VersionState:
     last_refreshed: datetime | None = None
     last_success: datetime | None = None
     last_error: str = ""
+    pinned: bool = False
+    upstream: WAVersion | None = None
 
     def refreshed_within(self, seconds: float, now: datetime) -> bool:
         """Whether the last attempt is less than `seconds` old (never, for 0)."""
@@ -63,6 +68,8 @@ class VersionState:
             "changed_at": _time_or_empty(self.changed_at),
             "last_refreshed": _time_or_empty(self.last_refreshed),
             "last_success": _time_or_empty(self.last_success),
+            "pinned": "1" if self.pinned else "0",
+            "upstream": "" if self.upstream is None else str(self.upstream),
         }
         if self.version is not None:
             fields["string"] = str(self.version)
@@ -85,6 +92,8 @@ class VersionState:
                 last_refreshed=_time_or_none(fields.get("last_refreshed", "")),
                 last_success=_time_or_none(fields.get("last_success", "")),
                 last_error=fields.get("last_error", ""),
+                pinned=fields.get("pinned") == "1",
+                upstream=WAVersion.parse(fields["upstream"]) if fields.get("upstream") else None,
             )
         except ValueError as exc:  # InvalidVersion is one too
             raise MessageError(f"the stored version state does not decode: {exc}") from exc
@@ -100,6 +109,8 @@ class VersionState:
             "seq": self.seq,
             "epoch": self.epoch,
             "changed_at": _time_or_null(self.changed_at),
+            "pinned": self.pinned,
+            "upstream_version": None if self.upstream is None else version_json(self.upstream),
         }
 
     @classmethod
@@ -116,6 +127,10 @@ class VersionState:
                 last_refreshed=_time_or_none(data["last_refreshed"] or ""),
                 last_success=_time_or_none(data["last_success"] or ""),
                 last_error=str(data["last_error"]),
+                pinned=bool(data["pinned"]),
+                upstream=None
+                if data["upstream_version"] is None
+                else WAVersion.parse(data["upstream_version"]["string"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise MessageError(f"a version state does not decode: {exc!r}") from exc

@@ -6,20 +6,23 @@ and runs only if the stored `rev` is still the one decided on (a Lua script, so 
 check and the writes are atomic); if another writer got there first (a pin, a worker
 from before a lease handover), the state is read again and the decision made again.
 The answers to the jobs and their acknowledgement ride in the same script, so they are
-stored exactly when the state they report is.
+stored exactly when the state they report is; so does the entry of each change in the
+history list.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from redis.asyncio import Redis
 
-from shared.clock import epoch_ms
+from shared.clock import epoch_ms, format_time
 from shared.keys import Keys
 from shared.messages import PublishedVersion
 from shared.state import VersionState
+from shared.version import WAVersion
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,23 @@ class Applied:
     state: VersionState
     changed: PublishedVersion | None = None
     error: str = ""
+
+
+def change_version(
+    current: VersionState, version: WAVersion, now: datetime, *, source: str, kind: str
+) -> Applied:
+    """`current` with `version` applied: seq + 1, and the announcement to publish."""
+    state = replace(current, version=version, seq=current.seq + 1, changed_at=now)
+    announcement = PublishedVersion(
+        version=version,
+        previous=current.version,
+        seq=state.seq,
+        epoch=state.epoch,
+        changed_at=format_time(now),
+        source=source,
+        kind=kind,
+    )
+    return Applied(state, announcement)
 
 
 # A Redis command as words: ("SET", key, value, "PX", "60000").
@@ -55,9 +75,10 @@ return 1
 class StateStore:
     """The version hash, written with a rev check; remembers what it last wrote."""
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, *, history_length: int = 100) -> None:
         self._redis = redis
         self._keys = keys
+        self._history_length = history_length
         self._script = redis.register_script(_GUARDED_WRITE)
         self._known: VersionState | None = None
 
@@ -79,12 +100,21 @@ class StateStore:
             applied = replace(applied, state=written)
             commands = [self._state_write(written)]
             if applied.changed is not None:
-                commands.append(("PUBLISH", self._keys.version_changed, applied.changed.encode()))
+                announcement = applied.changed.encode()
+                commands.append(("PUBLISH", self._keys.version_changed, announcement))
+                commands.append(("LPUSH", self._keys.history, announcement))
+                last = str(self._history_length - 1)
+                commands.append(("LTRIM", self._keys.history, "0", last))
             commands.extend(follow_up(applied) if follow_up else ())
             if await self._script([self._keys.version], [state.rev, *_words(commands)]):
                 self._known = written
                 return applied
             state = await self.read()  # someone else wrote: decide again on what is there
+
+    async def history(self, limit: int) -> list[PublishedVersion]:
+        """The last `limit` changes, newest first."""
+        entries = await self._redis.lrange(self._keys.history, 0, limit - 1)
+        return [PublishedVersion.decode(entry) for entry in entries]
 
     async def run(self, commands: Sequence[Command]) -> None:
         """Run `commands` in one round trip (a pipeline, not a transaction)."""

@@ -17,6 +17,11 @@ WEB_MAJOR = 2
 WEB_MINOR = 3000
 
 
+def _decimal(part: str) -> bool:
+    """ASCII digits without a leading zero (a zero alone is fine)."""
+    return part.isascii() and part.isdigit() and (part == "0" or not part.startswith("0"))
+
+
 @dataclass(frozen=True, order=True, slots=True)
 class WAVersion:
     """A version as three uint32 parts; ordered, so `a < b` means a is older."""
@@ -41,8 +46,8 @@ class WAVersion:
     @classmethod
     def parse(cls, text: str) -> WAVersion:
         """Parse `2.3000.N`."""
-        parts = text.strip().split(".")
-        if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts):
+        parts = text.split(".")
+        if len(parts) != 3 or not all(_decimal(p) for p in parts):
             raise InvalidVersion(f"{text[:40]!r} is not a version like 2.3000.1012345678")
         return cls(*(int(p) for p in parts))
 

@@ -11,16 +11,27 @@ from datetime import datetime
 
 from redis.asyncio import Redis
 
-from shared.clock import format_time
 from shared.keys import Keys
-from shared.messages import PublishedVersion
 from shared.state import VersionState
-from shared.store import Applied, StateStore
+from shared.store import Applied, StateStore, change_version
 from worker.fetch import Fetched
 
 
 def apply_fetched(current: VersionState, fetched: Fetched, now: datetime) -> Applied:
-    """The state after a successful fetch of `fetched`."""
+    """The state after a successful fetch of `fetched`.
+
+    While the version is pinned, the fetch is recorded (`upstream`) but not applied.
+    """
+    if current.pinned:
+        state = replace(
+            current,
+            upstream=fetched.version,
+            source=fetched.source,
+            last_refreshed=now,
+            last_success=now,
+            last_error="",
+        )
+        return Applied(state)
     if current.version is not None and fetched.version < current.version:
         # An older revision is a stale cache or a bad fallback upstream, never a real
         # rollback: keep ours and say so.
@@ -30,20 +41,16 @@ def apply_fetched(current: VersionState, fetched: Fetched, now: datetime) -> App
         )
         return Applied(replace(current, last_refreshed=now, last_error=error), error=error)
     state = replace(
-        current, source=fetched.source, last_refreshed=now, last_success=now, last_error=""
+        current,
+        upstream=fetched.version,
+        source=fetched.source,
+        last_refreshed=now,
+        last_success=now,
+        last_error="",
     )
     if fetched.version == current.version:
         return Applied(state)
-    state = replace(state, version=fetched.version, seq=current.seq + 1, changed_at=now)
-    changed = PublishedVersion(
-        version=fetched.version,
-        previous=current.version,
-        seq=state.seq,
-        epoch=state.epoch,
-        changed_at=format_time(now),
-        source=fetched.source,
-    )
-    return Applied(state, changed)
+    return change_version(state, fetched.version, now, source=fetched.source, kind="fetch")
 
 
 def apply_failure(current: VersionState, error: str, now: datetime) -> Applied:

@@ -34,7 +34,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     timeout = httpx.Timeout(settings.fetch_timeout)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as http:
         refresher = Refresher(
-            StateStore(redis, keys),
+            StateStore(redis, keys, history_length=settings.history_length),
             VersionFetcher(settings, http),
             settings.refresh_min_interval,
             settings.refresh_coalesce_window,

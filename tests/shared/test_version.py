@@ -29,7 +29,18 @@ def test_revision_above_uint32_is_rejected() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "2.3000", "2.3000.1.4", "2.3000.-1", "2.3000.x", "v2.3000.1", "2.3000.١٢"]
+    "text",
+    [
+        "",
+        "2.3000",
+        "2.3000.1.4",
+        "2.3000.-1",
+        "2.3000.x",
+        "v2.3000.1",
+        "2.3000.١٢",
+        "2.03000.1",
+        " 2.3000.1",
+    ],
 )
 def test_malformed_text_is_rejected(text: str) -> None:
     """Anything but three ASCII decimal parts is not a version."""

@@ -1,0 +1,50 @@
+"""Reading request bodies: bounded in size, strictly validated, 4xx envelopes otherwise."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.requests import Request
+
+from api.envelope import ApiError
+from shared.errors import InvalidVersion
+from shared.version import WEB_MAJOR, WAVersion
+
+MAX_BODY_BYTES = 4096
+
+
+async def read_json_object(request: Request) -> dict[str, object]:
+    """The body as a JSON object; 413 past MAX_BODY_BYTES, 400 for anything else."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise ApiError(413, f"the body is over {MAX_BODY_BYTES} bytes")
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise ApiError(400, "the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "the body must be a JSON object")
+    return data
+
+
+def parse_pinned_version(data: dict[str, object]) -> WAVersion:
+    """`{"version": "2.3000.N"}` or `{"version": [2, 3000, N]}`: three uint32 parts, major 2."""
+    if set(data) != {"version"}:
+        raise ApiError(400, 'the body must be {"version": "2.3000.N"} or {"version": [2, 3000, N]}')
+    raw = data["version"]
+    try:
+        if isinstance(raw, str):
+            version = WAVersion.parse(raw)
+        elif isinstance(raw, list):
+            # JSON (and JSON Schema) call 3000.0 an integer too: take whole numbers as such.
+            whole = [int(p) if isinstance(p, float) and p.is_integer() else p for p in raw]
+            version = WAVersion.from_array(whole)
+        else:
+            raise InvalidVersion("version must be a string or an array")
+    except InvalidVersion as exc:
+        raise ApiError(400, str(exc)) from None
+    if version.major != WEB_MAJOR:
+        raise ApiError(400, f"a WhatsApp Web version starts with {WEB_MAJOR}, not {version.major}")
+    return version

@@ -1,0 +1,152 @@
+"""Pin, unpin and history, through the HTTP API on a real Redis with a worker and the stub."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from devtools.stub_upstream import StubUpstream
+from shared.keys import Keys
+from shared.settings import Settings
+from tests.api.test_contract import AUTH, REFRESH, VERSION, assert_failure
+from tests.conftest import SettingsFactory
+from tests.support import next_message, running_api, running_worker
+
+PIN = "/admin/whatsapp/version/pin"
+HISTORY = "/admin/whatsapp/version/history"
+UPSTREAM = 1026131876
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with running_worker(settings), running_api(settings) as client:
+        yield client
+
+
+async def pin(api: httpx.AsyncClient, version: Any) -> httpx.Response:
+    return await api.put(VERSION, json={"version": version}, headers=AUTH)
+
+
+async def test_a_pin_is_applied_and_announced(
+    api: httpx.AsyncClient, redis: Redis, keys: Keys
+) -> None:
+    """A pinned version is stored and published like a fetched one, with kind "pin"."""
+    await api.post(REFRESH, headers=AUTH)
+    async with redis.pubsub() as subscriber:
+        await subscriber.subscribe(keys.version_changed)
+        response = await pin(api, "2.3000.1026131000")
+        message = json.loads(await next_message(subscriber))
+    assert response.status_code == 200
+    data = response.json()["data"]
+    assert data["pinned"] is True
+    assert data["wa_web_version"]["string"] == "2.3000.1026131000"
+    assert data["seq"] == 2
+    assert (message["string"], message["kind"], message["seq"]) == ("2.3000.1026131000", "pin", 2)
+
+
+async def test_an_array_pins_too(api: httpx.AsyncClient) -> None:
+    response = await pin(api, [2, 3000, 1026131001])
+    assert response.json()["data"]["wa_web_version"]["array"] == [2, 3000, 1026131001]
+
+
+async def test_while_pinned_fetches_are_recorded_not_applied(
+    api: httpx.AsyncClient, upstream: StubUpstream
+) -> None:
+    await pin(api, "2.3000.1026131000")
+    data = (await api.post(REFRESH, headers=AUTH)).json()["data"]
+    assert data["refreshed"] is True
+    assert data["wa_web_version"]["string"] == "2.3000.1026131000"
+    assert data["upstream_version"]["string"] == f"2.3000.{UPSTREAM}"
+    assert data["last_error"] == ""
+    assert upstream.fetches == 1
+
+
+async def test_unpinning_applies_the_newer_upstream_version(api: httpx.AsyncClient) -> None:
+    await api.post(REFRESH, headers=AUTH)
+    await pin(api, "2.3000.1026131000")  # a rollback
+    response = await api.delete(PIN, headers=AUTH)
+    data = response.json()["data"]
+    assert response.status_code == 200
+    assert data["pinned"] is False
+    assert data["wa_web_version"]["string"] == f"2.3000.{UPSTREAM}"
+    assert data["seq"] == 3
+
+
+async def test_unpinning_a_newer_pin_keeps_it(api: httpx.AsyncClient) -> None:
+    """Unpinning never downgrades: a pin newer than upstream stays until upstream passes it."""
+    await api.post(REFRESH, headers=AUTH)
+    await pin(api, f"2.3000.{UPSTREAM + 5}")
+    data = (await api.delete(PIN, headers=AUTH)).json()["data"]
+    assert data["wa_web_version"]["string"] == f"2.3000.{UPSTREAM + 5}"
+    assert data["pinned"] is False
+
+
+async def test_history_lists_fetch_pin_and_unpin_newest_first(api: httpx.AsyncClient) -> None:
+    await api.post(REFRESH, headers=AUTH)
+    await pin(api, "2.3000.1026131000")
+    await api.delete(PIN, headers=AUTH)
+    response = await api.get(HISTORY, headers=AUTH)
+    history = response.json()["data"]["history"]
+    assert [(h["kind"], h["seq"]) for h in history] == [("unpin", 3), ("pin", 2), ("fetch", 1)]
+    assert history[0]["previous"]["string"] == "2.3000.1026131000"
+    assert all(h["changed_at"].endswith("Z") for h in history)
+    limited = (await api.get(HISTORY, params={"limit": "1"}, headers=AUTH)).json()["data"]
+    assert [h["kind"] for h in limited["history"]] == ["unpin"]
+
+
+async def test_history_is_bounded(make_settings: SettingsFactory) -> None:
+    settings = make_settings(history_length=2)
+    async with running_worker(settings), running_api(settings) as api:
+        for revision in (1, 2, 3):
+            await pin(api, f"2.3000.{revision}")
+        history = (await api.get(HISTORY, headers=AUTH)).json()["data"]["history"]
+    assert [h["string"] for h in history] == ["2.3000.3", "2.3000.2"]
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b"not json", "the body is not JSON"),
+        (b"[]", "the body must be a JSON object"),
+        (
+            b'{"version": "2.3000.1", "x": 1}',
+            'the body must be {"version": "2.3000.N"} or {"version": [2, 3000, N]}',
+        ),
+        (b'{"version": "2.3000"}', "'2.3000' is not a version like 2.3000.1012345678"),
+        (b'{"version": [2, 3000]}', "[2, 3000] is not a version array of three integers"),
+        (
+            b'{"version": [2, 3000, true]}',
+            "[2, 3000, True] is not a version array of three integers",
+        ),
+        (b'{"version": "2.3000.4294967296"}', "version part 4294967296 is not a uint32"),
+        (b'{"version": "3.3000.1"}', "a WhatsApp Web version starts with 2, not 3"),
+        (b'{"version": 2}', "version must be a string or an array"),
+    ],
+)
+async def test_bad_pins_are_400(api: httpx.AsyncClient, body: bytes, error: str) -> None:
+    response = await api.put(VERSION, content=body, headers=AUTH)
+    assert_failure(response, 400, "Bad request", error)
+
+
+async def test_an_oversized_body_is_413(api: httpx.AsyncClient) -> None:
+    response = await api.put(VERSION, content=b" " * 5000, headers=AUTH)
+    assert_failure(response, 413, "Payload too large", "the body is over 4096 bytes")
+
+
+@pytest.mark.parametrize("limit", ["0", "1001", "x", "-1"])
+async def test_a_bad_history_limit_is_400(api: httpx.AsyncClient, limit: str) -> None:
+    response = await api.get(HISTORY, params={"limit": limit}, headers=AUTH)
+    assert_failure(
+        response, 400, "Bad request", f"limit must be a whole number from 1 to 1000, got {limit!r}"
+    )
+
+
+@pytest.mark.parametrize(("method", "path"), [("PUT", VERSION), ("DELETE", PIN), ("GET", HISTORY)])
+async def test_pinning_needs_the_secret(api: httpx.AsyncClient, method: str, path: str) -> None:
+    response = await api.request(method, path, json={"version": "2.3000.1"})
+    assert_failure(response, 401, "Unauthorized", "Invalid or missing authentication")
