@@ -56,6 +56,7 @@ class System:
             "REDIS_URL": self.redis.url,
             "ADMIN_SECRET": SECRET,
             "WA_VERSION_URL": self.stub_url,
+            "AUTO_REFRESH_INTERVAL": "0",  # only the measured refreshes
             **self.env,
             **env,
         }

@@ -63,6 +63,11 @@ class Keys:
         return f"{self.prefix}:auth-failures:{client}"
 
     @property
+    def auto_refresh(self) -> str:
+        """String: taken by the worker that enqueued this interval's scheduled refresh."""
+        return f"{self.prefix}:auto-refresh"
+
+    @property
     def worker_lease(self) -> str:
         """String: the name of the one worker that reads jobs now; expires unless renewed."""
         return f"{self.prefix}:worker-lease"

@@ -59,6 +59,7 @@ class Subscription:
             try:
                 async with self._redis.pubsub() as pubsub:
                     await pubsub.subscribe(*self._channels)
+                    _raise_if_cancelled()
                     self._heard = time.monotonic()
                     await _first_to_end(self._read(pubsub, backoff), self._watch(pubsub))
             except REDIS_DOWN as exc:
@@ -94,6 +95,17 @@ class Subscription:
                 raise RedisConnectionError(f"pub/sub connection silent for {silent:.0f}s")
             if silent >= self._ping_interval:
                 await pubsub.ping()
+
+
+def _raise_if_cancelled() -> None:
+    """Honour a cancellation that redis-py swallowed while connecting.
+
+    A task cancelled during redis-py's connect carries on as if nothing happened (its
+    cancel request stays counted); without this it would then wait forever.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 async def _first_to_end(*coroutines: Coroutine[Any, Any, None]) -> None:

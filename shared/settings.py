@@ -33,6 +33,8 @@ class Settings:
     version_urls: tuple[str, ...] = DEFAULT_VERSION_URLS
     # A force=false refresh inside this many seconds of the last attempt fetches nothing.
     refresh_min_interval: float = 600.0
+    # The workers refresh on their own this often (one of them per interval); 0: never.
+    auto_refresh_interval: float = 3600.0
     # A forced refresh enqueued within this long after the start of the last fetch is
     # answered by that fetch: a burst of forced calls makes one fetch, not one per
     # batch. 0 makes every forced call wait for a fetch that starts after it.
@@ -92,6 +94,7 @@ class Settings:
             redis_prefix=env.get("REDIS_PREFIX", "").strip() or defaults.redis_prefix,
             version_urls=urls or DEFAULT_VERSION_URLS,
             refresh_min_interval=duration("REFRESH_MIN_INTERVAL", defaults.refresh_min_interval),
+            auto_refresh_interval=duration("AUTO_REFRESH_INTERVAL", defaults.auto_refresh_interval),
             refresh_coalesce_window=duration(
                 "REFRESH_COALESCE_WINDOW", defaults.refresh_coalesce_window
             ),

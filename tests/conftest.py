@@ -69,6 +69,8 @@ def make_settings(
             fetch_backoff=0.01,
             # Strict by default: each forced refresh in a test waits for its own fetch.
             refresh_coalesce_window=0.0,
+            # No refresh of the workers' own unless a test asks: tests count fetches.
+            auto_refresh_interval=0.0,
             fetch_timeout=2.0,
             refresh_deadline=5.0,
             refresh_wait=8.0,

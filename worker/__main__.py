@@ -1,7 +1,13 @@
-"""`python -m worker`: answer refresh jobs until SIGTERM."""
+"""The worker's command line.
+
+python -m worker                     answer refresh jobs until SIGTERM (the Procfile's)
+python -m worker run                 the same
+python -m worker refresh [--no-force]   one refresh through the running workers
+"""
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 import uvloop
@@ -9,10 +15,19 @@ import uvloop
 from shared.errors import ConfigError
 from shared.logs import setup_logging
 from shared.settings import Settings
+from worker.cli import refresh_once
 from worker.main import serve
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m worker")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="answer refresh jobs until SIGTERM (the default)")
+    refresh = commands.add_parser("refresh", help="ask the running workers for one refresh")
+    refresh.add_argument(
+        "--no-force", action="store_true", help="skip it if the last attempt is recent"
+    )
+    args = parser.parse_args(argv)
     setup_logging()
     try:
         settings = Settings.from_env()
@@ -20,6 +35,8 @@ def main() -> int:
         print(f"worker: {exc}", file=sys.stderr)
         return 2
     # uvloop, as uvicorn uses for web: a cheaper event loop on every wake-up.
+    if args.command == "refresh":
+        return uvloop.run(refresh_once(settings, force=not args.no_force))
     uvloop.run(serve(settings))
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -18,6 +19,7 @@ from shared.store import StateStore
 from worker.consumer import JobConsumer
 from worker.fetch import VersionFetcher
 from worker.refresh import Refresher
+from worker.schedule import AutoRefresh
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +42,14 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             settings.refresh_coalesce_window,
         )
         consumer = JobConsumer(redis, keys, settings, refresher, name=worker_name())
+        schedule = asyncio.create_task(AutoRefresh(redis, keys, settings).run())
         log.info("worker %s started", consumer.name)
         try:
             await consumer.run(stop)
         finally:
+            schedule.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await schedule
             await redis.aclose()
     log.info("worker %s stopped", consumer.name)
 

@@ -1,0 +1,41 @@
+"""`python -m worker refresh [--no-force]`: one refresh from a shell or a scheduler.
+
+It enqueues a job for the running workers and waits for their answer, as the API does,
+and prints the answer as JSON. Exit status: 0 refreshed (or recent enough), 1 the
+refresh failed, 3 no worker answered in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+
+from shared.errors import ResultTimeout
+from shared.keys import Keys
+from shared.redis import connect
+from shared.refresh import RefreshClient
+from shared.results import ResultWaiter
+from shared.settings import Settings
+
+
+async def refresh_once(settings: Settings, *, force: bool) -> int:
+    redis = connect(settings.redis_url)
+    keys = Keys(settings.redis_prefix)
+    waiter = ResultWaiter(redis, keys)
+    listening = asyncio.create_task(waiter.run())
+    try:
+        result = await RefreshClient(redis, keys, settings, waiter).refresh(force=force)
+    except ResultTimeout as exc:
+        print(json.dumps({"error": str(exc)}), file=sys.stderr)
+        return 3
+    finally:
+        listening.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listening
+        await redis.aclose()
+    print(
+        json.dumps({"refreshed": result.refreshed, "error": result.error, **result.state.to_json()})
+    )
+    return 1 if result.error else 0

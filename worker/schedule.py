@@ -1,0 +1,65 @@
+"""Refreshing on a schedule: once per AUTO_REFRESH_INTERVAL across all workers.
+
+Every worker checks every tenth of the interval (at most a minute, with jitter) whether
+the last attempt is older than the interval; the first to find it so takes a Redis key
+that lives for the interval and enqueues a refresh job. Whoever else looks in that
+interval finds the key taken, so one refresh runs per interval whatever the number of
+workers, and a worker starting after a long pause refreshes at once. The job is
+`force=false`: a scheduled refresh honours the min interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+
+from redis.asyncio import Redis
+
+from shared.clock import Clock, epoch_ms, utc_now
+from shared.keys import Keys
+from shared.messages import RefreshJob
+from shared.redis import REDIS_DOWN
+from shared.refresh import enqueue
+from shared.settings import Settings
+from shared.state import VersionState
+
+log = logging.getLogger(__name__)
+
+
+class AutoRefresh:
+    """Enqueues a refresh when one is due and no other worker did this interval."""
+
+    def __init__(self, redis: Redis, keys: Keys, settings: Settings, clock: Clock = utc_now):
+        self._redis = redis
+        self._keys = keys
+        self._settings = settings
+        self._interval = settings.auto_refresh_interval
+        self._clock = clock
+        self.enqueued = 0  # how many scheduled refreshes this worker enqueued
+
+    async def run(self) -> None:
+        """Check now, then every tenth of the interval (≤ 60 s, jittered); until cancelled."""
+        if self._interval <= 0:
+            return
+        period = min(self._interval / 10, 60.0)
+        while True:
+            with contextlib.suppress(*REDIS_DOWN):  # the next check tries again
+                await self.check()
+            await asyncio.sleep(period * random.uniform(0.8, 1.2))  # the schedule itself
+
+    async def check(self) -> bool:
+        """Enqueue a refresh if one is due and this worker is the first to see it."""
+        state = VersionState.from_hash(await self._redis.hgetall(self._keys.version))
+        if state.refreshed_within(self._interval, self._clock()):
+            return False
+        slot_ms = int(self._interval * 1000)
+        if not await self._redis.set(self._keys.auto_refresh, "1", nx=True, px=slot_ms):
+            return False
+        deadline_ms = epoch_ms() + int(self._settings.refresh_wait * 1000)
+        job = RefreshJob.new(force=False, deadline_ms=deadline_ms)
+        await enqueue(self._redis, self._keys, job, maxlen=self._settings.job_stream_maxlen)
+        self.enqueued += 1
+        log.info("scheduled refresh enqueued (every %gs)", self._interval)
+        return True
