@@ -17,9 +17,11 @@ from starlette.middleware import Middleware
 from api.auth import AdminAuth, FailedAuthLimiter
 from api.errors import EXCEPTION_HANDLERS
 from api.limits import HeaderLimit
+from api.request_id import RequestId
 from api.routes import Services, routes
 from shared.errors import ConfigError
 from shared.keys import Keys
+from shared.logs import setup_logging
 from shared.redis import connect
 from shared.refresh import RefreshClient
 from shared.results import ResultWaiter
@@ -61,7 +63,7 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=routes,
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[Middleware(HeaderLimit)],
+        middleware=[Middleware(RequestId), Middleware(HeaderLimit)],
         lifespan=lifespan,
     )
 
@@ -71,6 +73,7 @@ def __getattr__(name: str) -> Starlette:
     # process with one clear line instead of a traceback.
     if name != "app":
         raise AttributeError(name)
+    setup_logging()
     try:
         return create_app(Settings.from_env())
     except ConfigError as exc:

@@ -1,17 +1,58 @@
-"""Logging for the worker and the watcher: one format, on stderr."""
+"""Logs: one JSON object per line, with the request and job they belong to.
+
+    {"time": "2026-11-25T20:56:01.123Z", "level": "info", "logger": "worker.consumer",
+     "event": "answered 3 refresh jobs", "job_ids": ["…"], "request_ids": ["…"]}
+
+`request_id` is set per HTTP request (from X-Request-ID, or generated) and rides along
+in the job, so a refresh can be followed from the web process into the worker's lines.
+Nothing here ever logs a header, so the admin secret cannot reach a log.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import TextIO
+
+request_id: ContextVar[str] = ContextVar("request_id", default="")
+
+# Attributes a call may pass with `extra=` that belong in the line.
+_FIELDS = ("job_id", "job_ids", "request_ids", "version", "error")
 
 
-def setup_logging(level: int = logging.INFO) -> None:
-    logging.basicConfig(
-        level=level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        moment = datetime.fromtimestamp(record.created, UTC)
+        entry: dict[str, object] = {
+            "time": moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        if current := request_id.get():
+            entry["request_id"] = current
+        for field in _FIELDS:
+            if hasattr(record, field):
+                entry[field] = getattr(record, field)
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def setup_logging(level: int = logging.INFO, stream: TextIO | None = None) -> None:
+    """JSON lines on `stream` (stdout by default) for this process, uvicorn's loggers too."""
+    handler = logging.StreamHandler(stream or sys.stdout)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers[:] = []
+        uvicorn_logger.propagate = True
     # httpx logs every request at INFO: a line per fetch that says less than ours, and
     # a measurable share of the worker's time per job.
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -38,10 +38,11 @@ class RefreshJob:
     job_id: str
     force: bool
     deadline_ms: int
+    request_id: str = ""  # the HTTP request that asked, for following it in the logs
 
     @classmethod
-    def new(cls, *, force: bool, deadline_ms: int) -> RefreshJob:
-        return cls(job_id=uuid.uuid4().hex, force=force, deadline_ms=deadline_ms)
+    def new(cls, *, force: bool, deadline_ms: int, request_id: str = "") -> RefreshJob:
+        return cls(uuid.uuid4().hex, force, deadline_ms, request_id)
 
     def to_fields(self) -> dict[str, str]:
         """Encode as stream entry fields for XADD."""
@@ -49,6 +50,7 @@ class RefreshJob:
             "job_id": self.job_id,
             "force": "1" if self.force else "0",
             "deadline_ms": str(self.deadline_ms),
+            "request_id": self.request_id,
         }
 
     @classmethod
@@ -59,6 +61,7 @@ class RefreshJob:
                 job_id=fields["job_id"],
                 force=fields["force"] == "1",
                 deadline_ms=int(fields["deadline_ms"]),
+                request_id=fields.get("request_id", ""),
             )
         except (KeyError, ValueError) as exc:
             raise MessageError(f"a refresh job does not decode: {exc!r}") from exc

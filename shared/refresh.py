@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from shared.clock import Clock, epoch_ms, utc_now
 from shared.keys import Keys
+from shared.logs import request_id
 from shared.messages import JobResult, RefreshJob
 from shared.results import ResultWaiter
 from shared.settings import Settings
@@ -45,7 +46,9 @@ class RefreshClient:
     async def enqueue_and_wait(self, *, force: bool) -> JobResult:
         """Put a job on the stream and await its answer."""
         wait = self.settings.refresh_wait
-        job = RefreshJob.new(force=force, deadline_ms=epoch_ms() + int(wait * 1000))
+        job = RefreshJob.new(
+            force=force, deadline_ms=epoch_ms() + int(wait * 1000), request_id=request_id.get()
+        )
         with self.waiter.expect(job.job_id) as answer:
             await enqueue(self.redis, self.keys, job, maxlen=self.settings.job_stream_maxlen)
             return await self.waiter.wait(job.job_id, answer, wait)

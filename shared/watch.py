@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--exec", dest="command", metavar="CMD", help="run CMD on each version")
     args = parser.parse_args(argv)
-    setup_logging()  # on stderr: stdout carries only the JSON lines
+    setup_logging(stream=sys.stderr)  # stdout carries only the version lines
     try:
         settings = Settings.from_env()
     except ConfigError as exc:

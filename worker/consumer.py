@@ -267,6 +267,10 @@ class JobConsumer:
             result.refreshed,
             result.state.version,
             result.error,
+            extra={
+                "job_ids": [job.job_id for job in live],
+                "request_ids": [job.request_id for job in live if job.request_id],
+            },
         )
 
     def _answer_writes(

@@ -1,0 +1,59 @@
+"""Logs of the real processes: JSON lines, request ids carried into the worker, no secret."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.test_contract import AUTH, REFRESH
+from tests.conftest import SECRET
+from tests.e2e.conftest import Launcher
+from tests.e2e.processes import Process
+from tests.support import wait_until
+
+pytestmark = pytest.mark.slow
+
+
+def json_lines(process: Process) -> list[dict[str, Any]]:
+    """Every line the process wrote, parsed: each must be one JSON object."""
+    lines = [line for line in process.output.splitlines() if line.strip()]
+    return [json.loads(line) for line in lines]
+
+
+async def test_a_request_id_follows_a_refresh_into_the_worker(
+    launch: Launcher, start_web: Callable[..., Process]
+) -> None:
+    worker = launch("worker")
+    web = start_web()
+    async with httpx.AsyncClient(base_url=web.base_url, timeout=30) as client:
+        response = await client.post(REFRESH, headers={**AUTH, b"X-Request-ID": b"req-42.a"})
+        await client.post(REFRESH, headers={"X-Admin-Secret": "wrong"})
+    assert response.headers["x-request-id"] == "req-42.a"
+    await wait_until(lambda: any("req-42.a" in line for line in worker.output.splitlines()))
+    web.stop()
+    worker.stop()
+    web_lines, worker_lines = json_lines(web), json_lines(worker)
+    access = [line for line in web_lines if line.get("request_id") == "req-42.a"]
+    assert access
+    assert {"time", "level", "logger", "event"} <= set(access[0])
+    assert access[0]["time"].endswith("Z")
+    answered = [line for line in worker_lines if "req-42.a" in line.get("request_ids", [])]
+    assert answered[0]["job_ids"]
+    for line in web_lines + worker_lines:
+        assert SECRET not in json.dumps(line, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("offered", [None, "has spaces", "x" * 200])
+def test_a_missing_or_odd_request_id_is_replaced(
+    start_web: Callable[..., Process], offered: str | None
+) -> None:
+    web = start_web()
+    headers = {} if offered is None else {"X-Request-ID": offered}
+    response = httpx.get(f"{web.base_url}/healthz", headers=headers)
+    made = response.headers["x-request-id"]
+    assert made != offered
+    assert len(made) == 32
