@@ -22,6 +22,7 @@ from api.routes import Services, routes
 from shared.errors import ConfigError
 from shared.keys import Keys
 from shared.logs import setup_logging
+from shared.metrics import WebMetrics
 from shared.redis import connect
 from shared.refresh import RefreshClient
 from shared.results import ResultWaiter
@@ -49,11 +50,13 @@ def create_app(settings: Settings) -> Starlette:
             limit=settings.auth_failure_limit,
             window=settings.auth_failure_window,
         )
-        auth = AdminAuth((settings.admin_secret, settings.admin_secret_previous), limiter)
+        secrets = (settings.admin_secret, settings.admin_secret_previous)
+        auth = AdminAuth(secrets, limiter, settings.metrics_token)
         client = RefreshClient(redis, keys, settings, waiter)
         try:
             store = StateStore(redis, keys, history_length=settings.history_length)
-            yield {"services": Services(auth=auth, refresh=client, store=store)}
+            services = Services(auth=auth, refresh=client, store=store, metrics=WebMetrics())
+            yield {"services": services}
         finally:
             listening.cancel()
             with contextlib.suppress(asyncio.CancelledError):

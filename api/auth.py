@@ -71,17 +71,25 @@ class FailedAuthLimiter:
 
 
 class AdminAuth:
-    """Accepts the current secret or, during a rotation, the previous one."""
+    """Accepts the current secret or, during a rotation, the previous one; for metrics,
+    also the metrics token as a bearer token."""
 
-    def __init__(self, secrets: tuple[str, ...], limiter: FailedAuthLimiter) -> None:
+    def __init__(
+        self, secrets: tuple[str, ...], limiter: FailedAuthLimiter, metrics_token: str = ""
+    ) -> None:
         self._secrets = tuple(s.encode() for s in secrets if s)
         self._limiter = limiter
+        self._metrics_bearer = f"Bearer {metrics_token}".encode() if metrics_token else b""
 
-    async def require(self, request: Request) -> None:
+    async def require(self, request: Request, *, metrics: bool = False) -> None:
         """Raise a 429 or 401 `ApiError` unless the request may use the admin API."""
         client = request.client.host if request.client else "unknown"
         if blocked := self._limiter.blocked_for(client):
             raise _too_many(blocked)
+        if metrics and self._metrics_bearer:
+            offered = request.headers.get("authorization", "").encode("latin-1")
+            if hmac.compare_digest(offered, self._metrics_bearer):
+                return
         if not self._matches(request.headers.get(SECRET_HEADER, "")):
             if blocked := await self._limiter.record_failure(client):
                 log.warning("blocking %s after repeated failed authentication", client)

@@ -94,7 +94,8 @@ OPENAPI: dict[str, Any] = {
     },
     "components": {
         "securitySchemes": {
-            "adminSecret": {"type": "apiKey", "in": "header", "name": "X-Admin-Secret"}
+            "adminSecret": {"type": "apiKey", "in": "header", "name": "X-Admin-Secret"},
+            "metricsToken": {"type": "http", "scheme": "bearer"},
         },
         "schemas": {
             "Version": _VERSION,
@@ -236,6 +237,20 @@ OPENAPI: dict[str, Any] = {
                         ),
                     ),
                     **_failures(400, *_ADMIN_FAILURES),
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics: this web process's and all workers'",
+                "operationId": "metrics",
+                "security": [{"adminSecret": []}, {"metricsToken": []}],
+                "responses": {
+                    "200": {
+                        "description": "Prometheus text format 0.0.4",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                    **_failures(*_ADMIN_FAILURES),
                 },
             }
         },

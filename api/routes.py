@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.endpoints import HTTPEndpoint
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api.auth import AdminAuth
@@ -17,6 +18,7 @@ from api.openapi import OPENAPI
 from shared.clock import Clock, utc_now
 from shared.errors import ResultTimeout
 from shared.health import readiness_problems
+from shared.metrics import WebMetrics, render
 from shared.pinning import apply_pin, apply_unpin
 from shared.refresh import RefreshClient
 from shared.store import StateStore
@@ -32,6 +34,7 @@ class Services:
     auth: AdminAuth
     refresh: RefreshClient
     store: StateStore
+    metrics: WebMetrics
     clock: Clock = utc_now
 
 
@@ -57,12 +60,16 @@ async def _services(request: Request) -> Services:
 async def refresh_version(request: Request) -> JSONResponse:
     services = await _services(request)
     force = parse_force(request.query_params.get("force"))
+    outcomes = services.metrics.requests
     try:
         result = await services.refresh.refresh(force=force)
     except ResultTimeout as exc:
+        outcomes.labels("timeout").inc()
         raise ApiError(504, str(exc)) from None
     if result.error:
+        outcomes.labels("failed").inc()
         raise ApiError(500, result.error, message="Failed to refresh WhatsApp Web version")
+    outcomes.labels("refreshed" if result.refreshed else "not_needed").inc()
     data = {"refreshed": result.refreshed, **result.state.to_json()}
     return success("WhatsApp Web version refreshed successfully", data)
 
@@ -105,6 +112,16 @@ async def version_history(request: Request) -> JSONResponse:
     )
 
 
+async def metrics(request: Request) -> Response:
+    """Prometheus text: this process's counters and the workers' (from Redis)."""
+    services: Services = request.state.services
+    await services.auth.require(request, metrics=True)
+    client = services.refresh
+    losses = client.waiter.subscription.losses
+    body = await render(client.redis, client.keys, services.metrics, losses)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
 async def healthz(request: Request) -> JSONResponse:
     """The process is up; no secret needed, nothing revealed."""
     return success("OK", {"alive": True})
@@ -125,6 +142,7 @@ async def openapi(request: Request) -> JSONResponse:
 
 routes = [
     Route("/openapi.json", openapi, methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
     Route("/healthz", healthz, methods=["GET"]),
     Route("/readyz", readyz, methods=["GET"]),
     Route("/admin/whatsapp/version/refresh", refresh_version, methods=["POST"]),

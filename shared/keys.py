@@ -68,6 +68,11 @@ class Keys:
         return f"{self.prefix}:auto-refresh"
 
     @property
+    def metrics(self) -> str:
+        """Hash: counters every worker adds to (fetches, jobs, fetch durations)."""
+        return f"{self.prefix}:metrics"
+
+    @property
     def worker_lease(self) -> str:
         """String: the name of the one worker that reads jobs now; expires unless renewed."""
         return f"{self.prefix}:worker-lease"

@@ -26,6 +26,9 @@ class Settings:
     admin_secret: str = field(default="", repr=False)
     # Also accepted, while clients move to a new ADMIN_SECRET.
     admin_secret_previous: str = field(default="", repr=False)
+    # Also accepted for GET /metrics, as "Authorization: Bearer <token>" (Prometheus'
+    # bearer_token), so the scraper need not hold the admin secret.
+    metrics_token: str = field(default="", repr=False)
     # More failed authentications than this from one address within the window: 429.
     auth_failure_limit: int = 10
     auth_failure_window: float = 60.0
@@ -89,6 +92,7 @@ class Settings:
             redis_url=(env.get("REDIS_URL") or env.get("REDIS_TLS_URL") or DEFAULT_REDIS_URL),
             admin_secret=env.get("ADMIN_SECRET", ""),
             admin_secret_previous=env.get("ADMIN_SECRET_PREVIOUS", ""),
+            metrics_token=env.get("METRICS_TOKEN", ""),
             auth_failure_limit=integer("AUTH_FAILURE_LIMIT", defaults.auth_failure_limit),
             auth_failure_window=duration("AUTH_FAILURE_WINDOW", defaults.auth_failure_window),
             redis_prefix=env.get("REDIS_PREFIX", "").strip() or defaults.redis_prefix,

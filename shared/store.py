@@ -82,6 +82,10 @@ class StateStore:
         self._script = redis.register_script(_GUARDED_WRITE)
         self._known: VersionState | None = None
 
+    @property
+    def keys(self) -> Keys:
+        return self._keys
+
     async def read(self) -> VersionState:
         """The stored state, read now."""
         self._known = VersionState.from_hash(await self._redis.hgetall(self._keys.version))

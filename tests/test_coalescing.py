@@ -96,13 +96,15 @@ async def test_forced_calls_within_the_window_share_the_last_fetch(
 
 
 async def test_a_burst_of_300_forced_calls_within_the_window_makes_one_fetch(
-    make_settings: SettingsFactory, upstream: StubUpstream
+    make_settings: SettingsFactory, upstream: StubUpstream, redis: Redis, keys: Keys
 ) -> None:
     settings = make_settings(refresh_coalesce_window=30.0)
     async with running_worker(settings), running_api(settings) as api:
         responses = await asyncio.gather(*(api.post(REFRESH, headers=AUTH) for _ in range(300)))
     assert [r.status_code for r in responses] == [200] * 300
     assert upstream.fetches == 1
+    counted = await redis.hgetall(keys.metrics)
+    assert (counted["jobs_fetched"], counted["jobs_coalesced"]) == ("1", "299")
 
 
 async def test_a_write_since_the_last_fetch_means_a_new_fetch(

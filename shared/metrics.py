@@ -1,0 +1,138 @@
+"""Metrics: the workers' counters live in Redis; any web process renders them all.
+
+Workers add to the hash `<prefix>:metrics` inside the same script that writes the state
+(no extra round trip), so the figures are cluster-wide totals, whichever worker did the
+work and whichever web process Prometheus scrapes. Each web process adds its own
+counters (requests by outcome, its subscription's reconnects) from its own registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    InfoMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+from redis.asyncio import Redis
+
+from shared.keys import Keys
+from shared.state import VersionState
+from shared.store import Command
+
+FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+def fetch_writes(keys: Keys, *, ok: bool, seconds: float) -> list[Command]:
+    """Count one upstream fetch and its duration."""
+    bucket = next((f"{le:g}" for le in FETCH_BUCKETS if seconds <= le), "+Inf")
+    return [
+        ("HINCRBY", keys.metrics, "fetches_ok" if ok else "fetches_error", "1"),
+        ("HINCRBY", keys.metrics, f"fetch_bucket:{bucket}", "1"),
+        ("HINCRBYFLOAT", keys.metrics, "fetch_seconds_sum", repr(seconds)),
+    ]
+
+
+def jobs_writes(keys: Keys, answered: str, count: int) -> list[Command]:
+    """Count jobs answered: "fetched" (by their own fetch), "coalesced" (by a fetch made
+    for another job), or "not_needed" (inside the min interval)."""
+    return [("HINCRBY", keys.metrics, f"jobs_{answered}", str(count))] if count else []
+
+
+class WebMetrics:
+    """This web process's own counters."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "wa_refresh_requests",
+            "Refresh requests answered by this web process, by outcome.",
+            ["outcome"],
+            registry=self.registry,
+        )
+
+
+async def render(redis: Redis, keys: Keys, web: WebMetrics, subscription_losses: int) -> bytes:
+    """The Prometheus text: this process's counters and the cluster's, read now."""
+    fields: dict[str, str] = await redis.hgetall(keys.metrics)  # type: ignore[assignment]  # decoded
+    state = VersionState.from_hash(await redis.hgetall(keys.version))
+    pending = await _pending(redis, keys)
+    dead = await redis.xlen(keys.dead_letter)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Fixed(_cluster(fields, state, pending, dead, subscription_losses)))
+    return generate_latest(web.registry) + generate_latest(registry)
+
+
+async def _pending(redis: Redis, keys: Keys) -> int:
+    if not await redis.exists(keys.refresh_jobs):
+        return 0
+    try:
+        summary = await redis.xpending(keys.refresh_jobs, keys.workers_group)
+    except Exception:
+        return 0
+    return int(summary["pending"])
+
+
+def _cluster(
+    fields: Mapping[str, str], state: VersionState, pending: int, dead: int, losses: int
+) -> list[Metric]:
+    def number(name: str) -> float:
+        return float(fields.get(name) or 0)
+
+    fetches = CounterMetricFamily(
+        "wa_upstream_fetches", "Upstream fetches by all workers, by outcome.", labels=["outcome"]
+    )
+    fetches.add_metric(["ok"], number("fetches_ok"))
+    fetches.add_metric(["error"], number("fetches_error"))
+    jobs = CounterMetricFamily(
+        "wa_refresh_jobs",
+        "Refresh jobs answered by all workers: by their own fetch, by a fetch made for "
+        "another job (coalesced), or without one (inside the min interval).",
+        labels=["answered"],
+    )
+    for answered in ("fetched", "coalesced", "not_needed"):
+        jobs.add_metric([answered], number(f"jobs_{answered}"))
+    buckets, total = [], 0.0
+    for le in [*(f"{b:g}" for b in FETCH_BUCKETS), "+Inf"]:
+        total += number(f"fetch_bucket:{le}")
+        buckets.append((le, total))
+    latency = HistogramMetricFamily(
+        "wa_upstream_fetch_seconds",
+        "How long upstream fetches took, retries included.",
+        buckets=buckets,
+        sum_value=number("fetch_seconds_sum"),
+    )
+    info = InfoMetricFamily("wa_version", "The version new connections use.")
+    info.add_metric(
+        [],
+        {
+            "version": "" if state.version is None else str(state.version),
+            "pinned": "true" if state.pinned else "false",
+        },
+    )
+    seq = GaugeMetricFamily("wa_version_seq", "Changes of the version in this epoch.", state.seq)
+    waiting = GaugeMetricFamily(
+        "wa_refresh_jobs_pending", "Jobs delivered to a worker and not yet answered.", pending
+    )
+    dead_letters = GaugeMetricFamily(
+        "wa_refresh_jobs_dead", "Jobs set aside after too many deliveries.", dead
+    )
+    reconnects = CounterMetricFamily(
+        "wa_subscription_reconnects",
+        "Times this web process's result subscription lost Redis and reconnected.",
+        losses,
+    )
+    return [fetches, jobs, latency, info, seq, waiting, dead_letters, reconnects]
+
+
+class _Fixed(Collector):
+    def __init__(self, metrics: Sequence[Metric]) -> None:
+        self._metrics = list(metrics)
+
+    def collect(self) -> Iterable[Metric]:
+        return self._metrics
