@@ -130,7 +130,10 @@ async def healthz(request: Request) -> JSONResponse:
 async def readyz(request: Request) -> JSONResponse:
     """Ready when Redis answers and a worker reads jobs; 503 saying what is missing."""
     services: Services = request.state.services
-    problems = await readiness_problems(services.refresh.redis, services.refresh.keys)
+    client = services.refresh
+    # A worker beats every third of the lease at least; three missed beats: gone.
+    within = client.settings.worker_lease_ttl
+    problems = await readiness_problems(client.redis, client.keys, within)
     if problems:
         raise ApiError(503, "not ready: " + "; ".join(problems))
     return success("Ready", {"ready": True})

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from shared.clock import epoch_ms
 from shared.keys import Keys
 from shared.redis import REDIS_DOWN
 
 
-async def readiness_problems(redis: Redis, keys: Keys) -> list[str]:
+async def readiness_problems(redis: Redis, keys: Keys, heartbeat_within: float) -> list[str]:
     """What stands in the way of answering a refresh now; empty when ready."""
     try:
-        # The lease is renewed every few seconds by the worker that reads jobs: its
-        # presence is the heartbeat of a working worker.
-        worker = await redis.exists(keys.worker_lease)
+        # Workers note themselves alive every few seconds (see worker/lease.py).
+        since = epoch_ms() - int(heartbeat_within * 1000)
+        alive = await redis.zcount(keys.workers, since, "+inf")
     except REDIS_DOWN:
         return ["Redis is unreachable"]
-    return [] if worker else ["no worker is reading refresh jobs"]
+    return [] if alive else [f"no worker heartbeat in the last {heartbeat_within:g}s"]

@@ -73,6 +73,11 @@ class Keys:
         return f"{self.prefix}:metrics"
 
     @property
+    def workers(self) -> str:
+        """Sorted set: every worker by the time (ms) it last said it was alive."""
+        return f"{self.prefix}:workers"
+
+    @property
     def worker_lease(self) -> str:
         """String: the name of the one worker that reads jobs now; expires unless renewed."""
         return f"{self.prefix}:worker-lease"

@@ -88,8 +88,9 @@ class Settings:
             return int(raw)
 
         urls = tuple(u.strip() for u in env.get("WA_VERSION_URL", "").split(",") if u.strip())
+        redis_url = env.get("REDIS_URL") or env.get("REDIS_TLS_URL") or DEFAULT_REDIS_URL
         return cls(
-            redis_url=(env.get("REDIS_URL") or env.get("REDIS_TLS_URL") or DEFAULT_REDIS_URL),
+            redis_url=_with_cert_check(redis_url, env.get("REDIS_SSL_CERT_REQS", "").strip()),
             admin_secret=env.get("ADMIN_SECRET", ""),
             admin_secret_previous=env.get("ADMIN_SECRET_PREVIOUS", ""),
             metrics_token=env.get("METRICS_TOKEN", ""),
@@ -137,3 +138,16 @@ class Settings:
             raise ConfigError(
                 "ADMIN_SECRET is not set: the admin API refuses to start without a secret"
             )
+
+
+def _with_cert_check(url: str, cert_reqs: str) -> str:
+    """`url` with `ssl_cert_reqs` from REDIS_SSL_CERT_REQS, unless the URL says already.
+
+    Heroku's Key-Value Store serves TLS with a self-signed certificate and sets REDIS_URL
+    itself; REDIS_SSL_CERT_REQS=none is how to accept it without editing the URL.
+    """
+    if not cert_reqs or not url.startswith("rediss://") or "ssl_cert_reqs=" in url:
+        return url
+    if cert_reqs not in {"none", "optional", "required"}:
+        raise ConfigError(f"REDIS_SSL_CERT_REQS={cert_reqs[:20]!r}: use none, optional or required")
+    return f"{url}{'&' if '?' in url else '?'}ssl_cert_reqs={cert_reqs}"

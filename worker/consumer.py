@@ -59,7 +59,7 @@ class JobConsumer:
         self._settings = settings
         self._refresher = refresher
         self.name = name
-        self._lease = Lease(redis, keys.worker_lease, name, settings.worker_lease_ttl)
+        self._lease = Lease(redis, keys.worker_lease, name, settings.worker_lease_ttl, keys.workers)
         self._leading = asyncio.Event()
         # Set when every pending job must be claimed before reading new ones.
         self._claim_all = True

@@ -1,17 +1,23 @@
-"""The lease that makes one worker at a time the one that reads jobs.
+"""The lease that makes one worker at a time the one that reads jobs, and the heartbeats.
 
 Every refresh is one upstream fetch that answers all jobs waiting for it, so two workers
 reading at once would only race each other to the same upstream. The others stand by
 and take over when the holder stops renewing (it crashed or lost Redis) or lets go
-(it shut down).
+(it shut down). Every worker, reading or standing by, notes itself alive in
+`<prefix>:workers` each time it asks for the lease: /readyz reads that.
 """
 
 from __future__ import annotations
 
 from redis.asyncio import Redis
 
-# Renew if the lease is ours, take it if it is free; 1 if we hold it afterwards.
+from shared.clock import epoch_ms
+
+# Note this worker alive (KEYS[2], a sorted set by time, pruned of the long gone); renew
+# the lease if it is ours, take it if it is free; 1 if we hold it afterwards.
 _ACQUIRE_OR_RENEW = """
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3] - 86400000)
 local holder = redis.call('GET', KEYS[1])
 if holder == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -36,16 +42,18 @@ return 0
 class Lease:
     """A Redis key holding the holder's name, expiring after `ttl` seconds unless renewed."""
 
-    def __init__(self, redis: Redis, key: str, holder: str, ttl: float) -> None:
+    def __init__(self, redis: Redis, key: str, holder: str, ttl: float, heartbeats: str) -> None:
         self._key = key
+        self._heartbeats = heartbeats
         self._holder = holder
         self._ttl_ms = int(ttl * 1000)
         self._acquire_or_renew = redis.register_script(_ACQUIRE_OR_RENEW)
         self._release = redis.register_script(_RELEASE)
 
     async def hold(self) -> bool:
-        """Take or renew the lease; whether we hold it now."""
-        return bool(await self._acquire_or_renew([self._key], [self._holder, self._ttl_ms]))
+        """Beat the heart, take or renew the lease; whether we hold it now."""
+        keys = [self._key, self._heartbeats]
+        return bool(await self._acquire_or_renew(keys, [self._holder, self._ttl_ms, epoch_ms()]))
 
     async def release(self) -> None:
         """Let go, so a standby can take over at once."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
@@ -136,7 +136,7 @@ async def test_readyz_without_a_worker_says_so(make_settings: SettingsFactory) -
     async with running_api(make_settings()) as api:
         response = await api.get("/readyz")
     assert_failure(
-        response, 503, "Service unavailable", "not ready: no worker is reading refresh jobs"
+        response, 503, "Service unavailable", "not ready: no worker heartbeat in the last 1s"
     )
 
 
@@ -145,3 +145,20 @@ async def test_readyz_without_redis_says_so(make_settings: SettingsFactory) -> N
     async with running_api(settings) as api:
         response = await api.get("/readyz")
     assert_failure(response, 503, "Service unavailable", "not ready: Redis is unreachable")
+
+
+async def test_readyz_notices_the_last_worker_stopping(make_settings: SettingsFactory) -> None:
+    """Every worker, reader or standby, beats; when none has for a lease's time: not ready."""
+    settings = make_settings()
+    async with running_api(settings) as api:
+
+        async def status() -> int:
+            return (await api.get("/readyz")).status_code
+
+        async with running_worker(settings), running_worker(settings):
+            await wait_until(lambda: _is(status, 200))
+        await wait_until(lambda: _is(status, 503), within=10)
+
+
+async def _is(status: Callable[[], Awaitable[int]], expected: int) -> bool:
+    return await status() == expected

@@ -6,6 +6,7 @@ import pytest
 
 from shared.durations import parse_duration
 from shared.errors import ConfigError
+from shared.redis import connect
 from shared.settings import DEFAULT_REDIS_URL, DEFAULT_VERSION_URLS, Settings
 
 
@@ -82,3 +83,26 @@ def test_impossible_settings_are_refused(env: dict[str, str], message: str) -> N
     """Settings that cannot work stop the process with a message naming the setting."""
     with pytest.raises(ConfigError, match=message):
         Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("rediss://:pw@h.invalid:6380", "rediss://:pw@h.invalid:6380?ssl_cert_reqs=none"),
+        ("rediss://h.invalid:6380/0?db=1", "rediss://h.invalid:6380/0?db=1&ssl_cert_reqs=none"),
+        ("rediss://h.invalid?ssl_cert_reqs=required", "rediss://h.invalid?ssl_cert_reqs=required"),
+        ("redis://h.invalid:6379", "redis://h.invalid:6379"),
+    ],
+)
+def test_heroku_tls_certificate_check_can_be_relaxed(url: str, expected: str) -> None:
+    """REDIS_SSL_CERT_REQS=none accepts Heroku's self-signed certificate on rediss:// URLs."""
+    settings = Settings.from_env({"REDIS_URL": url, "REDIS_SSL_CERT_REQS": "none"})
+    assert settings.redis_url == expected
+
+
+def test_redis_py_reads_the_certificate_check_from_the_url() -> None:
+    """ssl_cert_reqs=none in the URL reaches the connections redis-py makes."""
+    client = connect("rediss://h.invalid:6380/0?ssl_cert_reqs=none")
+    kwargs = client.connection_pool.connection_kwargs
+    assert kwargs["ssl_cert_reqs"] == "none"
+    assert client.connection_pool.connection_class.__name__ == "SSLConnection"
