@@ -22,16 +22,16 @@ def apply_fetched(current: VersionState, fetched: Fetched, now: datetime) -> App
 
     While the version is pinned, the fetch is recorded (`upstream`) but not applied.
     """
+    recorded = replace(
+        current,
+        upstream=fetched.version,
+        source=fetched.source,
+        last_refreshed=now,
+        last_success=now,
+        last_error="",
+    )
     if current.pinned:
-        state = replace(
-            current,
-            upstream=fetched.version,
-            source=fetched.source,
-            last_refreshed=now,
-            last_success=now,
-            last_error="",
-        )
-        return Applied(state)
+        return Applied(recorded)
     if current.version is not None and fetched.version < current.version:
         # An older revision is a stale cache or a bad fallback upstream, never a real
         # rollback: keep ours and say so.
@@ -40,17 +40,9 @@ def apply_fetched(current: VersionState, fetched: Fetched, now: datetime) -> App
             f"{current.version}; kept {current.version}"
         )
         return Applied(replace(current, last_refreshed=now, last_error=error), error=error)
-    state = replace(
-        current,
-        upstream=fetched.version,
-        source=fetched.source,
-        last_refreshed=now,
-        last_success=now,
-        last_error="",
-    )
     if fetched.version == current.version:
-        return Applied(state)
-    return change_version(state, fetched.version, now, source=fetched.source, kind="fetch")
+        return Applied(recorded)
+    return change_version(recorded, fetched.version, now, source=fetched.source, kind="fetch")
 
 
 def apply_failure(current: VersionState, error: str, now: datetime) -> Applied:
