@@ -33,7 +33,9 @@ from shared.redis import connect
 from shared.refresh import RefreshClient
 from shared.results import ResultWaiter
 from shared.settings import Settings
+from shared.subscriber import VersionSubscriber
 from tests.e2e.processes import ROOT
+from tests.support import wait_until
 
 REFRESH = "/admin/whatsapp/version/refresh"
 ARQ_VENV = ROOT / ".venv-arq"
@@ -45,6 +47,7 @@ class Sizes:
     repeats: int = 3
     arq_default: int = 10
     burst: int = 1000
+    storm: int = 10_000
     load_seconds: float = 5.0
     subscribers: tuple[int, ...] = (100, 1000, 5000)
     workers: tuple[int, ...] = (1, 2, 4, 8)
@@ -56,6 +59,7 @@ QUICK = Sizes(
     repeats=1,
     arq_default=2,
     burst=20,
+    storm=50,
     load_seconds=0.5,
     subscribers=(20,),
     workers=(1, 2),
@@ -187,6 +191,32 @@ def stop(system: System, name: str) -> None:
         system.processes.remove(process)
 
 
+async def outdated_storm(
+    system: System, reports: int, subscribers: int
+) -> tuple[int, int, int, float]:
+    """(reports, accepted, upstream fetches, ms until every subscriber held the new version)."""
+    system.configure_stub(revision=1026140000)
+    settings = Settings(redis_url=system.redis.url, admin_secret="x")
+    managers = [VersionSubscriber.from_settings(settings) for _ in range(subscribers)]
+    for manager in managers:
+        await manager.start()
+    before = system.fetches
+    started = time.perf_counter()
+    outcomes = await asyncio.gather(
+        *(managers[i % subscribers].report_outdated() for i in range(reports))
+    )
+    await wait_until(
+        lambda: all(
+            m.current is not None and m.current.version.patch == 1026140000 for m in managers
+        ),
+        within=60,
+    )
+    converged = (time.perf_counter() - started) * 1000
+    for manager in managers:
+        await manager.aclose()
+    return reports, outcomes.count(True), system.fetches - before, converged
+
+
 async def burst(base: str, size: int) -> None:
     limits = httpx.Limits(max_connections=size)
     async with httpx.AsyncClient(headers=HEADERS, limits=limits, timeout=120) as client:
@@ -303,6 +333,13 @@ def run(sizes: Sizes, report: Report) -> None:  # noqa: C901 (one straight scrip
     with System() as system:  # the default 1 s coalescing window
         worker = system.start("worker")
         web, base = system.start_web()
+        reports, accepted, fetches, converged = asyncio.run(outdated_storm(system, sizes.storm, 20))
+        report.add(
+            f"{reports} report_outdated() calls from 20 subscribers at once",
+            f"{fetches} upstream fetch(es), {accepted} report(s) accepted",
+            f"every subscriber held the new version {converged:.0f} ms after the first report",
+            "1 fetch per min interval; all converge",
+        )
         for delay in (0.0, 0.1):
             system.configure_stub(delay=delay)
             counts = []

@@ -34,6 +34,7 @@ def test_the_benchmark_suite_runs(tmp_path: Path) -> None:
         "rq 3 SimpleWorker",
         "arq 0.28 default",
         "upstream fetches",
+        "report_outdated() calls",
         "requests/s",
         "peak RSS",
         "subscribers' on_change",
