@@ -340,6 +340,7 @@ def run(sizes: Sizes, report: Report) -> None:  # noqa: C901 (one straight scrip
             f"every subscriber held the new version {converged:.0f} ms after the first report",
             "1 fetch per min interval; all converge",
         )
+        time.sleep(1.1)  # let the coalescing window of the storm's fetch lapse
         for delay in (0.0, 0.1):
             system.configure_stub(delay=delay)
             counts = []
