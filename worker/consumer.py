@@ -13,32 +13,25 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from shared.backoff import Backoff
 from shared.clock import epoch_ms
-from shared.errors import MessageError
 from shared.keys import Keys
-from shared.messages import BatchResult, JobResult, RefreshJob
+from shared.messages import JobResult, RefreshJob
 from shared.redis import REDIS_DOWN
 from shared.settings import Settings
 from shared.state import VersionState
 from shared.store import Command
-from worker.dead_letter import Entry, set_aside_poison
+from worker.dead_letter import set_aside_poison
 from worker.lease import Lease
 from worker.refresh import Refresher
+from worker.stream import Entry, JobStream, decode_jobs, enqueued_ms
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 1000
-# Upper bound on the jobs one fetch answers, so a huge backlog cannot make one batch
-# (and its result pipeline) unbounded.
-MAX_BATCH = 10_000
-# Below redis-py's 5 s socket timeout, and short enough to notice a stop request quickly.
-BLOCK_MS = 1000
 UNEXPECTED_FAILURE = "the worker failed to handle the refresh; the failure is in its log"
 DEAD_LETTERED = JobResult(
     refreshed=False,
@@ -60,6 +53,7 @@ class JobConsumer:
         self._refresher = refresher
         self.name = name
         self._lease = Lease(redis, keys.worker_lease, name, settings.worker_lease_ttl, keys.workers)
+        self._stream = JobStream(redis, keys, name)
         self._leading = asyncio.Event()
         # Set when every pending job must be claimed before reading new ones.
         self._claim_all = True
@@ -153,94 +147,32 @@ class JobConsumer:
                 raise
             # The stream or its group is gone (a Redis restarted without persistence, or
             # someone deleted it): make them again; jobs since then are read from the start.
-            await self._create_group()
+            await self._stream.create_group()
 
     async def _next_entries(self) -> list[Entry]:
         if self._claim_all:
             entries = await self._claim(min_idle=0)
-            await self._forget_other_consumers()
+            await self._stream.forget_other_consumers()
             self._claim_all = False
             return entries
         if time.monotonic() >= self._next_claim:
             # A backstop: jobs that another reader took during a lease handover.
             self._next_claim = time.monotonic() + self._settings.job_claim_idle
             return await self._claim(min_idle=self._settings.job_claim_idle)
-        return await self._read()
-
-    async def _read(self) -> list[Entry]:
-        """New jobs: wait up to BLOCK_MS for the first, then take all that are queued."""
-        entries: list[Entry] = []
-        block: int | None = BLOCK_MS
-        while len(entries) < MAX_BATCH:
-            reply: Any = await self._redis.xreadgroup(
-                self._keys.workers_group,
-                self.name,
-                {self._keys.refresh_jobs: ">"},
-                count=BATCH_SIZE,
-                block=block,
-            )
-            # RESP2 (redis-py's default): [[stream, [(id, fields), ...]]]
-            got: list[Entry] = reply[0][1] if reply else []
-            entries.extend(got)
-            if len(got) < BATCH_SIZE:
-                return entries
-            block = None
-        return entries
+        return await self._stream.read()
 
     async def _claim(self, *, min_idle: float) -> list[Entry]:
-        """Pending jobs idle for at least `min_idle` seconds, now delivered to us."""
-        entries: list[Entry] = []
-        cursor = "0-0"
-        while len(entries) < MAX_BATCH:
-            reply: Any = await self._redis.xautoclaim(
-                self._keys.refresh_jobs,
-                self._keys.workers_group,
-                self.name,
-                min_idle_time=int(min_idle * 1000),
-                start_id=cursor,
-                count=BATCH_SIZE,
-            )
-            cursor, claimed = reply[0], reply[1]
-            entries.extend(claimed)
-            if cursor == "0-0":
-                break
-        if not entries:
-            return entries
-        log.info("claimed %d pending refresh jobs", len(entries))
+        """Claimed pending jobs, less those delivered too often (answered as dead letters)."""
+        entries = await self._stream.claim(min_idle=min_idle)
         kept, poison = await set_aside_poison(
             self._redis, self._keys, self.name, entries, self._settings.job_max_deliveries
         )
         if poison:
-            await self._store.run(self._answer_writes(poison, _decode_jobs(poison), DEAD_LETTERED))
+            await self._store.run(self._answer_writes(poison, decode_jobs(poison), DEAD_LETTERED))
         return kept
 
-    async def _create_group(self) -> None:
-        # From the start of the stream: jobs enqueued before the group existed (a fresh
-        # Redis) are still answered; stale ones are dropped by their deadline.
-        try:
-            await self._redis.xgroup_create(
-                self._keys.refresh_jobs, self._keys.workers_group, id="0", mkstream=True
-            )
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-
-    async def _forget_other_consumers(self) -> None:
-        """Remove former readers with nothing pending, so the group does not grow forever."""
-        try:
-            consumers = await self._redis.xinfo_consumers(
-                self._keys.refresh_jobs, self._keys.workers_group
-            )
-        except ResponseError:
-            return  # no stream or group yet: nothing to forget
-        for consumer in consumers:
-            if consumer["name"] != self.name and int(consumer["pending"]) == 0:
-                await self._redis.xgroup_delconsumer(
-                    self._keys.refresh_jobs, self._keys.workers_group, consumer["name"]
-                )
-
     async def _handle(self, entries: Sequence[Entry]) -> None:
-        jobs = _decode_jobs(entries)
+        jobs = decode_jobs(entries)
         now_ms = epoch_ms()
         live = [job for job in jobs if job.deadline_ms > now_ms]
         if len(live) < len(jobs):
@@ -252,7 +184,7 @@ class JobConsumer:
             result = await self._refresher.answer(
                 live,
                 lambda result: self._answer_writes(entries, live, result),
-                newest_ms=max(_enqueued_ms(entry_id) for entry_id, _ in entries),
+                newest_ms=max(enqueued_ms(entry_id) for entry_id, _ in entries),
             )
         except REDIS_DOWN:
             raise
@@ -276,41 +208,9 @@ class JobConsumer:
     def _answer_writes(
         self, entries: Sequence[Entry], jobs: Sequence[RefreshJob], result: JobResult | None
     ) -> list[Command]:
-        """Store and publish `result` for `jobs`, then acknowledge `entries`.
-
-        Acknowledging comes last: until it runs the jobs stay pending, and after a crash
-        the next reader claims and answers them.
-        """
-        commands: list[Command] = []
-        if jobs and result is not None:
-            encoded = result.encode()
-            ttl_ms = str(int(self._settings.result_ttl * 1000))
-            for job in jobs:
-                commands.append(
-                    ("SET", self._keys.refresh_result(job.job_id), encoded, "PX", ttl_ms)
-                )
-            batch = BatchResult(tuple(job.job_id for job in jobs), result)
-            commands.append(("PUBLISH", self._keys.refresh_results, batch.encode(encoded)))
-        ids = (entry_id for entry_id, _ in entries)
-        commands.append(("XACK", self._keys.refresh_jobs, self._keys.workers_group, *ids))
-        return commands
-
-
-def _enqueued_ms(entry_id: str) -> int:
-    """When Redis added the entry: the milliseconds part of its id."""
-    return int(entry_id.partition("-")[0])
-
-
-def _decode_jobs(entries: Sequence[Entry]) -> list[RefreshJob]:
-    jobs = []
-    for entry_id, fields in entries:
-        if fields is None:
-            continue  # trimmed from the stream while pending: nothing to answer
-        try:
-            jobs.append(RefreshJob.from_fields(fields))
-        except MessageError:
-            log.error("acknowledging refresh job %s that does not decode", entry_id)
-    return jobs
+        return self._stream.answer_writes(
+            entries, jobs, result, result_ttl=self._settings.result_ttl
+        )
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

@@ -16,11 +16,9 @@ from typing import Any
 from redis.asyncio import Redis
 
 from shared.keys import Keys
+from worker.stream import Entry
 
 log = logging.getLogger(__name__)
-
-# A stream entry as redis-py returns it: (id, fields); fields is None once trimmed away.
-Entry = tuple[str, dict[str, str] | None]
 
 DEAD_LETTER_MAXLEN = 1000
 

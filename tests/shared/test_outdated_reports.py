@@ -69,6 +69,7 @@ async def test_a_report_about_an_older_version_asks_nothing(
     """A manager that failed with an older version than the current just reconnects."""
     await publish_version(redis, keys, 200)
     async with subscribers(settings, 1) as [versions]:
+        await wait_until(lambda: versions.current is not None)
         assert await versions.report_outdated(WAVersion(2, 3000, 199)) is False
         assert await redis.exists(keys.outdated_report) == 0
         assert await versions.report_outdated(WAVersion(2, 3000, 200)) is True

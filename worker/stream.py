@@ -1,0 +1,152 @@
+"""The job stream as one member of the workers' consumer group sees it.
+
+Reading new jobs, claiming pending ones, and the commands that answer and acknowledge
+them. Which to do when is the consumer's business (worker/consumer.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from shared.errors import MessageError
+from shared.keys import Keys
+from shared.messages import BatchResult, JobResult, RefreshJob
+from shared.store import Command
+
+log = logging.getLogger(__name__)
+
+# A stream entry as redis-py returns it: (id, fields); fields is None once trimmed away.
+Entry = tuple[str, dict[str, str] | None]
+
+BATCH_SIZE = 1000
+# Upper bound on the jobs one fetch answers, so a huge backlog cannot make one batch
+# (and the script that answers it) unbounded.
+MAX_BATCH = 10_000
+# Below redis-py's 5 s socket timeout, and short enough to notice a stop request quickly.
+BLOCK_MS = 1000
+
+
+class JobStream:
+    """`<prefix>:refresh-jobs` read by `consumer` in the group `workers`."""
+
+    def __init__(self, redis: Redis, keys: Keys, consumer: str) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._consumer = consumer
+
+    async def read(self) -> list[Entry]:
+        """New jobs: wait up to BLOCK_MS for the first, then take all that are queued."""
+        entries: list[Entry] = []
+        block: int | None = BLOCK_MS
+        while len(entries) < MAX_BATCH:
+            reply: Any = await self._redis.xreadgroup(
+                self._keys.workers_group,
+                self._consumer,
+                {self._keys.refresh_jobs: ">"},
+                count=BATCH_SIZE,
+                block=block,
+            )
+            # RESP2 (redis-py's default): [[stream, [(id, fields), ...]]]
+            got: list[Entry] = reply[0][1] if reply else []
+            entries.extend(got)
+            if len(got) < BATCH_SIZE:
+                return entries
+            block = None
+        return entries
+
+    async def claim(self, *, min_idle: float) -> list[Entry]:
+        """Pending jobs idle for at least `min_idle` seconds, now delivered to us."""
+        entries: list[Entry] = []
+        cursor = "0-0"
+        while len(entries) < MAX_BATCH:
+            reply: Any = await self._redis.xautoclaim(
+                self._keys.refresh_jobs,
+                self._keys.workers_group,
+                self._consumer,
+                min_idle_time=int(min_idle * 1000),
+                start_id=cursor,
+                count=BATCH_SIZE,
+            )
+            cursor, claimed = reply[0], reply[1]
+            entries.extend(claimed)
+            if cursor == "0-0":
+                break
+        if entries:
+            log.info("claimed %d pending refresh jobs", len(entries))
+        return entries
+
+    async def create_group(self) -> None:
+        """Make the stream and the group if they are missing."""
+        # From the start of the stream: jobs enqueued before the group existed (a fresh
+        # Redis) are still answered; stale ones are dropped by their deadline.
+        try:
+            await self._redis.xgroup_create(
+                self._keys.refresh_jobs, self._keys.workers_group, id="0", mkstream=True
+            )
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def forget_other_consumers(self) -> None:
+        """Remove former readers with nothing pending, so the group does not grow forever."""
+        try:
+            consumers = await self._redis.xinfo_consumers(
+                self._keys.refresh_jobs, self._keys.workers_group
+            )
+        except ResponseError:
+            return  # no stream or group yet: nothing to forget
+        for consumer in consumers:
+            if consumer["name"] != self._consumer and int(consumer["pending"]) == 0:
+                await self._redis.xgroup_delconsumer(
+                    self._keys.refresh_jobs, self._keys.workers_group, consumer["name"]
+                )
+
+    def answer_writes(
+        self,
+        entries: Sequence[Entry],
+        jobs: Sequence[RefreshJob],
+        result: JobResult | None,
+        *,
+        result_ttl: float,
+    ) -> list[Command]:
+        """Store and publish `result` for `jobs`, then acknowledge `entries`.
+
+        Acknowledging comes last: until it runs the jobs stay pending, and after a crash
+        the next reader claims and answers them.
+        """
+        commands: list[Command] = []
+        if jobs and result is not None:
+            encoded = result.encode()
+            ttl_ms = str(int(result_ttl * 1000))
+            for job in jobs:
+                commands.append(
+                    ("SET", self._keys.refresh_result(job.job_id), encoded, "PX", ttl_ms)
+                )
+            batch = BatchResult(tuple(job.job_id for job in jobs), result)
+            commands.append(("PUBLISH", self._keys.refresh_results, batch.encode(encoded)))
+        ids = (entry_id for entry_id, _ in entries)
+        commands.append(("XACK", self._keys.refresh_jobs, self._keys.workers_group, *ids))
+        return commands
+
+
+def enqueued_ms(entry_id: str) -> int:
+    """When Redis added the entry: the milliseconds part of its id."""
+    return int(entry_id.partition("-")[0])
+
+
+def decode_jobs(entries: Sequence[Entry]) -> list[RefreshJob]:
+    """The jobs in `entries`; trimmed and undecodable ones are left out (and logged)."""
+    jobs = []
+    for entry_id, fields in entries:
+        if fields is None:
+            continue  # trimmed from the stream while pending: nothing to answer
+        try:
+            jobs.append(RefreshJob.from_fields(fields))
+        except MessageError:
+            log.error("acknowledging refresh job %s that does not decode", entry_id)
+    return jobs
