@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -42,13 +43,8 @@ class Answering:
 
 
 def fetcher(handler: Handler, **changes: object) -> VersionFetcher:
-    options: dict[str, object] = {
-        "version_urls": (SW, HOME),
-        "fetch_backoff": 0.001,
-        "fetch_attempts": 3,
-    }
-    options.update(changes)
-    settings = Settings(**options)  # type: ignore[arg-type]
+    base = Settings(version_urls=(SW, HOME), fetch_backoff=0.001, fetch_attempts=3)
+    settings = replace(base, **changes)
     return VersionFetcher(settings, httpx.AsyncClient(transport=httpx.MockTransport(handler)))
 
 
