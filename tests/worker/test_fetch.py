@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -42,7 +43,7 @@ class Answering:
         return httpx.Response(status, content=content, headers=headers)
 
 
-def fetcher(handler: Handler, **changes: object) -> VersionFetcher:
+def fetcher(handler: Handler, **changes: Any) -> VersionFetcher:
     base = Settings(version_urls=(SW, HOME), fetch_backoff=0.001, fetch_attempts=3)
     settings = replace(base, **changes)
     return VersionFetcher(settings, httpx.AsyncClient(transport=httpx.MockTransport(handler)))
