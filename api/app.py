@@ -28,6 +28,7 @@ from shared.refresh import RefreshClient
 from shared.results import ResultWaiter
 from shared.settings import Settings
 from shared.store import StateStore
+from shared.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +59,7 @@ def create_app(settings: Settings) -> Starlette:
             services = Services(auth=auth, refresh=client, store=store, metrics=WebMetrics())
             yield {"services": services}
         finally:
-            listening.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listening
+            await cancel_and_wait(listening)
             await redis.aclose()
 
     return Starlette(

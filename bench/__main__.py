@@ -34,6 +34,7 @@ from shared.refresh import RefreshClient
 from shared.results import ResultWaiter
 from shared.settings import Settings
 from shared.subscriber import VersionSubscriber
+from shared.tasks import cancel_and_wait
 from tests.e2e.processes import ROOT
 from tests.support import wait_until
 
@@ -115,7 +116,7 @@ async def our_enqueue_to_result(redis_url: str, count: int) -> list[float]:
 
         return await timed(call, count)
     finally:
-        listening.cancel()
+        await cancel_and_wait(listening)
         await redis.aclose()
 
 

@@ -36,6 +36,7 @@ from shared.redis import REDIS_DOWN, connect
 from shared.refresh import enqueue
 from shared.settings import DEFAULT_REDIS_URL, Settings
 from shared.state import VersionState
+from shared.tasks import cancel_and_wait
 from shared.version import WAVersion
 
 log = logging.getLogger(__name__)
@@ -115,11 +116,7 @@ class VersionSubscriber:
         ]
 
     async def aclose(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
         self._tasks = []
         if self._owns_redis:
             await self._redis.aclose()

@@ -8,7 +8,6 @@ refresh failed, 3 no worker answered in time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import sys
 
@@ -18,6 +17,7 @@ from shared.redis import connect
 from shared.refresh import RefreshClient
 from shared.results import ResultWaiter
 from shared.settings import Settings
+from shared.tasks import cancel_and_wait
 
 
 async def refresh_once(settings: Settings, *, force: bool) -> int:
@@ -31,9 +31,7 @@ async def refresh_once(settings: Settings, *, force: bool) -> int:
         print(json.dumps({"error": str(exc)}), file=sys.stderr)
         return 3
     finally:
-        listening.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await listening
+        await cancel_and_wait(listening)
         await redis.aclose()
     print(
         json.dumps({"refreshed": result.refreshed, "error": result.error, **result.state.to_json()})

@@ -25,6 +25,7 @@ from shared.redis import REDIS_DOWN
 from shared.settings import Settings
 from shared.state import VersionState
 from shared.store import Command
+from shared.tasks import cancel_and_wait
 from worker.dead_letter import set_aside_poison
 from worker.lease import Lease
 from worker.refresh import Refresher
@@ -83,9 +84,7 @@ class JobConsumer:
             with contextlib.suppress(asyncio.CancelledError):
                 await work
         finally:
-            for task in (stopper, keeper, work):
-                task.cancel()
-            await asyncio.gather(stopper, keeper, work, return_exceptions=True)
+            await cancel_and_wait(stopper, keeper, work)
             if self.leading:
                 with contextlib.suppress(*REDIS_DOWN):
                     await self._lease.release()

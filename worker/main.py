@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
@@ -16,6 +15,7 @@ from shared.keys import Keys
 from shared.redis import connect
 from shared.settings import Settings
 from shared.store import StateStore
+from shared.tasks import cancel_and_wait
 from worker.consumer import JobConsumer
 from worker.fetch import VersionFetcher
 from worker.refresh import Refresher
@@ -47,9 +47,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         try:
             await consumer.run(stop)
         finally:
-            schedule.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await schedule
+            await cancel_and_wait(schedule)
             await redis.aclose()
     log.info("worker %s stopped", consumer.name)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -14,6 +13,7 @@ import pytest
 
 from shared.embedded import RedisServer
 from shared.redis import connect
+from shared.tasks import cancel_and_wait
 from tests.api.test_contract import AUTH, REFRESH
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process
@@ -38,11 +38,7 @@ class Traffic:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
 
     async def _loop(self) -> None:
         async with httpx.AsyncClient(base_url=self.base_url, timeout=30) as client:

@@ -19,6 +19,7 @@ from shared.results import ResultWaiter
 from shared.settings import Settings
 from shared.state import VersionState
 from shared.store import StateStore
+from shared.tasks import cancel_and_wait
 from shared.version import WAVersion
 from tests.conftest import SettingsFactory
 from tests.support import wait_until
@@ -54,9 +55,7 @@ async def refresh_client(
     try:
         yield RefreshClient(redis, keys, settings, waiter)
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
 
 
 async def test_only_one_worker_reads_at_a_time(

@@ -1,0 +1,38 @@
+"""cancel_and_wait: background tasks end even when a library swallows a cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+
+from shared.tasks import cancel_and_wait
+
+
+async def test_a_task_that_swallows_one_cancellation_still_ends() -> None:
+    """The first cancel is eaten (as redis-py can); the repeated one ends the task."""
+    swallowed = asyncio.Event()
+
+    async def stubborn() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            swallowed.set()
+        await asyncio.sleep(3600)
+
+    task = asyncio.create_task(stubborn())
+    await asyncio.sleep(0)  # let it reach its first sleep
+    await asyncio.wait_for(cancel_and_wait(task), 5)
+    assert swallowed.is_set()
+    assert task.cancelled()
+
+
+async def test_finished_and_failed_tasks_are_fine() -> None:
+    """Done tasks are left as they are, and a failure is retrieved, not logged as lost."""
+
+    async def fail() -> None:
+        raise ValueError("boom")
+
+    done = asyncio.create_task(asyncio.sleep(0))
+    failed = asyncio.create_task(fail())
+    await asyncio.wait([done, failed])
+    await cancel_and_wait(done, failed)
+    assert isinstance(failed.exception(), ValueError)
