@@ -6,7 +6,6 @@ environment on first access, so importing this module reads no environment.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -24,11 +23,9 @@ from shared.keys import Keys
 from shared.logs import setup_logging
 from shared.metrics import WebMetrics
 from shared.redis import connect
-from shared.refresh import RefreshClient
-from shared.results import ResultWaiter
+from shared.refresh import refresh_client
 from shared.settings import Settings
 from shared.store import StateStore
-from shared.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +38,6 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Services]]:
         redis = connect(settings.redis_url)
         keys = Keys(settings.redis_prefix)
-        waiter = ResultWaiter(redis, keys)
-        # Redis may not be up yet: the waiter keeps retrying, and requests answer 503
-        # meanwhile, rather than the process failing to start.
-        listening = asyncio.create_task(waiter.run(), name="result-waiter")
         limiter = FailedAuthLimiter(
             redis,
             keys,
@@ -53,13 +46,14 @@ def create_app(settings: Settings) -> Starlette:
         )
         secrets = (settings.admin_secret, settings.admin_secret_previous)
         auth = AdminAuth(secrets, limiter, settings.metrics_token)
-        client = RefreshClient(redis, keys, settings, waiter)
+        store = StateStore(redis, keys, history_length=settings.history_length)
         try:
-            store = StateStore(redis, keys, history_length=settings.history_length)
-            services = Services(auth=auth, refresh=client, store=store, metrics=WebMetrics())
-            yield {"services": services}
+            # Redis may not be up yet: requests answer 503 meanwhile, rather than the
+            # process failing to start.
+            async with refresh_client(redis, keys, settings) as client:
+                services = Services(auth=auth, refresh=client, store=store, metrics=WebMetrics())
+                yield {"services": services}
         finally:
-            await cancel_and_wait(listening)
             await redis.aclose()
 
     return Starlette(

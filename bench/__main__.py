@@ -30,11 +30,9 @@ from bench.harness import HEADERS, System, peak_rss_mb
 from bench.peers import job as peer_job
 from shared.keys import Keys
 from shared.redis import connect
-from shared.refresh import RefreshClient
-from shared.results import ResultWaiter
+from shared.refresh import refresh_client
 from shared.settings import Settings
 from shared.subscriber import VersionSubscriber
-from shared.tasks import cancel_and_wait
 from tests.e2e.processes import ROOT
 from tests.support import wait_until
 
@@ -106,17 +104,14 @@ async def our_enqueue_to_result(redis_url: str, count: int) -> list[float]:
     """RefreshClient.enqueue_and_wait, as the API does it, without the HTTP hop."""
     settings = Settings(redis_url=redis_url, admin_secret="x")
     redis = connect(redis_url)
-    waiter = ResultWaiter(redis, Keys())
-    listening = asyncio.create_task(waiter.run())
-    client = RefreshClient(redis, Keys(), settings, waiter)
     try:
+        async with refresh_client(redis, Keys(), settings) as client:
 
-        async def call() -> None:
-            assert not (await client.enqueue_and_wait(force=True)).error
+            async def call() -> None:
+                assert not (await client.enqueue_and_wait(force=True)).error
 
-        return await timed(call, count)
+            return await timed(call, count)
     finally:
-        await cancel_and_wait(listening)
         await redis.aclose()
 
 

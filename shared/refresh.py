@@ -5,6 +5,9 @@ Used by the API and by anything else that wants a refresh and its answer.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -16,6 +19,7 @@ from shared.messages import JobResult, RefreshJob
 from shared.results import ResultWaiter
 from shared.settings import Settings
 from shared.state import VersionState
+from shared.tasks import cancel_and_wait
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +67,19 @@ async def enqueue(redis: Redis, keys: Keys, job: RefreshJob, *, maxlen: int) -> 
         approximate=True,
     )
     return str(entry_id)  # decode_responses=True: already a str
+
+
+@contextlib.asynccontextmanager
+async def refresh_client(
+    redis: Redis, keys: Keys, settings: Settings
+) -> AsyncIterator[RefreshClient]:
+    """A RefreshClient whose result subscription runs for the block's duration.
+
+    Redis may be down on entry: the subscription keeps retrying meanwhile.
+    """
+    waiter = ResultWaiter(redis, keys)
+    listening = asyncio.create_task(waiter.run(), name="result-waiter")
+    try:
+        yield RefreshClient(redis, keys, settings, waiter)
+    finally:
+        await cancel_and_wait(listening)

@@ -7,31 +7,26 @@ refresh failed, 3 no worker answered in time.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 
 from shared.errors import ResultTimeout
 from shared.keys import Keys
 from shared.redis import connect
-from shared.refresh import RefreshClient
-from shared.results import ResultWaiter
+from shared.refresh import refresh_client
 from shared.settings import Settings
-from shared.tasks import cancel_and_wait
 
 
 async def refresh_once(settings: Settings, *, force: bool) -> int:
     redis = connect(settings.redis_url)
     keys = Keys(settings.redis_prefix)
-    waiter = ResultWaiter(redis, keys)
-    listening = asyncio.create_task(waiter.run())
     try:
-        result = await RefreshClient(redis, keys, settings, waiter).refresh(force=force)
+        async with refresh_client(redis, keys, settings) as client:
+            result = await client.refresh(force=force)
     except ResultTimeout as exc:
         print(json.dumps({"error": str(exc)}), file=sys.stderr)
         return 3
     finally:
-        await cancel_and_wait(listening)
         await redis.aclose()
     print(
         json.dumps({"refreshed": result.refreshed, "error": result.error, **result.state.to_json()})

@@ -15,11 +15,10 @@ from shared.clock import epoch_ms
 from shared.keys import Keys
 from shared.messages import JobResult, RefreshJob
 from shared.refresh import RefreshClient, enqueue
-from shared.results import ResultWaiter
+from shared.refresh import refresh_client as running_refresh_client
 from shared.settings import Settings
 from shared.state import VersionState
 from shared.store import StateStore
-from shared.tasks import cancel_and_wait
 from shared.version import WAVersion
 from tests.conftest import SettingsFactory
 from tests.support import wait_until
@@ -49,13 +48,10 @@ async def consumer(
 async def refresh_client(
     redis: Redis, keys: Keys, settings: Settings
 ) -> AsyncIterator[RefreshClient]:
-    waiter = ResultWaiter(redis, keys)
-    task = asyncio.create_task(waiter.run())
-    await wait_until(lambda: waiter.subscription.subscriptions > 0)
-    try:
-        yield RefreshClient(redis, keys, settings, waiter)
-    finally:
-        await cancel_and_wait(task)
+    """A RefreshClient whose result subscription is confirmed before the block runs."""
+    async with running_refresh_client(redis, keys, settings) as client:
+        await wait_until(lambda: client.waiter.subscription.subscriptions > 0)
+        yield client
 
 
 async def test_only_one_worker_reads_at_a_time(
