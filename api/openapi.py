@@ -55,6 +55,7 @@ _STATE_PROPERTIES: dict[str, Any] = {
         "oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Version"}],
         "description": "The version upstream reported last (applied or not).",
     },
+    "upstream_seen_at": {**_TIME, "description": "When upstream reported it."},
 }
 
 

@@ -5,7 +5,9 @@
 
 `request_id` is set per HTTP request (from X-Request-ID, or generated) and rides along
 in the job, so a refresh can be followed from the web process into the worker's lines.
-Nothing here ever logs a header, so the admin secret cannot reach a log.
+Nothing here ever logs a header, so the admin secret cannot reach a log; and every
+secret a process holds (`hide()`: the admin secrets, the Redis password) is masked in
+every line, tracebacks included, should a library's message ever carry one.
 """
 
 from __future__ import annotations
@@ -18,6 +20,16 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 request_id: ContextVar[str] = ContextVar("request_id", default="")
+
+MASK = "***"
+_hidden: set[str] = set()
+
+
+def hide(*secrets: str) -> None:
+    """Mask each of `secrets` wherever it would appear in a log line of this process."""
+    # Short values would mask ordinary words; nothing this service holds is that short.
+    _hidden.update(secret for secret in secrets if len(secret) >= 4)
+
 
 # Attributes a call may pass with `extra=` that belong in the line.
 _FIELDS = ("job_id", "job_ids", "request_ids", "version", "error")
@@ -39,7 +51,11 @@ class JsonFormatter(logging.Formatter):
                 entry[field] = getattr(record, field)
         if record.exc_info:
             entry["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        line = json.dumps(entry, default=str)
+        for secret in _hidden:
+            # Masked in the JSON text, and in the form json.dumps gives it when escaped.
+            line = line.replace(secret, MASK).replace(json.dumps(secret)[1:-1], MASK)
+        return line
 
 
 def setup_logging(level: int = logging.INFO, stream: TextIO | None = None) -> None:

@@ -38,6 +38,11 @@ def fetch_writes(keys: Keys, *, ok: bool, seconds: float) -> list[Command]:
     ]
 
 
+def older_upstream_writes(keys: Keys) -> list[Command]:
+    """Count a fetch that found an older build than the stored one (a rollout under way)."""
+    return [("HINCRBY", keys.metrics, "fetches_older", "1")]
+
+
 def jobs_writes(keys: Keys, answered: str, count: int) -> list[Command]:
     """Count jobs answered: "fetched" (by their own fetch), "coalesced" (by a fetch made
     for another job), or "not_needed" (inside the min interval)."""
@@ -89,6 +94,12 @@ def _cluster(
     )
     fetches.add_metric(["ok"], number("fetches_ok"))
     fetches.add_metric(["error"], number("fetches_error"))
+    older = CounterMetricFamily(
+        "wa_upstream_older",
+        "Successful fetches that found an older build than the stored version (a rollout "
+        "serving builds back to back); the stored version was kept.",
+        number("fetches_older"),
+    )
     jobs = CounterMetricFamily(
         "wa_refresh_jobs",
         "Refresh jobs answered by all workers: by their own fetch, by a fetch made for "
@@ -127,7 +138,7 @@ def _cluster(
         "Times this web process's result subscription lost Redis and reconnected.",
         losses,
     )
-    return [fetches, jobs, latency, info, seq, waiting, dead_letters, reconnects]
+    return [fetches, older, jobs, latency, info, seq, waiting, dead_letters, reconnects]
 
 
 class _Fixed(Collector):

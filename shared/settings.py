@@ -38,10 +38,6 @@ class Settings:
     refresh_min_interval: float = 600.0
     # The workers refresh on their own this often (one of them per interval); 0: never.
     auto_refresh_interval: float = 3600.0
-    # A forced refresh enqueued within this long after the start of the last fetch is
-    # answered by that fetch: a burst of forced calls makes one fetch, not one per
-    # batch. 0 makes every forced call wait for a fetch that starts after it.
-    refresh_coalesce_window: float = 1.0
     # The worker gives up on the upstream after this long, retries included.
     refresh_deadline: float = 20.0
     # The API waits this long for the worker's answer before a 504. Above the refresh
@@ -100,9 +96,6 @@ class Settings:
             version_urls=urls or DEFAULT_VERSION_URLS,
             refresh_min_interval=duration("REFRESH_MIN_INTERVAL", defaults.refresh_min_interval),
             auto_refresh_interval=duration("AUTO_REFRESH_INTERVAL", defaults.auto_refresh_interval),
-            refresh_coalesce_window=duration(
-                "REFRESH_COALESCE_WINDOW", defaults.refresh_coalesce_window
-            ),
             refresh_deadline=duration("REFRESH_DEADLINE", defaults.refresh_deadline),
             refresh_wait=duration("REFRESH_WAIT", defaults.refresh_wait),
             fetch_timeout=duration("FETCH_TIMEOUT", defaults.fetch_timeout),

@@ -20,6 +20,7 @@ string, so any Redis client can read it:
 | pinned         | 1                          | 1 while an operator pins the version: fetches  |
 |                |                            | then record `upstream` without applying it     |
 | upstream       | 2.3000.1045818043          | the version upstream reported last             |
+| upstream_at    | 2025-12-21T10:30:00Z       | when upstream reported it                      |
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class VersionState:
     last_error: str = ""
     pinned: bool = False
     upstream: WAVersion | None = None
+    upstream_at: datetime | None = None
 
     def refreshed_within(self, seconds: float, now: datetime) -> bool:
         """Whether the last attempt is less than `seconds` old (never, for 0)."""
@@ -70,6 +72,7 @@ class VersionState:
             "last_success": _time_or_empty(self.last_success),
             "pinned": "1" if self.pinned else "0",
             "upstream": "" if self.upstream is None else str(self.upstream),
+            "upstream_at": _time_or_empty(self.upstream_at),
         }
         if self.version is not None:
             fields["string"] = str(self.version)
@@ -94,6 +97,7 @@ class VersionState:
                 last_error=fields.get("last_error", ""),
                 pinned=fields.get("pinned") == "1",
                 upstream=WAVersion.parse(fields["upstream"]) if fields.get("upstream") else None,
+                upstream_at=_time_or_none(fields.get("upstream_at", "")),
             )
         except ValueError as exc:  # InvalidVersion is one too
             raise MessageError(f"the stored version state does not decode: {exc}") from exc
@@ -111,6 +115,7 @@ class VersionState:
             "changed_at": _time_or_null(self.changed_at),
             "pinned": self.pinned,
             "upstream_version": None if self.upstream is None else version_json(self.upstream),
+            "upstream_seen_at": _time_or_null(self.upstream_at),
         }
 
     @classmethod
@@ -131,6 +136,7 @@ class VersionState:
                 upstream=None
                 if data["upstream_version"] is None
                 else WAVersion.parse(data["upstream_version"]["string"]),
+                upstream_at=_time_or_none(data["upstream_seen_at"] or ""),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise MessageError(f"a version state does not decode: {exc!r}") from exc

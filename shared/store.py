@@ -32,6 +32,8 @@ class Applied:
     state: VersionState
     changed: PublishedVersion | None = None
     error: str = ""
+    # Upstream served an older build than the stored one (a rollout under way): kept ours.
+    older_upstream: bool = False
 
 
 def change_version(

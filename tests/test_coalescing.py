@@ -11,7 +11,6 @@ from devtools.stub_upstream import StubUpstream
 from shared.keys import Keys
 from shared.settings import Settings
 from tests.api.test_contract import AUTH, REFRESH
-from tests.conftest import SettingsFactory
 from tests.support import publish_version, running_api, running_worker, wait_until
 
 
@@ -64,58 +63,75 @@ async def test_coalescing_holds_across_api_processes_and_workers(
     assert upstream.fetches <= 2
 
 
-async def test_every_caller_sees_the_version_fetched_after_its_call(
+async def test_a_call_arriving_while_a_fetch_is_under_way_joins_it(
     settings: Settings, upstream: StubUpstream, redis: Redis, keys: Keys
 ) -> None:
-    """A job enqueued while a fetch is under way gets a later fetch, not the stale answer."""
+    """A job enqueued while a fetch is in flight is answered by that fetch, which ends
+    after the job arrived: one fetch for both, and both see what it found."""
     async with running_worker(settings), running_api(settings) as api:
         upstream.hold()
         early = asyncio.create_task(api.post(REFRESH, headers=AUTH))
         await wait_until(lambda: upstream.fetches == 1)
-        upstream.configure(revision=1026131999)  # the upstream moves on mid-fetch
+        upstream.configure(revision=1026131999)  # what the fetch under way will answer
         late = asyncio.create_task(api.post(REFRESH, headers=AUTH))
-        await wait_until(lambda: _queued(redis, keys, 2))
+        await wait_until(lambda: _delivered(redis, keys, 2))
         upstream.release()
-        late_answer = (await late).json()["data"]
-        await early
-    assert late_answer["wa_web_version"]["string"] == "2.3000.1026131999"
-    assert upstream.fetches == 2
+        answers = [(await call).json()["data"] for call in (early, late)]
+    assert [a["wa_web_version"]["string"] for a in answers] == ["2.3000.1026131876"] * 2
+    assert upstream.fetches == 1
 
 
-async def test_forced_calls_within_the_window_share_the_last_fetch(
-    make_settings: SettingsFactory, upstream: StubUpstream
+async def test_a_forced_call_never_gets_a_fetch_that_had_already_ended(
+    settings: Settings, upstream: StubUpstream
 ) -> None:
-    """With REFRESH_COALESCE_WINDOW, a forced call soon after a fetch is answered by it."""
-    settings = make_settings(refresh_coalesce_window=30.0)
+    """A forced refresh right after another one finished makes a fetch of its own: the
+    caller sees what upstream serves now, not the answer of a moment ago."""
     async with running_worker(settings), running_api(settings) as api:
         first = (await api.post(REFRESH, headers=AUTH)).json()["data"]
+        upstream.configure(revision=1026131999)
         second = (await api.post(REFRESH, headers=AUTH)).json()["data"]
-    assert first["refreshed"] is second["refreshed"] is True
-    assert second["last_refreshed"] == first["last_refreshed"]
-    assert upstream.fetches == 1
+    assert first["wa_web_version"]["string"] == "2.3000.1026131876"
+    assert second["wa_web_version"]["string"] == "2.3000.1026131999"
+    assert upstream.fetches == 2
 
 
-async def test_a_burst_of_300_forced_calls_within_the_window_makes_one_fetch(
-    make_settings: SettingsFactory, upstream: StubUpstream, redis: Redis, keys: Keys
+async def test_joined_jobs_are_counted_as_coalesced(
+    settings: Settings, upstream: StubUpstream, redis: Redis, keys: Keys
 ) -> None:
-    settings = make_settings(refresh_coalesce_window=30.0)
+    """100 forced calls delivered to the worker while one fetch is held: one fetch answers
+    them all, and the metrics count 1 job fetched and 99 coalesced."""
     async with running_worker(settings), running_api(settings) as api:
-        responses = await asyncio.gather(*(api.post(REFRESH, headers=AUTH) for _ in range(300)))
-    assert [r.status_code for r in responses] == [200] * 300
+        upstream.hold()
+        calls = [asyncio.create_task(api.post(REFRESH, headers=AUTH)) for _ in range(100)]
+        await wait_until(lambda: upstream.fetches == 1)
+        await wait_until(lambda: _delivered(redis, keys, 100))
+        upstream.release()
+        responses = await asyncio.gather(*calls)
+    assert [r.status_code for r in responses] == [200] * 100
     assert upstream.fetches == 1
     counted = await redis.hgetall(keys.metrics)
-    assert (counted["jobs_fetched"], counted["jobs_coalesced"]) == ("1", "299")
+    assert (counted["jobs_fetched"], counted["jobs_coalesced"]) == ("1", "99")
 
 
-async def test_a_write_since_the_last_fetch_means_a_new_fetch(
-    make_settings: SettingsFactory, upstream: StubUpstream, redis: Redis, keys: Keys
+async def test_a_write_during_the_fetch_is_kept_by_the_rev_check(
+    settings: Settings, upstream: StubUpstream, redis: Redis, keys: Keys
 ) -> None:
-    """The window reuses a fetch only while the state it reported is still the stored one."""
-    settings = make_settings(refresh_coalesce_window=30.0)
+    """Another writer (a pin, another worker) changing the state while a fetch is under
+    way is not overwritten: the fetch is applied on top of what is stored then."""
     async with running_worker(settings), running_api(settings) as api:
-        await api.post(REFRESH, headers=AUTH)
-        await publish_version(redis, keys, 1026131990)  # another writer, e.g. a pin
-        upstream.configure(revision=1026131999)
-        answer = (await api.post(REFRESH, headers=AUTH)).json()["data"]
-    assert upstream.fetches == 2
-    assert answer["wa_web_version"]["string"] == "2.3000.1026131999"
+        upstream.hold()
+        call = asyncio.create_task(api.post(REFRESH, headers=AUTH))
+        await wait_until(lambda: upstream.fetches == 1)
+        await publish_version(redis, keys, 1026131990)  # newer than what the fetch will find
+        upstream.release()
+        answer = (await call).json()["data"]
+    assert answer["wa_web_version"]["string"] == "2.3000.1026131990"
+    assert answer["seq"] == 1
+
+
+async def _delivered(redis: Redis, keys: Keys, count: int) -> bool:
+    """Whether `count` jobs were delivered to a worker (read, not yet acknowledged)."""
+    if not await redis.exists(keys.refresh_jobs):
+        return False
+    pending = await redis.xpending(keys.refresh_jobs, keys.workers_group)
+    return int(pending["pending"]) >= count

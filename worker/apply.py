@@ -1,7 +1,10 @@
 """What a fetch or a failure does to the stored state, and the change to publish.
 
-The rules: the version never goes backwards; `seq` grows by one exactly when the
-version changes; every attempt updates `last_refreshed`; a success clears `last_error`.
+The rules: a fetch never moves the version backwards; `seq` grows by one exactly when
+the version changes; every attempt updates `last_refreshed`; a success clears
+`last_error`. An older build from upstream is normal weather, not a failure: during a
+rollout WhatsApp Web serves different builds back to back, and a later request often
+gets an older one. It is recorded (`upstream`, `upstream_at`) and counted, not applied.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ def apply_fetched(current: VersionState, fetched: Fetched, now: datetime) -> App
     recorded = replace(
         current,
         upstream=fetched.version,
+        upstream_at=now,
         source=fetched.source,
         last_refreshed=now,
         last_success=now,
@@ -33,13 +37,7 @@ def apply_fetched(current: VersionState, fetched: Fetched, now: datetime) -> App
     if current.pinned:
         return Applied(recorded)
     if current.version is not None and fetched.version < current.version:
-        # An older revision is a stale cache or a bad fallback upstream, never a real
-        # rollback: keep ours and say so.
-        error = (
-            f"{fetched.source} reported {fetched.version}, older than the stored "
-            f"{current.version}; kept {current.version}"
-        )
-        return Applied(replace(current, last_refreshed=now, last_error=error), error=error)
+        return Applied(recorded, older_upstream=True)
     if fetched.version == current.version:
         return Applied(recorded)
     return change_version(recorded, fetched.version, now, source=fetched.source, kind="fetch")

@@ -15,21 +15,20 @@ import time
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 
-from shared.backoff import Backoff
+from shared.backoff import Backoff, Trouble
 from shared.clock import epoch_ms
 from shared.keys import Keys
 from shared.messages import JobResult, RefreshJob
-from shared.redis import REDIS_DOWN
 from shared.settings import Settings
 from shared.state import VersionState
 from shared.store import Command
 from shared.tasks import cancel_and_wait
 from worker.dead_letter import set_aside_poison
 from worker.lease import Lease
-from worker.refresh import Refresher
-from worker.stream import Entry, JobStream, decode_jobs, enqueued_ms
+from worker.refresh import AnswerWrites, Outcome, Refresher
+from worker.stream import MAX_BATCH, Entry, JobStream, decode_jobs, stream_lost
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +61,10 @@ class JobConsumer:
         self._stop = asyncio.Event()
         self.lease_checks = 0  # how many times this worker asked for the lease
         self._in_hand = False  # whether jobs are being answered now
+        # A read of the stream still under way when the last fetch ended (its jobs came
+        # too late for that fetch): the next step takes its result.
+        self._reading: asyncio.Task[list[Entry]] | None = None
+        self._min_interval = refresher.min_interval
 
     @property
     def leading(self) -> bool:
@@ -84,24 +87,28 @@ class JobConsumer:
             with contextlib.suppress(asyncio.CancelledError):
                 await work
         finally:
-            await cancel_and_wait(stopper, keeper, work)
+            await cancel_and_wait(stopper, keeper, work, *self._take_reading())
             if self.leading:
-                with contextlib.suppress(*REDIS_DOWN):
+                with contextlib.suppress(RedisError):  # it expires soon enough by itself
                     await self._lease.release()
 
     async def _work(self) -> None:
         # Capped at 1 s, so the worker is back at work about a second after Redis is.
         backoff = Backoff(maximum=1.0)
+        trouble = Trouble(log, "the job loop")
         while not self._stop.is_set():
             await self._leading.wait()
             try:
                 await self._step()
-                backoff.reset()
-            except REDIS_DOWN as exc:
-                self._claim_all = True
+            except Exception as exc:  # whatever Redis answers, the loop goes on
+                self._claim_all = True  # what was in hand is pending: claim it again
+                await cancel_and_wait(*self._take_reading())
                 delay = backoff.next_delay()
-                log.warning("worker lost Redis (%s); retrying in %.2fs", type(exc).__name__, delay)
+                trouble.failed(exc, delay)
                 await asyncio.sleep(delay)
+            else:
+                backoff.reset()
+                trouble.recovered()
 
     async def _stop_work(self, work: asyncio.Task[None]) -> None:
         await self._stop.wait()
@@ -114,11 +121,15 @@ class JobConsumer:
         work.cancel()
 
     async def _keep_lease(self, stop: asyncio.Event) -> None:
+        trouble = Trouble(log, "the worker lease")
         while not stop.is_set():
             try:
                 held = await self._lease.hold()
-            except REDIS_DOWN:
+            except Exception as exc:  # not knowing is not holding: ask again
                 held = False
+                trouble.failed(exc, 0.5)
+            else:
+                trouble.recovered()
             self.lease_checks += 1
             if held and not self.leading:
                 log.info("worker %s now reads refresh jobs", self.name)
@@ -142,13 +153,17 @@ class JobConsumer:
                 finally:
                     self._in_hand = False
         except ResponseError as exc:
-            if "NOGROUP" not in str(exc):
+            if not stream_lost(exc):
                 raise
-            # The stream or its group is gone (a Redis restarted without persistence, or
-            # someone deleted it): make them again; jobs since then are read from the start.
+            # FLUSHALL, a failover to an empty replica, or a DEL by hand: make the stream
+            # and group again; jobs enqueued since are read from the start.
+            log.warning("the job stream or its group is gone (%s): making them again", exc)
             await self._stream.create_group()
 
     async def _next_entries(self) -> list[Entry]:
+        for reading in self._take_reading():
+            # A read that was under way when the last fetch ended: its jobs are next.
+            return await reading
         if self._claim_all:
             entries = await self._claim(min_idle=0)
             await self._stream.forget_other_consumers()
@@ -159,6 +174,10 @@ class JobConsumer:
             self._next_claim = time.monotonic() + self._settings.job_claim_idle
             return await self._claim(min_idle=self._settings.job_claim_idle)
         return await self._stream.read()
+
+    def _take_reading(self) -> list[asyncio.Task[list[Entry]]]:
+        reading, self._reading = self._reading, None
+        return [] if reading is None else [reading]
 
     async def _claim(self, *, min_idle: float) -> list[Entry]:
         """Claimed pending jobs, less those delivered too often (answered as dead letters)."""
@@ -171,38 +190,57 @@ class JobConsumer:
         return kept
 
     async def _handle(self, entries: Sequence[Entry]) -> None:
-        jobs = decode_jobs(entries)
-        now_ms = epoch_ms()
-        live = [job for job in jobs if job.deadline_ms > now_ms]
-        if len(live) < len(jobs):
-            log.info("dropping %d refresh jobs nobody waits for any more", len(jobs) - len(live))
-        if not live:
+        """Answer `entries` and the jobs that arrive while their fetch is under way."""
+        jobs = _live(decode_jobs(entries))
+        if not jobs:
             await self._store.run(self._answer_writes(entries, (), None))
             return
         try:
-            result = await self._refresher.answer(
-                live,
-                lambda result: self._answer_writes(entries, live, result),
-                newest_ms=max(enqueued_ms(entry_id) for entry_id, _ in entries),
+            if (answer := await self._refresher.not_needed(jobs)) is not None:
+                writes = self._writes_for(entries, jobs)
+                await self._refresher.answer_not_needed(answer, len(jobs), writes)
+                _log_answer(f"not needed (last attempt within {self._min_interval:g}s)", jobs)
+                return
+            outcome, joined = await self._fetch_joining()
+            entries = [*entries, *joined]
+            jobs = [*jobs, *_live(decode_jobs(joined))]
+            result = await self._refresher.record(
+                outcome, len(jobs), self._writes_for(entries, jobs)
             )
-        except REDIS_DOWN:
-            raise
+        except RedisError:
+            raise  # the job loop retries; the jobs stay pending and are claimed again
         except Exception:
-            log.exception("refresh of %d jobs failed unexpectedly", len(live))
+            log.exception("refresh of %d jobs failed unexpectedly", len(jobs))
             failed = JobResult(refreshed=False, error=UNEXPECTED_FAILURE, state=VersionState())
-            await self._store.run(self._answer_writes(entries, live, failed))
+            await self._store.run(self._answer_writes(entries, jobs, failed))
             return
-        log.info(
-            "answered %d refresh jobs: refreshed=%s version=%s error=%r",
-            len(live),
-            result.refreshed,
-            result.state.version,
-            result.error,
-            extra={
-                "job_ids": [job.job_id for job in live],
-                "request_ids": [job.request_id for job in live if job.request_id],
-            },
-        )
+        _log_answer(_said(outcome, result), jobs)
+
+    async def _fetch_joining(self) -> tuple[Outcome, list[Entry]]:
+        """Fetch once; jobs that arrive while the fetch is under way join it.
+
+        A read that returned before the fetch ended holds only jobs enqueued before it
+        ended: those are answered by it. A read still under way when the fetch ends may
+        return later jobs: it is kept, not cancelled (what Redis delivered to it would be
+        left pending), and its jobs make the next batch, answered by a later fetch.
+        """
+        fetching = asyncio.create_task(self._refresher.fetch(), name="upstream-fetch")
+        joined: list[Entry] = []
+        try:
+            while len(joined) < MAX_BATCH:
+                reading = asyncio.create_task(self._stream.read(), name="job-read")
+                await asyncio.wait({fetching, reading}, return_when=asyncio.FIRST_COMPLETED)
+                if fetching.done() or reading.exception() is not None:
+                    self._reading = reading  # the next step takes its jobs, or its error
+                    break
+                joined.extend(reading.result())
+            return await fetching, joined
+        except BaseException:
+            await cancel_and_wait(fetching, *self._take_reading())
+            raise
+
+    def _writes_for(self, entries: Sequence[Entry], jobs: Sequence[RefreshJob]) -> AnswerWrites:
+        return lambda result: self._answer_writes(entries, jobs, result)
 
     def _answer_writes(
         self, entries: Sequence[Entry], jobs: Sequence[RefreshJob], result: JobResult | None
@@ -210,6 +248,39 @@ class JobConsumer:
         return self._stream.answer_writes(
             entries, jobs, result, result_ttl=self._settings.result_ttl
         )
+
+
+def _live(jobs: Sequence[RefreshJob]) -> list[RefreshJob]:
+    """The jobs someone still waits for; the others are acknowledged without an answer."""
+    now_ms = epoch_ms()
+    live = [job for job in jobs if job.deadline_ms > now_ms]
+    if len(live) < len(jobs):
+        log.info("dropping %d refresh jobs nobody waits for any more", len(jobs) - len(live))
+    return live
+
+
+def _said(outcome: Outcome, result: JobResult) -> str:
+    """What a fetch did, in the words of the log: fetched ok (and what came of it), or failed."""
+    if outcome.fetched is None:
+        return f"fetch failed: {outcome.error}"
+    got, held = outcome.fetched.version, result.state.version
+    if result.state.pinned:
+        return f"fetched ok: {got} from {outcome.fetched.source}; pinned to {held}, not applied"
+    if held is not None and got < held:
+        return f"fetched ok: {got} from {outcome.fetched.source}, older than {held}; kept {held}"
+    return f"fetched ok: {got} from {outcome.fetched.source}"
+
+
+def _log_answer(said: str, jobs: Sequence[RefreshJob]) -> None:
+    log.info(
+        "%s; answered %d refresh jobs",
+        said,
+        len(jobs),
+        extra={
+            "job_ids": [job.job_id for job in jobs],
+            "request_ids": [job.request_id for job in jobs if job.request_id],
+        },
+    )
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

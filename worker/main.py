@@ -39,7 +39,6 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             StateStore(redis, keys, history_length=settings.history_length),
             VersionFetcher(settings, http),
             settings.refresh_min_interval,
-            settings.refresh_coalesce_window,
         )
         consumer = JobConsumer(redis, keys, settings, refresher, name=worker_name())
         schedule = asyncio.create_task(AutoRefresh(redis, keys, settings).run())

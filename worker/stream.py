@@ -134,9 +134,14 @@ class JobStream:
         return commands
 
 
-def enqueued_ms(entry_id: str) -> int:
-    """When Redis added the entry: the milliseconds part of its id."""
-    return int(entry_id.partition("-")[0])
+def stream_lost(error: ResponseError) -> bool:
+    """Whether Redis said the job stream or its group no longer exists.
+
+    `NOGROUP` on the next read (any server), or `UNBLOCKED the stream key no longer
+    exists` to a read blocked on it when the key is deleted (Redis 7.0+, Valkey).
+    """
+    message = str(error)
+    return message.startswith("NOGROUP") or message.startswith("UNBLOCKED")
 
 
 def decode_jobs(entries: Sequence[Entry]) -> list[RefreshJob]:

@@ -23,7 +23,6 @@ def base_env(redis_server: RedisServer, prefix: str, upstream: StubUpstream) -> 
         "ADMIN_SECRET": SECRET,
         "WA_VERSION_URL": upstream.url("/sw.js"),
         "FETCH_BACKOFF": "10ms",
-        "REFRESH_COALESCE_WINDOW": "0",
         "AUTO_REFRESH_INTERVAL": "0",
         "WORKER_LEASE_TTL": "1s",
         "PYTHONUNBUFFERED": "1",

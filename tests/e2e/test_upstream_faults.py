@@ -111,17 +111,24 @@ async def test_connection_refused_is_reported_and_keeps_the_version(
     assert await redis.hget(keys.version, "string") == f"2.3000.{STORED}"
 
 
-async def test_an_older_revision_is_never_applied(
+async def test_an_older_build_during_a_rollout_is_a_200_that_keeps_the_version(
     launch: Launcher, start_web: Callable[..., Process], upstream: StubUpstream
 ) -> None:
-    """Upstream going backwards (a stale cache, a bad fallback) is an error, not a downgrade."""
+    """Upstream serving an older build (a rollout, builds back to back) is normal weather:
+    200, the stored version kept, upstream's answer and its time recorded, no last_error,
+    and the /metrics counter of older builds goes up."""
     launch("worker", **FAST)
     web = start_web(**FAST)
     await store_a_version(web)
     upstream.configure(revision=STORED - 1)
-    url = upstream.url("/sw.js")
-    await refresh_and_check_kept(
-        web,
-        f"{url} reported 2.3000.{STORED - 1}, older than the stored 2.3000.{STORED}; "
-        f"kept 2.3000.{STORED}",
-    )
+    async with httpx.AsyncClient(base_url=web.base_url, timeout=30) as client:
+        response = await client.post(REFRESH, headers=AUTH)
+        metrics = (await client.get("/metrics", headers=AUTH)).text
+    assert response.status_code == 200
+    data = response.json()["data"]
+    assert data["refreshed"] is True
+    assert data["wa_web_version"]["string"] == f"2.3000.{STORED}"
+    assert data["upstream_version"]["string"] == f"2.3000.{STORED - 1}"
+    assert data["upstream_seen_at"] == data["last_refreshed"]
+    assert data["last_error"] == ""
+    assert "wa_upstream_older_total 1.0" in metrics

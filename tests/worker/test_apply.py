@@ -56,17 +56,17 @@ def test_same_version_updates_times_but_publishes_nothing() -> None:
     assert applied.state.changed_at == T0
 
 
-def test_older_version_is_never_applied() -> None:
-    """A stale upstream answer keeps the stored version and reports why."""
+def test_an_older_build_is_recorded_but_never_applied() -> None:
+    """A rollout serving an older build: the stored version and seq stay, nothing is
+    published, upstream's answer and when it came are recorded, and it is no error."""
     later = T0 + timedelta(hours=1)
-    applied = apply_fetched(STORED, Fetched(WAVersion(2, 3000, 6), SW), later)
-    assert applied.state.version == V7
-    assert applied.state.seq == 4
-    assert applied.changed is None
-    assert applied.error == f"{SW} reported 2.3000.6, older than the stored 2.3000.7; kept 2.3000.7"
-    assert applied.state.last_error == applied.error
-    assert applied.state.last_refreshed == later
-    assert applied.state.last_success == T0
+    older = WAVersion(2, 3000, 6)
+    applied = apply_fetched(STORED, Fetched(older, SW), later)
+    assert (applied.state.version, applied.state.seq, applied.changed) == (V7, 4, None)
+    assert applied.older_upstream is True
+    assert (applied.state.upstream, applied.state.upstream_at) == (older, later)
+    assert applied.error == applied.state.last_error == ""
+    assert applied.state.last_refreshed == applied.state.last_success == later
 
 
 def test_failure_keeps_the_version_and_records_the_attempt() -> None:
