@@ -15,11 +15,12 @@ import math
 import time
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from starlette.requests import Request
 
 from api.envelope import ApiError
 from shared.keys import Keys
-from shared.redis import REDIS_DOWN
+from shared.redis import describe
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,8 @@ class FailedAuthLimiter:
             count, left_ms = await self._count(
                 [self._keys.auth_failures(client)], [self._window_ms]
             )
-        except REDIS_DOWN:
-            log.warning("cannot count a failed authentication: Redis is unreachable")
+        except RedisError as exc:
+            log.warning("cannot count a failed authentication: %s", describe(exc))
             return 0.0
         if int(count) <= self._limit:
             return 0.0

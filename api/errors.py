@@ -6,13 +6,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from api.envelope import ApiError, failure
 from shared.errors import MessageError
-from shared.redis import REDIS_DOWN
+from shared.redis import REDIS_DOWN, describe
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,14 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
 
 
 async def on_redis_down(request: Request, exc: Exception) -> Response:
-    log.warning("Redis is unreachable: %s", type(exc).__name__)
+    log.warning("Redis is unreachable: %s", describe(exc))
     return failure(ApiError(503, "the version store is unreachable; try again shortly"))
+
+
+async def on_redis_refusal(request: Request, exc: Exception) -> Response:
+    """Redis answered with an error (out of memory, a read-only replica, …): a 503 too."""
+    log.warning("Redis refused a command: %s", describe(exc))
+    return failure(ApiError(503, "the version store refused the request; try again shortly"))
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
@@ -54,5 +61,6 @@ EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]
     ApiError: on_api_error,
     HTTPException: on_http_exception,
     **{kind: on_redis_down for kind in REDIS_DOWN},
+    RedisError: on_redis_refusal,
     Exception: on_unexpected,
 }

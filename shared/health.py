@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from redis.asyncio import Redis
 
 from shared.clock import epoch_ms
 from shared.keys import Keys
-from shared.redis import REDIS_DOWN
+from shared.redis import REDIS_DOWN, describe
+
+log = logging.getLogger(__name__)
 
 
 async def readiness_problems(redis: Redis, keys: Keys, heartbeat_within: float) -> list[str]:
@@ -15,6 +19,8 @@ async def readiness_problems(redis: Redis, keys: Keys, heartbeat_within: float) 
         # Workers note themselves alive every few seconds (see worker/lease.py).
         since = epoch_ms() - int(heartbeat_within * 1000)
         alive = await redis.zcount(keys.workers, since, "+inf")
-    except REDIS_DOWN:
+    except REDIS_DOWN as exc:
+        # The cause goes to the log, not to whoever asks: /readyz needs no secret.
+        log.warning("not ready: Redis is unreachable: %s", describe(exc))
         return ["Redis is unreachable"]
     return [] if alive else [f"no worker heartbeat in the last {heartbeat_within:g}s"]

@@ -16,9 +16,10 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 
-from shared.backoff import Backoff
-from shared.redis import REDIS_DOWN
+from shared.backoff import Backoff, Trouble
+from shared.redis import describe
 from shared.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,10 @@ OnSubscribed = Callable[[], Awaitable[None]]
 class Subscription:
     """Subscribes to `channels` and hands every message to `on_message`, forever.
 
-    Run it as a task; cancel the task to stop. A lost connection is retried with
-    backoff; after each subscription is confirmed, `on_subscribed` runs.
+    Run it as a task; cancel the task to stop. A lost connection, or any reply Redis
+    gives that it should not, is logged and retried with backoff; after each
+    subscription is confirmed, `on_subscribed` runs. A callback that fails is logged and
+    skipped: the subscription goes on.
     """
 
     def __init__(
@@ -56,20 +59,21 @@ class Subscription:
 
     async def run(self) -> None:
         backoff = Backoff(maximum=self._max_backoff)
+        trouble = Trouble(log, f"the subscription to {', '.join(self._channels)}")
         while True:
             try:
                 async with self._redis.pubsub() as pubsub:
                     await pubsub.subscribe(*self._channels)
                     _raise_if_cancelled()
                     self._heard = time.monotonic()
-                    await _first_to_end(self._read(pubsub, backoff), self._watch(pubsub))
-            except REDIS_DOWN as exc:
+                    await _first_to_end(self._read(pubsub, backoff, trouble), self._watch(pubsub))
+            except Exception as exc:  # whatever Redis answers, subscribe again
                 self.losses += 1
                 delay = backoff.next_delay()
-                log.warning("pub/sub lost Redis (%s); retrying in %.2fs", type(exc).__name__, delay)
+                trouble.failed(exc, delay)
                 await asyncio.sleep(delay)
 
-    async def _read(self, pubsub: PubSub, backoff: Backoff) -> None:
+    async def _read(self, pubsub: PubSub, backoff: Backoff, trouble: Trouble) -> None:
         while True:
             # A read without a timeout: no timer per message, which matters with
             # thousands of subscribers in one process. _watch notices a dead peer.
@@ -83,9 +87,11 @@ class Subscription:
                 # dropped connection, which lands here too.
                 self.subscriptions += 1
                 backoff.reset()
-                await self._on_subscribed()
+                trouble.recovered()
+                await _logging_failure(self._on_subscribed(), "after subscribing")
             elif message["type"] == "message":
-                await self._on_message(message["channel"], message["data"])
+                handled = self._on_message(message["channel"], message["data"])
+                await _logging_failure(handled, f"a message on {message['channel']}")
 
     async def _watch(self, pubsub: PubSub) -> None:
         """PING when idle; a connection that stays silent for three intervals is dead."""
@@ -96,6 +102,16 @@ class Subscription:
                 raise RedisConnectionError(f"pub/sub connection silent for {silent:.0f}s")
             if silent >= self._ping_interval:
                 await pubsub.ping()
+
+
+async def _logging_failure(callback: Awaitable[None], what: str) -> None:
+    """Await a callback; its failure is logged, so it cannot end the subscription."""
+    try:
+        await callback
+    except RedisError as exc:  # Redis said why: no traceback needed
+        log.warning("handling %s failed: %s", what, describe(exc))
+    except Exception:
+        log.exception("handling %s failed", what)
 
 
 def _raise_if_cancelled() -> None:

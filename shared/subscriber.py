@@ -32,7 +32,7 @@ from shared.errors import MessageError
 from shared.keys import Keys
 from shared.messages import PublishedVersion, RefreshJob
 from shared.pubsub import Subscription
-from shared.redis import REDIS_DOWN, connect
+from shared.redis import REDIS_DOWN, connect, describe
 from shared.refresh import enqueue
 from shared.settings import DEFAULT_REDIS_URL, Settings
 from shared.state import VersionState
@@ -211,8 +211,8 @@ class VersionSubscriber:
                 await self.resync()
             except REDIS_DOWN:
                 pass  # the subscription reconnects and resyncs when Redis is back
-            except MessageError:
-                log.exception("the stored version does not decode")
+            except Exception as exc:  # a garbled hash, a key of the wrong type: try later
+                log.warning("reading the stored version failed: %s", describe(exc))
 
     async def _call_back(self) -> None:
         while True:

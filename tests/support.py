@@ -69,6 +69,14 @@ async def wait_until(condition: Callable[[], bool | Awaitable[bool]], within: fl
         await asyncio.sleep(0.01)
 
 
+async def blocked_in_xreadgroup(redis: Redis) -> bool:
+    """Whether a client (a worker) waits in a blocking XREADGROUP right now."""
+    return any(
+        c.get("cmd") == "xreadgroup" and "b" in c.get("flags", "")
+        for c in await redis.client_list()
+    )
+
+
 async def next_message(pubsub: PubSub, within: float = 5.0) -> str:
     """The data of the next published message, skipping confirmations; fail after `within`."""
     deadline = asyncio.get_running_loop().time() + within

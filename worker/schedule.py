@@ -11,16 +11,15 @@ workers, and a worker starting after a long pause refreshes at once. The job is
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 
 from redis.asyncio import Redis
 
+from shared.backoff import Trouble
 from shared.clock import Clock, epoch_ms, utc_now
 from shared.keys import Keys
 from shared.messages import RefreshJob
-from shared.redis import REDIS_DOWN
 from shared.refresh import enqueue
 from shared.settings import Settings
 from shared.state import VersionState
@@ -44,10 +43,16 @@ class AutoRefresh:
         if self._interval <= 0:
             return
         period = min(self._interval / 10, 60.0)
+        trouble = Trouble(log, "the refresh schedule")
         while True:
-            with contextlib.suppress(*REDIS_DOWN):  # the next check tries again
+            delay = period * random.uniform(0.8, 1.2)
+            try:
                 await self.check()
-            await asyncio.sleep(period * random.uniform(0.8, 1.2))  # the schedule itself
+            except Exception as exc:  # whatever Redis answers, the next check tries again
+                trouble.failed(exc, delay)
+            else:
+                trouble.recovered()
+            await asyncio.sleep(delay)  # the schedule itself
 
     async def check(self) -> bool:
         """Enqueue a refresh if one is due and this worker is the first to see it."""

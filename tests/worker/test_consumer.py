@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pytest
 from redis.asyncio import Redis
 
 from devtools.stub_upstream import StubUpstream
@@ -21,7 +22,7 @@ from shared.state import VersionState
 from shared.store import StateStore
 from shared.version import WAVersion
 from tests.conftest import SettingsFactory
-from tests.support import wait_until
+from tests.support import blocked_in_xreadgroup, wait_until
 from worker.consumer import JobConsumer
 from worker.fetch import VersionFetcher
 from worker.refresh import Refresher
@@ -127,12 +128,15 @@ async def test_a_job_that_does_not_decode_is_acknowledged(
 async def test_a_lost_stream_and_group_are_recreated(
     redis: Redis, keys: Keys, settings: Settings, upstream: StubUpstream
 ) -> None:
-    """If the stream disappears (a Redis without persistence restarted), work goes on."""
+    """The stream deleted while the worker blocks on it (FLUSHALL, a failover to an empty
+    replica, a DEL by hand): Redis 7+ and Valkey answer UNBLOCKED, 6.2 NOGROUP on the next
+    read; either way the stream and group are made again and work goes on."""
     async with (
         refresh_client(redis, keys, settings) as client,
         consumer(redis, keys, settings, "w"),
     ):
         assert (await client.refresh(force=True)).refreshed
+        await wait_until(lambda: blocked_in_xreadgroup(redis))
         await redis.delete(keys.refresh_jobs)
         result = await client.refresh(force=True)
     assert result.refreshed is True
@@ -236,3 +240,18 @@ async def test_a_job_within_the_delivery_limit_is_answered_normally(
     assert result.error == ""
     assert result.refreshed is True
     assert await redis.xlen(keys.dead_letter) == 0
+
+
+async def test_a_lease_key_of_the_wrong_type_is_logged_and_outlived(
+    redis: Redis, keys: Keys, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The lease's name taken by a hash: Redis's WRONGTYPE is logged, the worker keeps
+    asking, and takes the lease once the key is gone."""
+    await redis.hset(keys.worker_lease, "not", "a lease")
+    async with consumer(redis, keys, settings, "w") as worker:
+        await wait_until(lambda: "the worker lease: ResponseError: WRONGTYPE" in caplog.text)
+        checks = worker.lease_checks
+        await wait_until(lambda: worker.lease_checks > checks + 1)  # still asking
+        assert not worker.leading
+        await redis.delete(keys.worker_lease)
+        await wait_until(lambda: worker.leading)
