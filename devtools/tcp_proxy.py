@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 
 from shared.embedded import free_port
 
 
 class TcpProxy:
-    """Forwards 127.0.0.1:`port` to 127.0.0.1:`target_port`."""
+    """Forwards 127.0.0.1:`port` to 127.0.0.1:`target_port`; with `tls`, it terminates TLS."""
 
-    def __init__(self, target_port: int) -> None:
+    def __init__(
+        self, target_port: int, *, port: int = 0, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.target_port = target_port
-        self.port = free_port()
+        self.port = port or free_port()
+        self.tls = tls
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._cut = False
@@ -29,7 +33,9 @@ class TcpProxy:
         return f"redis://127.0.0.1:{self.port}/0"
 
     async def start(self) -> TcpProxy:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+        self._server = await asyncio.start_server(
+            self._accept, "127.0.0.1", self.port, ssl=self.tls
+        )
         return self
 
     async def cut(self) -> None:

@@ -7,6 +7,7 @@ which the web process requires (see `Settings.require_admin_secret`).
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -86,7 +87,11 @@ class Settings:
         urls = tuple(u.strip() for u in env.get("WA_VERSION_URL", "").split(",") if u.strip())
         redis_url = env.get("REDIS_URL") or env.get("REDIS_TLS_URL") or DEFAULT_REDIS_URL
         return cls(
-            redis_url=_with_cert_check(redis_url, env.get("REDIS_SSL_CERT_REQS", "").strip()),
+            redis_url=_with_tls_options(
+                redis_url,
+                cert_reqs=env.get("REDIS_SSL_CERT_REQS", "").strip(),
+                ca_certs=env.get("REDIS_SSL_CA_CERTS", "").strip(),
+            ),
             admin_secret=env.get("ADMIN_SECRET", ""),
             admin_secret_previous=env.get("ADMIN_SECRET_PREVIOUS", ""),
             metrics_token=env.get("METRICS_TOKEN", ""),
@@ -133,14 +138,26 @@ class Settings:
             )
 
 
-def _with_cert_check(url: str, cert_reqs: str) -> str:
-    """`url` with `ssl_cert_reqs` from REDIS_SSL_CERT_REQS, unless the URL says already.
+def _with_tls_options(url: str, *, cert_reqs: str, ca_certs: str) -> str:
+    """`url` with `ssl_cert_reqs` and `ssl_ca_certs` from the environment, unless it says.
 
     Heroku's Key-Value Store serves TLS with a self-signed certificate and sets REDIS_URL
-    itself; REDIS_SSL_CERT_REQS=none is how to accept it without editing the URL.
+    itself: REDIS_SSL_CERT_REQS=none accepts it without editing the URL. Whoever verifies
+    names the CA bundle (or the server's own certificate) in REDIS_SSL_CA_CERTS.
     """
-    if not cert_reqs or not url.startswith("rediss://") or "ssl_cert_reqs=" in url:
+    if not url.startswith("rediss://"):
         return url
-    if cert_reqs not in {"none", "optional", "required"}:
-        raise ConfigError(f"REDIS_SSL_CERT_REQS={cert_reqs[:20]!r}: use none, optional or required")
-    return f"{url}{'&' if '?' in url else '?'}ssl_cert_reqs={cert_reqs}"
+    options = []
+    if cert_reqs and "ssl_cert_reqs=" not in url:
+        if cert_reqs not in {"none", "optional", "required"}:
+            raise ConfigError(
+                f"REDIS_SSL_CERT_REQS={cert_reqs[:20]!r}: use none, optional or required"
+            )
+        options.append(f"ssl_cert_reqs={cert_reqs}")
+    if ca_certs and "ssl_ca_certs=" not in url:
+        if not os.path.isfile(ca_certs):
+            raise ConfigError(f"REDIS_SSL_CA_CERTS={ca_certs[:200]!r} is not a readable file")
+        options.append(f"ssl_ca_certs={urllib.parse.quote(ca_certs, safe='/')}")
+    if not options:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}{'&'.join(options)}"

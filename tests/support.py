@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import socket
+import subprocess
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
@@ -67,6 +70,20 @@ async def wait_until(condition: Callable[[], bool | Awaitable[bool]], within: fl
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {within}s")
         await asyncio.sleep(0.01)
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], within: float = 10.0) -> None:
+    """Return once 127.0.0.1:`port` accepts connections; fail if `process` exits first."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the process meant to listen on {port} exited")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.02)  # polling for the port to open, bounded by the deadline
+    raise AssertionError(f"nothing listened on port {port} within {within}s")
 
 
 async def blocked_in_xreadgroup(redis: Redis) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from shared.durations import parse_duration
@@ -106,3 +108,20 @@ def test_redis_py_reads_the_certificate_check_from_the_url() -> None:
     kwargs = client.connection_pool.connection_kwargs
     assert kwargs["ssl_cert_reqs"] == "none"
     assert client.connection_pool.connection_class.__name__ == "SSLConnection"
+
+
+def test_a_ca_bundle_is_added_to_a_tls_url(tmp_path: Path) -> None:
+    """REDIS_SSL_CA_CERTS names the bundle redis-py verifies the server against."""
+    bundle = tmp_path / "ca bundle.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    env = {"REDIS_TLS_URL": "rediss://:pw@h.invalid:6380", "REDIS_SSL_CA_CERTS": str(bundle)}
+    url = Settings.from_env(env).redis_url
+    assert url == f"rediss://:pw@h.invalid:6380?ssl_ca_certs={str(bundle).replace(' ', '%20')}"
+    kwargs = connect(url).connection_pool.connection_kwargs
+    assert kwargs["ssl_ca_certs"] == str(bundle)
+
+
+def test_a_missing_ca_bundle_is_refused_at_start(tmp_path: Path) -> None:
+    env = {"REDIS_URL": "rediss://h.invalid", "REDIS_SSL_CA_CERTS": str(tmp_path / "none.pem")}
+    with pytest.raises(ConfigError, match=r"REDIS_SSL_CA_CERTS=.* is not a readable file"):
+        Settings.from_env(env)
