@@ -56,6 +56,10 @@ _STATE_PROPERTIES: dict[str, Any] = {
         "description": "The version upstream reported last (applied or not).",
     },
     "upstream_seen_at": {**_TIME, "description": "When upstream reported it."},
+    "awaiting_upstream": {
+        "type": "boolean",
+        "description": "Unpinned before upstream was ever heard: the next fetch applies.",
+    },
 }
 
 
@@ -202,7 +206,7 @@ OPENAPI: dict[str, Any] = {
         },
         "/admin/whatsapp/version/pin": {
             "delete": {
-                "summary": "Unpin; the newer upstream version applies and fetches apply again",
+                "summary": "Unpin: upstream's last version applies; a forced refresh is asked for",
                 "operationId": "unpinVersion",
                 "security": [{"adminSecret": []}],
                 "responses": {

@@ -92,10 +92,12 @@ class VersionResource(HTTPEndpoint):
 
 
 async def unpin_version(request: Request) -> JSONResponse:
-    """Unpin: the newest version upstream reported applies, and fetches apply again."""
+    """Unpin: the version upstream reported last applies, and a forced refresh is asked
+    for (not awaited), so the state soon reflects upstream now."""
     services = await _services(request)
     now = services.clock()
     applied = await services.store.commit(lambda state: apply_unpin(state, now))
+    await services.refresh.request(force=True)
     return success("WhatsApp Web version unpinned", applied.state.to_json())
 
 

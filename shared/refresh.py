@@ -49,13 +49,20 @@ class RefreshClient:
 
     async def enqueue_and_wait(self, *, force: bool) -> JobResult:
         """Put a job on the stream and await its answer."""
-        wait = self.settings.refresh_wait
-        job = RefreshJob.new(
-            force=force, deadline_ms=epoch_ms() + int(wait * 1000), request_id=request_id.get()
-        )
+        job = self._new_job(force=force)
         with self.waiter.expect(job.job_id) as answer:
             await enqueue(self.redis, self.keys, job, maxlen=self.settings.job_stream_maxlen)
-            return await self.waiter.wait(job.job_id, answer, wait)
+            return await self.waiter.wait(job.job_id, answer, self.settings.refresh_wait)
+
+    async def request(self, *, force: bool) -> str:
+        """Put a job on the stream without waiting for its answer; the job's id."""
+        job = self._new_job(force=force)
+        await enqueue(self.redis, self.keys, job, maxlen=self.settings.job_stream_maxlen)
+        return job.job_id
+
+    def _new_job(self, *, force: bool) -> RefreshJob:
+        deadline_ms = epoch_ms() + int(self.settings.refresh_wait * 1000)
+        return RefreshJob.new(force=force, deadline_ms=deadline_ms, request_id=request_id.get())
 
 
 async def enqueue(redis: Redis, keys: Keys, job: RefreshJob, *, maxlen: int) -> str:

@@ -21,6 +21,8 @@ string, so any Redis client can read it:
 |                |                            | then record `upstream` without applying it     |
 | upstream       | 2.3000.1045818043          | the version upstream reported last             |
 | upstream_at    | 2025-12-21T10:30:00Z       | when upstream reported it                      |
+| awaiting_      | 1                          | 1 after an unpin with no upstream version      |
+|   upstream     |                            | known: the next fetch applies, older or not    |
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class VersionState:
     pinned: bool = False
     upstream: WAVersion | None = None
     upstream_at: datetime | None = None
+    awaiting_upstream: bool = False
 
     def refreshed_within(self, seconds: float, now: datetime) -> bool:
         """Whether the last attempt is less than `seconds` old (never, for 0)."""
@@ -73,6 +76,7 @@ class VersionState:
             "pinned": "1" if self.pinned else "0",
             "upstream": "" if self.upstream is None else str(self.upstream),
             "upstream_at": _time_or_empty(self.upstream_at),
+            "awaiting_upstream": "1" if self.awaiting_upstream else "0",
         }
         if self.version is not None:
             fields["string"] = str(self.version)
@@ -98,6 +102,7 @@ class VersionState:
                 pinned=fields.get("pinned") == "1",
                 upstream=WAVersion.parse(fields["upstream"]) if fields.get("upstream") else None,
                 upstream_at=_time_or_none(fields.get("upstream_at", "")),
+                awaiting_upstream=fields.get("awaiting_upstream") == "1",
             )
         except ValueError as exc:  # InvalidVersion is one too
             raise MessageError(f"the stored version state does not decode: {exc}") from exc
@@ -116,6 +121,7 @@ class VersionState:
             "pinned": self.pinned,
             "upstream_version": None if self.upstream is None else version_json(self.upstream),
             "upstream_seen_at": _time_or_null(self.upstream_at),
+            "awaiting_upstream": self.awaiting_upstream,
         }
 
     @classmethod
@@ -137,6 +143,7 @@ class VersionState:
                 if data["upstream_version"] is None
                 else WAVersion.parse(data["upstream_version"]["string"]),
                 upstream_at=_time_or_none(data["upstream_seen_at"] or ""),
+                awaiting_upstream=bool(data["awaiting_upstream"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise MessageError(f"a version state does not decode: {exc!r}") from exc

@@ -150,17 +150,20 @@ class VersionSubscriber:
                     await self._applied.wait()
         return self._current
 
-    async def report_outdated(self, version_used: WAVersion | None = None) -> bool:
+    async def report_outdated(self, version_used: object = None) -> bool:
         """Ask for a forced refresh after WhatsApp refused a connection as outdated.
 
+        `version_used` is the version the refused connection sent, in whatever form the
+        manager holds it (`current.array`, a list, `"2.3000.N"`, a WAVersion, `current`).
         The whole cluster turns any number of reports into at most one refresh per
         `report_interval`: the first report sets a Redis key that expires after it, and
         only that report enqueues a job. A report about a version older than the one
         held asks nothing: the caller should just reconnect with `current`. Returns
         whether this call enqueued the refresh.
         """
+        used = None if version_used is None else WAVersion.of(version_used)
         held = self._current
-        if version_used is not None and held is not None and held.version > version_used:
+        if used is not None and held is not None and held.version > used:
             return False
         now = time.monotonic()
         if now < self._reports_muted_until:

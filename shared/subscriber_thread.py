@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 
 from shared.messages import PublishedVersion
 from shared.subscriber import OnChange, VersionSubscriber
-from shared.version import WAVersion
 
 T = TypeVar("T")
 
@@ -54,7 +53,8 @@ class ThreadedVersionSubscriber:
         self._thread.start()
         self._call(self._start(), within)
 
-    def report_outdated(self, version_used: WAVersion | None = None, within: float = 5.0) -> bool:
+    def report_outdated(self, version_used: object = None, within: float = 5.0) -> bool:
+        """As VersionSubscriber.report_outdated, blocking up to `within` seconds."""
         assert self._subscriber is not None, "start() first"
         return self._call(self._subscriber.report_outdated(version_used), within)
 

@@ -59,6 +59,22 @@ class WAVersion:
             raise InvalidVersion(f"{list(array)!r} is not a version array of three integers")
         return cls(*ints)
 
+    @classmethod
+    def of(cls, held: object) -> WAVersion:
+        """The version in what a connection manager holds: a WAVersion, `"2.3000.N"`,
+        `[2, 3000, N]` (Baileys' and whatsmeow's form, a list or a tuple), or anything whose
+        `.version` is a WAVersion (a PublishedVersion)."""
+        if isinstance(held, WAVersion):
+            return held
+        if isinstance(held, str):
+            return cls.parse(held)
+        if isinstance(held, Sequence):
+            return cls.from_array(held)
+        inner = getattr(held, "version", None)
+        if isinstance(inner, WAVersion):
+            return inner
+        raise InvalidVersion(f"{held!r:.60} is not a version, a 2.3000.N string or an array")
+
     @property
     def array(self) -> list[int]:
         return [self.major, self.minor, self.patch]

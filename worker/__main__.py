@@ -8,6 +8,7 @@ python -m worker refresh [--no-force]   one refresh through the running workers
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 import uvloop
@@ -28,7 +29,11 @@ def main(argv: list[str] | None = None) -> int:
         "--no-force", action="store_true", help="skip it if the last attempt is recent"
     )
     args = parser.parse_args(argv)
-    setup_logging()
+    if args.command == "refresh":
+        # stdout carries the answer; stderr the one line a failure gets, nothing chattier.
+        setup_logging(logging.ERROR, stream=sys.stderr)
+    else:
+        setup_logging()
     try:
         settings = Settings.from_env()
     except ConfigError as exc:

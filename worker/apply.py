@@ -36,10 +36,14 @@ def apply_fetched(current: VersionState, fetched: Fetched, now: datetime) -> App
     )
     if current.pinned:
         return Applied(recorded)
+    if fetched.version == current.version:
+        return Applied(replace(recorded, awaiting_upstream=False))
+    if current.awaiting_upstream:
+        # The end of an unpin made before upstream was known: upstream's word, whatever it is.
+        unpinned = replace(recorded, awaiting_upstream=False)
+        return change_version(unpinned, fetched.version, now, source=fetched.source, kind="unpin")
     if current.version is not None and fetched.version < current.version:
         return Applied(recorded, older_upstream=True)
-    if fetched.version == current.version:
-        return Applied(recorded)
     return change_version(recorded, fetched.version, now, source=fetched.source, kind="fetch")
 
 

@@ -1,8 +1,9 @@
 """`python -m worker refresh [--no-force]`: one refresh from a shell or a scheduler.
 
 It enqueues a job for the running workers and waits for their answer, as the API does,
-and prints the answer as JSON. Exit status: 0 refreshed (or recent enough), 1 the
-refresh failed, 3 no worker answered in time.
+and prints the answer as JSON on stdout. Exit status: 0 refreshed (or recent enough),
+1 the refresh failed, 2 a setting is wrong, 3 no worker answered in time, 4 Redis could
+not be reached (or refused); each failure is one line on stderr.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from __future__ import annotations
 import json
 import sys
 
+from redis.exceptions import RedisError
+
 from shared.errors import ResultTimeout
 from shared.keys import Keys
-from shared.redis import connect
+from shared.redis import connect, describe
 from shared.refresh import refresh_client
 from shared.settings import Settings
 
@@ -26,6 +29,9 @@ async def refresh_once(settings: Settings, *, force: bool) -> int:
     except ResultTimeout as exc:
         print(json.dumps({"error": str(exc)}), file=sys.stderr)
         return 3
+    except RedisError as exc:
+        print(json.dumps({"error": f"Redis: {describe(exc)}"}), file=sys.stderr)
+        return 4
     finally:
         await redis.aclose()
     print(

@@ -15,7 +15,7 @@ from shared.keys import Keys
 from shared.settings import Settings
 from tests.api.test_contract import AUTH, REFRESH, VERSION, assert_failure
 from tests.conftest import SettingsFactory
-from tests.support import next_message, running_api, running_worker
+from tests.support import next_message, running_api, running_worker, wait_until
 
 PIN = "/admin/whatsapp/version/pin"
 HISTORY = "/admin/whatsapp/version/history"
@@ -77,13 +77,57 @@ async def test_unpinning_applies_the_newer_upstream_version(api: httpx.AsyncClie
     assert data["seq"] == 3
 
 
-async def test_unpinning_a_newer_pin_keeps_it(api: httpx.AsyncClient) -> None:
-    """Unpinning never downgrades: a pin newer than upstream stays until upstream passes it."""
+async def test_unpinning_a_mistaken_pin_above_upstream_returns_to_upstream(
+    api: httpx.AsyncClient,
+) -> None:
+    """A pin above the real version (a typo, a guess) is undone by unpinning: upstream's
+    version applies although it is older, announced as kind "unpin"."""
     await api.post(REFRESH, headers=AUTH)
     await pin(api, f"2.3000.{UPSTREAM + 5}")
     data = (await api.delete(PIN, headers=AUTH)).json()["data"]
-    assert data["wa_web_version"]["string"] == f"2.3000.{UPSTREAM + 5}"
-    assert data["pinned"] is False
+    assert data["wa_web_version"]["string"] == f"2.3000.{UPSTREAM}"
+    assert (data["pinned"], data["seq"]) == (False, 3)
+    history = (await api.get(HISTORY, headers=AUTH)).json()["data"]["history"]
+    assert (history[0]["kind"], history[0]["previous"]["string"]) == (
+        "unpin",
+        f"2.3000.{UPSTREAM + 5}",
+    )
+
+
+async def test_unpinning_asks_for_a_forced_refresh(
+    api: httpx.AsyncClient, upstream: StubUpstream
+) -> None:
+    """After an unpin a fetch runs without anyone asking: the state soon holds what
+    upstream serves now, not only what it served last time."""
+    await api.post(REFRESH, headers=AUTH)
+    await pin(api, "2.3000.1026131000")
+    upstream.configure(revision=UPSTREAM + 1)
+    await api.delete(PIN, headers=AUTH)
+
+    async def now_upstream() -> bool:
+        state = (await api.get(VERSION, headers=AUTH)).json()["data"]
+        return bool(state["wa_web_version"]["string"] == f"2.3000.{UPSTREAM + 1}")
+
+    await wait_until(now_upstream)
+    assert upstream.fetches == 2
+
+
+async def test_an_unpin_before_upstream_was_ever_heard_follows_the_next_fetch(
+    api: httpx.AsyncClient,
+) -> None:
+    """Pinned high before any fetch, then unpinned: the refresh the unpin asks for
+    applies upstream's version, although it is older than the mistaken pin."""
+    await pin(api, f"2.3000.{UPSTREAM + 9}")
+    unpinned = (await api.delete(PIN, headers=AUTH)).json()["data"]
+    assert unpinned["wa_web_version"]["string"] == f"2.3000.{UPSTREAM + 9}"
+
+    async def upstream_applied() -> bool:
+        state = (await api.get(VERSION, headers=AUTH)).json()["data"]
+        return bool(state["wa_web_version"]["string"] == f"2.3000.{UPSTREAM}")
+
+    await wait_until(upstream_applied)
+    history = (await api.get(HISTORY, headers=AUTH)).json()["data"]["history"]
+    assert [h["kind"] for h in history] == ["unpin", "pin"]
 
 
 async def test_history_lists_fetch_pin_and_unpin_newest_first(api: httpx.AsyncClient) -> None:

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from shared.embedded import free_port
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import ROOT
 
@@ -44,3 +45,15 @@ def test_without_a_worker_it_says_so_and_exits_3(base_env: dict[str, str]) -> No
     done = refresh({**base_env, "REFRESH_WAIT": "1s", "REFRESH_DEADLINE": "500ms"})
     assert done.returncode == 3
     assert "no worker answered the refresh within 1s" in done.stderr
+
+
+def test_without_redis_it_says_so_in_one_line_and_exits_4(base_env: dict[str, str]) -> None:
+    """Nothing listens at REDIS_URL: one line on stderr naming Redis's error, no
+    traceback, exit status 4 (not 1, which means the refresh itself failed)."""
+    closed = f"redis://127.0.0.1:{free_port()}/0"
+    done = refresh({**base_env, "REDIS_URL": closed})
+    assert done.returncode == 4, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert json.loads(lines[0])["error"].startswith("Redis: ConnectionError: Error 111")
+    assert done.stdout == ""

@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import pytest
 from redis.asyncio import Redis
 
 from devtools.stub_upstream import StubUpstream
 from shared.embedded import RedisServer
+from shared.errors import InvalidVersion
 from shared.keys import Keys
 from shared.messages import PublishedVersion
 from shared.settings import Settings
@@ -97,3 +99,38 @@ async def test_the_threaded_subscriber_serves_code_without_asyncio(
             await wait_until(lambda: seen == ["2.3000.1026131876"])
         finally:
             await asyncio.to_thread(versions.close)
+
+
+@pytest.mark.parametrize(
+    "form",
+    ["current.array", "a list", "a tuple", "a string", "a WAVersion", "current itself"],
+)
+async def test_a_report_takes_the_version_in_any_form_a_manager_holds(
+    settings: Settings, redis: Redis, keys: Keys, form: str
+) -> None:
+    """The README's `report_outdated(used_version)` works with what Baileys and whatsmeow
+    hold: the array, a list or tuple, the string, a WAVersion or the PublishedVersion."""
+    await publish_version(redis, keys, 1026131900)
+    async with subscribers(settings, 1) as [versions]:
+        current = versions.current
+        assert current is not None
+        used: object = {
+            "current.array": current.array,
+            "a list": [2, 3000, 1026131900],
+            "a tuple": (2, 3000, 1026131900),
+            "a string": "2.3000.1026131900",
+            "a WAVersion": WAVersion(2, 3000, 1026131900),
+            "current itself": current,
+        }[form]
+        assert await versions.report_outdated(used) is True
+    assert await redis.xlen(keys.refresh_jobs) == 1
+
+
+async def test_a_report_of_something_that_is_no_version_is_refused(
+    settings: Settings, redis: Redis, keys: Keys
+) -> None:
+    """A value that is no version raises InvalidVersion (a ValueError) and asks nothing."""
+    async with subscribers(settings, 1) as [versions]:
+        with pytest.raises(InvalidVersion, match="is not a version"):
+            await versions.report_outdated(42)
+    assert await redis.exists(keys.refresh_jobs) == 0

@@ -19,6 +19,9 @@ FULL = VersionState(
     last_refreshed=NOW,
     last_success=NOW,
     last_error="",
+    upstream=WAVersion(2, 3000, 1012345600),
+    upstream_at=NOW,
+    awaiting_upstream=True,
 )
 
 
