@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from devtools.stub_upstream import StubUpstream
 from shared.keys import Keys
+from shared.refresh import refresh_client
 from shared.settings import Settings
 from tests.api.test_contract import AUTH, REFRESH
 from tests.support import publish_version, running_api, running_worker, wait_until
+from worker import consumer
 
 
 async def _queued(redis: Redis, keys: Keys, count: int) -> bool:
@@ -131,7 +135,31 @@ async def test_a_write_during_the_fetch_is_kept_by_the_rev_check(
 
 async def _delivered(redis: Redis, keys: Keys, count: int) -> bool:
     """Whether `count` jobs were delivered to a worker (read, not yet acknowledged)."""
-    if not await redis.exists(keys.refresh_jobs):
+    try:
+        pending = await redis.xpending(keys.refresh_jobs, keys.workers_group)
+    except ResponseError:  # no stream or group yet
         return False
-    pending = await redis.xpending(keys.refresh_jobs, keys.workers_group)
     return int(pending["pending"]) >= count
+
+
+async def test_jobs_that_keep_arriving_are_gathered_before_one_fetch(
+    settings: Settings,
+    upstream: StubUpstream,
+    redis: Redis,
+    keys: Keys,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With more than one job in hand the worker reads on until arrivals pause, then
+    makes one fetch for all of them; each was enqueued before that fetch began."""
+    monkeypatch.setattr(consumer, "BURST_PAUSE_MS", 2000)  # a pause no test step outlasts
+    async with refresh_client(redis, keys, settings) as client:
+        first = [asyncio.create_task(client.enqueue_and_wait(force=True)) for _ in range(2)]
+        await wait_until(lambda: _queued(redis, keys, 2))
+        async with running_worker(settings):
+            await wait_until(lambda: _delivered(redis, keys, 2))
+            assert upstream.fetches == 0  # gathering, not fetching yet
+            late = await client.enqueue_and_wait(force=True)
+            results = [*(await asyncio.gather(*first)), late]
+    assert upstream.fetches == 1
+    assert all(r.refreshed and r.error == "" for r in results)
+    assert len({r.state.last_refreshed for r in results}) == 1

@@ -32,6 +32,11 @@ from worker.stream import MAX_BATCH, Entry, JobStream, decode_jobs, stream_lost
 
 log = logging.getLogger(__name__)
 
+# A burst of jobs is taken to be over when none arrives for this long...
+BURST_PAUSE_MS = 20
+# ...or after this long, so a steady stream of jobs still gets fetches.
+MAX_LINGER = 0.25
+
 UNEXPECTED_FAILURE = "the worker failed to handle the refresh; the failure is in its log"
 DEAD_LETTERED = JobResult(
     refreshed=False,
@@ -146,6 +151,8 @@ class JobConsumer:
     async def _step(self) -> None:
         try:
             entries = await self._next_entries()
+            if len(entries) > 1:
+                entries = await self._rest_of_burst(entries)
             if entries:
                 self._in_hand = True
                 try:
@@ -174,6 +181,21 @@ class JobConsumer:
             self._next_claim = time.monotonic() + self._settings.job_claim_idle
             return await self._claim(min_idle=self._settings.job_claim_idle)
         return await self._stream.read()
+
+    async def _rest_of_burst(self, entries: list[Entry]) -> list[Entry]:
+        """More than one job in hand means a burst is under way: read on until it pauses
+        (no job for BURST_PAUSE_MS), at most MAX_LINGER seconds, so one fetch answers it.
+
+        Waiting before a fetch starts makes its answer fresher, never staler: every job it
+        answers was enqueued before it began. A lone job is fetched for at once.
+        """
+        give_up = time.monotonic() + MAX_LINGER
+        while len(entries) < MAX_BATCH and time.monotonic() < give_up:
+            more = await self._stream.read(block_ms=BURST_PAUSE_MS)
+            if not more:
+                break
+            entries.extend(more)
+        return entries
 
     def _take_reading(self) -> list[asyncio.Task[list[Entry]]]:
         reading, self._reading = self._reading, None

@@ -39,10 +39,10 @@ class JobStream:
         self._keys = keys
         self._consumer = consumer
 
-    async def read(self) -> list[Entry]:
-        """New jobs: wait up to BLOCK_MS for the first, then take all that are queued."""
+    async def read(self, block_ms: int = BLOCK_MS) -> list[Entry]:
+        """New jobs: wait up to `block_ms` for the first, then take all that are queued."""
         entries: list[Entry] = []
-        block: int | None = BLOCK_MS
+        block: int | None = block_ms
         while len(entries) < MAX_BATCH:
             reply: Any = await self._redis.xreadgroup(
                 self._keys.workers_group,
