@@ -44,7 +44,11 @@ FAULTS: dict[str, tuple[dict[str, Any], str, int]] = {
         "client_revision 4294967296 does not fit a uint32",
         1,
     ),
-    "huge body": ({"pad_to": 65537}, "response body of 65537 bytes exceeds 65536 bytes", 1),
+    "huge body without client_revision": (
+        {"without_revision": True, "pad_to": 65537},
+        "client_revision not found in the first 65536 bytes of the response",
+        1,
+    ),
 }
 
 
