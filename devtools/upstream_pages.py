@@ -69,6 +69,8 @@ def home_page(
         return _cached_home_page(None, size, first_at, 1)
     if occurrences < 1:
         raise ValueError("a home page with the field has it at least once")
+    if not 0 <= first_at < size:
+        raise ValueError(f"first_at {first_at} is not inside a page of {size} bytes")
     return _cached_home_page(revision, size, first_at, occurrences)
 
 
