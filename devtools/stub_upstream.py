@@ -221,6 +221,9 @@ def _gate(path: str, headers: Mapping[str, str], behaviour: Behaviour) -> Answer
 
 
 def _redirects(path: str, headers: Mapping[str, str], behaviour: Behaviour) -> Answer | None:
+    """The configured redirects, for sw.js and the home page (not the gate's mobile page)."""
+    if path == MOBILE_PATH:
+        return None
     if behaviour.redirect_loop:
         return Answer(302, b"", {"Location": path})
     if behaviour.redirect and not path.startswith(MOVED_PREFIX):

@@ -283,6 +283,18 @@ def test_a_revision_of_thousands_of_digits_is_a_fetch_error() -> None:
         parse_revision(b'"client_revision":' + b"9" * 5000 + b",")
 
 
+def test_a_long_number_split_across_chunks_is_still_seen_whole() -> None:
+    """A match longer than the kept tail (200 digits) straddling chunks: still the field, so
+    the error says it is no uint32 rather than that there is no client_revision."""
+    body = b"<html>" + b'"client_revision":' + b"1" * 200 + b",</html>"
+    scanner = RevisionScanner(limit=len(body))
+    chunks = [body[start : start + 16] for start in range(0, len(body), 16)]
+    for chunk in chunks[:-1]:
+        assert scanner.feed(chunk) is None
+    with pytest.raises(FetchError, match="does not fit a uint32"):
+        scanner.feed(chunks[-1])
+
+
 async def test_a_redirect_loop_tries_the_next_source_without_retrying() -> None:
     """sw.js redirecting to itself: 1 + 5 requests, TooManyRedirects, then the home page."""
     calls: list[str] = []
