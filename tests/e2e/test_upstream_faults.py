@@ -117,6 +117,8 @@ async def store_a_version(web: Process) -> None:
 async def test_fault_gives_a_clear_500_and_keeps_the_version(
     fault: str, launch: Launcher, start_web: Callable[..., Process], upstream: StubUpstream
 ) -> None:
+    """Each fault of FAULTS: a 500 naming the source and the cause, the stored version and
+    its seq unchanged, after exactly the upstream requests the retry policy allows."""
     behaviour, error, fetches = FAULTS[fault]
     launch("worker", **FAST)
     web = start_web(**FAST)
