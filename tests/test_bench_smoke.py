@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.peers.job import HEADERS
+from worker.fetch import BROWSER_HEADERS
+
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
@@ -40,3 +43,8 @@ def test_the_benchmark_suite_runs(tmp_path: Path) -> None:
         "subscribers' on_change",
     ):
         assert figure in output
+
+
+def test_the_peers_send_the_workers_browser_headers() -> None:
+    """The peers' job keeps a copy of the worker's headers: the stub's gate refuses less."""
+    assert HEADERS == BROWSER_HEADERS

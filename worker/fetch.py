@@ -1,9 +1,16 @@
 """Finding the current WhatsApp Web version upstream.
 
 Each source (`WA_VERSION_URL`, comma-separated) is tried in order until one answers
-with a `client_revision`. A round of all sources is retried only when a failure may
-pass (timeouts, connection errors, 429, 5xx), with exponential backoff and jitter,
-at most `fetch_attempts` rounds and never past `refresh_deadline`.
+with a `client_revision`. A body is read as a stream and only up to its first
+`client_revision`: the home page keeps growing (~100 KB in 2024, ~580 KB in 2026, 1 MB
+seen) while the field stays within its first 82 KB, so its growth never reaches
+`fetch_max_bytes`, which only stops a body that has no match.
+
+Any failure of a source is a `FetchError` naming it, and the next source is tried. A
+round of all sources is retried only when a failure may pass (timeouts, connection
+errors, 429, 5xx), with exponential backoff and jitter, at most `fetch_attempts`
+rounds and never past `refresh_deadline`. A redirect loop or a body that is not the
+gzip it claims is not retried: the next source is asked instead.
 """
 
 from __future__ import annotations
@@ -28,11 +35,14 @@ from tenacity import (
 
 from shared.errors import FetchError, InvalidVersion, TransientFetchError
 from shared.settings import Settings
-from shared.version import WAVersion
+from shared.version import UINT32_MAX, WAVersion
 
 # Matches both the home page (`"client_revision":1045818043,`) and sw.js, where the
 # JSON sits inside a JS string and its quotes are escaped (`\"client_revision\":1026…`).
-CLIENT_REVISION = re.compile(rb'\\?"client_revision\\?":\s*(\d+)')
+# The whitespace is bounded so that a match's start always lies within the last
+# `_TAIL` bytes of what was read before its digits: a chunk boundary cannot hide it.
+CLIENT_REVISION = re.compile(rb'\\?"client_revision\\?":\s{0,16}(\d+)')
+_TAIL = 64  # > len('\\"client_revision\\":') + 16 spaces
 
 # What a desktop Chrome sends for a page load; without browser-like headers the
 # upstream has answered 400.
@@ -62,12 +72,57 @@ class Fetched:
 
 
 def parse_revision(body: bytes) -> WAVersion:
-    """The version in a home page or sw.js body."""
-    match = CLIENT_REVISION.search(body)
-    if match is None:
-        raise FetchError("client_revision not found in the response")
+    """The version in a whole home page or sw.js body."""
+    scanner = RevisionScanner(limit=len(body))
+    found = scanner.feed(body)
+    return found if found is not None else scanner.finish()
+
+
+class RevisionScanner:
+    """Finds the first `client_revision` in a body given chunk by chunk.
+
+    Only the end of the previous chunk is kept (a match may straddle two chunks), so a
+    body costs the same memory whatever its size. A match must lie within the first
+    `limit` bytes; past them without one, `feed` raises `FetchError`.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._read = 0
+        self._tail = b""
+
+    def feed(self, chunk: bytes) -> WAVersion | None:
+        """The version once a complete match is seen; `None` while more is needed."""
+        within = chunk[: self._limit - self._read]
+        self._read += len(chunk)
+        text = self._tail + within
+        match = CLIENT_REVISION.search(text)
+        if match is not None and match.end() < len(text):
+            return _version(match)  # a byte after the digits: they are all there
+        if self._read > self._limit:
+            raise FetchError(
+                f"client_revision not found in the first {self._limit} bytes of the response"
+            )
+        # A match touching the end may have more digits to come; else keep what a
+        # match straddling into the next chunk could start with.
+        self._tail = text[match.start() :] if match is not None else text[-_TAIL:]
+        return None
+
+    def finish(self) -> WAVersion:
+        """The end of the body: the version, or `FetchError` when it has none."""
+        match = CLIENT_REVISION.search(self._tail)
+        if match is None:
+            raise FetchError("client_revision not found in the response")
+        return _version(match)
+
+
+def _version(match: re.Match[bytes]) -> WAVersion:
+    digits = match.group(1)
+    if len(digits) > len(str(UINT32_MAX)):
+        # Also keeps int() from refusing a number of thousands of digits (ValueError).
+        raise FetchError(f"client_revision {digits[:20].decode()}… does not fit a uint32")
     try:
-        return WAVersion.from_revision(int(match.group(1)))
+        return WAVersion.from_revision(int(digits))
     except InvalidVersion as exc:
         raise FetchError(str(exc)) from None
 
@@ -104,13 +159,14 @@ class VersionFetcher:
                 errors.append(TransientFetchError(f"{url}: refresh deadline reached"))
                 break
             try:
-                body = await self._read(url, min(self._settings.fetch_timeout, remaining))
-                return Fetched(parse_revision(body), url)
+                version = await self._read(url, min(self._settings.fetch_timeout, remaining))
+                return Fetched(version, url)
             except FetchError as exc:
                 errors.append(_naming_source(url, exc))
         raise _combine(errors)
 
-    async def _read(self, url: str, seconds: float) -> bytes:
+    async def _read(self, url: str, seconds: float) -> WAVersion:
+        """The version `url` gives, or `FetchError`: transient for timeouts and network errors."""
         if url.startswith("file://"):
             return _read_file(url, self._settings.fetch_max_bytes)
         try:
@@ -120,20 +176,21 @@ class VersionFetcher:
             raise TransientFetchError(f"timed out after {seconds:g}s") from None
         except httpx.TransportError as exc:
             raise TransientFetchError(f"{type(exc).__name__}: {exc}") from None
+        except httpx.RequestError as exc:
+            # TooManyRedirects, DecodingError (a body that is not the gzip it claims):
+            # asking again gets the same answer, the next source may not.
+            raise FetchError(f"{type(exc).__name__}: {exc}") from None
 
-    async def _read_http(self, url: str) -> bytes:
-        limit = self._settings.fetch_max_bytes
+    async def _read_http(self, url: str) -> WAVersion:
+        scanner = RevisionScanner(self._settings.fetch_max_bytes)
         async with self._client.stream("GET", url, headers=BROWSER_HEADERS) as response:
             _check_status(response)
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
-                raise FetchError(f"response body of {declared} bytes exceeds {limit} bytes")
-            body = bytearray()
+            # Leaving the block unread closes the connection: the rest is never downloaded.
             async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > limit:
-                    raise FetchError(f"response body exceeds {limit} bytes")
-            return bytes(body)
+                found = scanner.feed(chunk)
+                if found is not None:
+                    return found
+            return scanner.finish()
 
 
 def _check_status(response: httpx.Response) -> None:
@@ -156,16 +213,18 @@ def _retry_after(value: str | None) -> float | None:
     return None
 
 
-def _read_file(url: str, limit: int) -> bytes:
+def _read_file(url: str, limit: int) -> WAVersion:
     path = Path(urllib.request.url2pathname(urllib.parse.urlparse(url).path))
+    scanner = RevisionScanner(limit)
     try:
         with path.open("rb") as source:
-            body = source.read(limit + 1)
+            while chunk := source.read(65536):
+                found = scanner.feed(chunk)
+                if found is not None:
+                    return found
     except OSError as exc:
         raise FetchError(f"cannot read {path}: {exc.strerror}") from None
-    if len(body) > limit:
-        raise FetchError(f"file exceeds {limit} bytes")
-    return body
+    return scanner.finish()
 
 
 def _naming_source(url: str, error: FetchError) -> FetchError:

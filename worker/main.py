@@ -29,12 +29,22 @@ def worker_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
+# A redirect to the moved file is followed; a redirect loop ends after this many with
+# httpx.TooManyRedirects (httpx's default is 20), and the fetcher tries the next source.
+MAX_REDIRECTS = 5
+
+
+def upstream_client(settings: Settings) -> httpx.AsyncClient:
+    """The HTTP client the worker fetches the upstream with: at most 5 redirects."""
+    timeout = httpx.Timeout(settings.fetch_timeout)
+    return httpx.AsyncClient(timeout=timeout, follow_redirects=True, max_redirects=MAX_REDIRECTS)
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     """Answer refresh jobs until `stop` is set; the job in hand is finished first."""
     redis = connect(settings.redis_url)
     keys = Keys(settings.redis_prefix)
-    timeout = httpx.Timeout(settings.fetch_timeout)
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as http:
+    async with upstream_client(settings) as http:
         refresher = Refresher(
             StateStore(redis, keys, history_length=settings.history_length),
             VersionFetcher(settings, http),

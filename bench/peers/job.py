@@ -14,7 +14,23 @@ import redis
 import redis.asyncio
 
 REVISION = re.compile(rb'\\?"client_revision\\?":\s*(\d+)')
-HEADERS = {"User-Agent": "Mozilla/5.0 Chrome/148.0.0.0", "Accept-Language": "en-US,en;q=0.9"}
+# worker.fetch.BROWSER_HEADERS, copied (this file cannot import the project in the arq
+# virtualenv): the stub upstream, as the real one, answers 400 without them.
+HEADERS = {
+    "User-Agent": (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/148.0.0.0 Safari/537.36"
+    ),
+    "Accept": (
+        "text/html,application/xhtml+xml,application/xml;q=0.9,"
+        "image/avif,image/webp,image/apng,*/*;q=0.8"
+    ),
+    "Accept-Language": "en-US,en;q=0.9",
+    "Sec-Fetch-Dest": "document",
+    "Sec-Fetch-Mode": "navigate",
+    "Sec-Fetch-Site": "none",
+    "Sec-Fetch-User": "?1",
+}
 
 _http: httpx.Client | None = None
 _redis: redis.Redis | None = None

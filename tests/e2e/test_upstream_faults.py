@@ -1,9 +1,10 @@
-"""Upstream faults against the real processes: the right retries, a clear 500, the version kept."""
+"""Upstream faults against the real processes: the right retries, a clear 500 or the next
+source, the version kept."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -44,8 +45,51 @@ FAULTS: dict[str, tuple[dict[str, Any], str, int]] = {
         "client_revision 4294967296 does not fit a uint32",
         1,
     ),
-    "huge body": ({"pad_to": 65537}, "response body of 65537 bytes exceeds 65536 bytes", 1),
+    "redirect loop is not retried": (
+        {"redirect_loop": True},
+        "TooManyRedirects: Exceeded maximum allowed redirects.",
+        1 + 5,
+    ),
+    "body not the gzip it claims": (
+        {"bogus_gzip": True},
+        "DecodingError: Error -3 while decompressing data: incorrect header check",
+        1,
+    ),
+    "mobile page": ({"mobile": True}, "client_revision not found in the response", 2),
+    "huge body without client_revision": (
+        {"without_revision": True, "pad_to": 65537},
+        "client_revision not found in the first 65536 bytes of the response",
+        1,
+    ),
 }
+
+
+NEWER = 1045818043
+# (the first source's behaviour and path, extra settings, the source that answers:
+#  "first" or "next", requests the first source gets)
+SURVIVED: dict[str, tuple[dict[str, Any], str, dict[str, str], str, int]] = {
+    "gzip": ({"gzip": True}, "/", {}, "first", 1),
+    "chunked": ({"chunked": True}, "/", {}, "first", 1),
+    "302 to the file": ({"redirect": True}, "/sw.js", {}, "first", 2),
+    "1.05 MB home page, FETCH_MAX_BYTES 256 KiB": (
+        {"page_size": 1_050_827, "first_at": 82_000},
+        "/",
+        {"FETCH_MAX_BYTES": "262144"},
+        "first",
+        1,
+    ),
+    "redirect loop": ({"redirect_loop": True}, "/sw.js", {}, "next", 1 + 5),
+    "body not the gzip it claims": ({"bogus_gzip": True}, "/sw.js", {}, "next", 1),
+    "mobile page": ({"mobile": True}, "/", {}, "next", 2),
+}
+
+
+@pytest.fixture
+def fallback() -> Iterator[StubUpstream]:
+    """A second, healthy upstream: the next source."""
+    stub = StubUpstream().start()
+    yield stub
+    stub.stop()
 
 
 async def refresh_and_check_kept(web: Process, expected_error: str) -> None:
@@ -73,6 +117,8 @@ async def store_a_version(web: Process) -> None:
 async def test_fault_gives_a_clear_500_and_keeps_the_version(
     fault: str, launch: Launcher, start_web: Callable[..., Process], upstream: StubUpstream
 ) -> None:
+    """Each fault of FAULTS: a 500 naming the source and the cause, the stored version and
+    its seq unchanged, after exactly the upstream requests the retry policy allows."""
     behaviour, error, fetches = FAULTS[fault]
     launch("worker", **FAST)
     web = start_web(**FAST)
@@ -132,3 +178,48 @@ async def test_an_older_build_during_a_rollout_is_a_200_that_keeps_the_version(
     assert data["upstream_seen_at"] == data["last_refreshed"]
     assert data["last_error"] == ""
     assert "wa_upstream_older_total 1.0" in metrics
+
+
+@pytest.mark.parametrize("case", list(SURVIVED))
+async def test_upstream_oddities_still_give_the_version(
+    case: str,
+    launch: Launcher,
+    start_web: Callable[..., Process],
+    upstream: StubUpstream,
+    fallback: StubUpstream,
+) -> None:
+    """Encodings, a moved file and a page past FETCH_MAX_BYTES are read from the first
+    source; a redirect loop, a bad gzip or the mobile page hand over to the next one. The
+    refresh answers 200 with the version and the source that gave it."""
+    behaviour, path, settings, answering, requests = SURVIVED[case]
+    upstream.configure(revision=NEWER, **behaviour)
+    fallback.configure(revision=NEWER + 1)
+    first, following = upstream.url(path), fallback.url("/")
+    launch("worker", **{**FAST, **settings}, WA_VERSION_URL=f"{first},{following}")
+    web = start_web(**FAST)
+    async with httpx.AsyncClient(base_url=web.base_url, timeout=30) as client:
+        response = await client.post(REFRESH, headers=AUTH)
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    revision, source = (NEWER, first) if answering == "first" else (NEWER + 1, following)
+    assert (data["wa_web_version"]["string"], data["source"]) == (f"2.3000.{revision}", source)
+    assert upstream.fetches == requests
+    assert fallback.fetches == (1 if answering == "next" else 0)
+
+
+async def test_the_gate_refuses_a_plain_client_and_lets_the_worker_through(
+    launch: Launcher, start_web: Callable[..., Process], upstream: StubUpstream
+) -> None:
+    """The stub's gate is on: httpx's own headers get the 400 and the 6 KB sorry page, the
+    worker's BROWSER_HEADERS get the version."""
+    async with httpx.AsyncClient(timeout=10) as plain:
+        refused_sw = await plain.get(upstream.url("/sw.js"))
+        refused_home = await plain.get(upstream.url("/"))
+    assert (refused_sw.status_code, refused_home.status_code) == (400, 400)
+    assert b"Sorry, something went wrong" in refused_home.content
+    launch("worker", **FAST)
+    web = start_web(**FAST)
+    async with httpx.AsyncClient(base_url=web.base_url, timeout=30) as client:
+        response = await client.post(REFRESH, headers=AUTH)
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["wa_web_version"]["string"] == f"2.3000.{STORED}"
