@@ -18,6 +18,7 @@ from tests.api.test_contract import AUTH, REFRESH, VERSION
 from tests.conftest import SECRET
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import ROOT, Process, procfile
+from tests.e2e.test_watcher import strings
 from tests.support import next_message, wait_until
 
 pytestmark = pytest.mark.slow
@@ -136,3 +137,30 @@ def test_worker_stops_promptly_on_sigterm(launch: Launcher) -> None:
 
 async def _stream_holds(redis: Redis, keys: Keys, count: int) -> bool:
     return await redis.xlen(keys.refresh_jobs) >= count
+
+
+async def test_unpinning_a_mistaken_pin_returns_every_subscriber_to_upstream(
+    launch: Launcher,
+    start_web: Callable[..., Process],
+    upstream: StubUpstream,
+    redis: Redis,
+    keys: Keys,
+) -> None:
+    """A pin above the real version (a typo) announced to the watcher, then unpinned: the
+    version goes back to upstream's, older though it is, the watcher follows, and the
+    refresh the unpin asks for reaches the upstream."""
+    launch("worker")
+    watcher = launch("watcher")
+    web = start_web()
+    real, typo = "2.3000.1026131876", "2.3000.1926131876"
+    async with httpx.AsyncClient(base_url=web.base_url, timeout=30) as client:
+        assert (await client.post(REFRESH, headers=AUTH)).status_code == 200
+        pinned = await client.put(VERSION, json={"version": typo}, headers=AUTH)
+        assert pinned.json()["data"]["wa_web_version"]["string"] == typo
+        await wait_until(lambda: strings(watcher) == [real, typo], within=20)
+        fetches_before = upstream.fetches
+        unpinned = (await client.delete(f"{VERSION}/pin", headers=AUTH)).json()["data"]
+    assert (unpinned["wa_web_version"]["string"], unpinned["pinned"]) == (real, False)
+    await wait_until(lambda: strings(watcher) == [real, typo, real], within=20)
+    await wait_until(lambda: upstream.fetches > fetches_before, within=20)
+    assert await redis.hget(keys.version, "string") == real
