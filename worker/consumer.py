@@ -233,6 +233,7 @@ class JobConsumer:
             raise  # the job loop retries; the jobs stay pending and are claimed again
         except Exception:
             log.exception("refresh of %d jobs failed unexpectedly", len(jobs))
+            self._claim_all = True  # jobs read while it failed are pending: claim them next
             failed = JobResult(refreshed=False, error=UNEXPECTED_FAILURE, state=VersionState())
             await self._store.run(self._answer_writes(entries, jobs, failed))
             return
