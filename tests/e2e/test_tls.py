@@ -7,7 +7,6 @@ a user can say how to trust it works; verifying without trusting it fails at onc
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 
@@ -19,6 +18,7 @@ from shared.subscriber import VersionSubscriber
 from tests.api.test_contract import AUTH, REFRESH
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process
+from tests.e2e.test_watcher import strings
 from tests.support import wait_until
 from tests.tls import ACL_PASSWORD, ACL_USER, PASSWORD, TlsRedis, tls_redis
 
@@ -43,11 +43,6 @@ WAYS: dict[str, Callable[[TlsRedis], dict[str, str]]] = {
 }
 
 
-def version_lines(watcher: Process) -> list[str]:
-    printed = (json.loads(line) for line in watcher.output.splitlines() if line.startswith("{"))
-    return [str(line["string"]) for line in printed if "event" not in line]
-
-
 @pytest.mark.parametrize("way", list(WAYS))
 async def test_every_process_works_over_tls(
     way: str,
@@ -66,7 +61,7 @@ async def test_every_process_works_over_tls(
         response = await client.post(REFRESH, headers=AUTH)
     assert response.status_code == 200, response.text
     version = response.json()["data"]["wa_web_version"]["string"]
-    await wait_until(lambda: version_lines(watcher) == [version], within=20)
+    await wait_until(lambda: strings(watcher) == [version], within=20)
     settings = Settings.from_env({**env, "REDIS_PREFIX": prefix})
     async with VersionSubscriber.from_settings(settings) as subscriber:
         assert subscriber.current is not None
