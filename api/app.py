@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from api.auth import AdminAuth, FailedAuthLimiter
-from api.errors import EXCEPTION_HANDLERS
+from api.errors import EXCEPTION_HANDLERS, CatchUnexpected
 from api.limits import HeaderLimit
 from api.request_id import RequestId
 from api.routes import Services, routes
@@ -59,7 +59,7 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=routes,
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[Middleware(RequestId), Middleware(HeaderLimit)],
+        middleware=[Middleware(RequestId), Middleware(CatchUnexpected), Middleware(HeaderLimit)],
         lifespan=lifespan,
     )
 

@@ -8,11 +8,12 @@ from typing import Any
 
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.envelope import ApiError, failure
-from shared.errors import MessageError
+from shared.errors import StateConflict
 from shared.redis import REDIS_DOWN, describe
 
 log = logging.getLogger(__name__)
@@ -45,11 +46,49 @@ async def on_redis_refusal(request: Request, exc: Exception) -> Response:
     return failure(ApiError(503, "the version store refused the request; try again shortly"))
 
 
-async def on_unexpected(request: Request, exc: Exception) -> Response:
-    """Anything else: a 500 that tells the client nothing about the internals."""
-    if isinstance(exc, MessageError):
-        log.error("stored data does not decode: %s", exc)
-    return failure(ApiError(500, "an unexpected error occurred; it has been logged"))
+async def on_state_conflict(request: Request, exc: Exception) -> Response:
+    log.warning("%s", exc)
+    return failure(ApiError(503, "the version store is busy; try again shortly"))
+
+
+async def on_client_disconnect(request: Request, exc: Exception) -> Response:
+    """The client left in the middle of its body: nothing to answer, nothing to alarm."""
+    log.info("the client went away before sending its whole body")
+    return failure(ApiError(400, "the request body ended early"))
+
+
+UNEXPECTED = ApiError(500, "an unexpected error occurred; it has been logged")
+
+
+class CatchUnexpected:
+    """Anything no handler took: logged with its traceback and the request's id, and a 500
+    envelope that tells the client nothing about the internals.
+
+    Pure ASGI and inside RequestId, unlike Starlette's handler for `Exception` (which runs
+    outside every middleware): the 500 carries X-Request-ID, and the one log line about
+    the failure carries the request id.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception:
+            log.exception("unexpected failure answering %s %s", scope["method"], scope["path"])
+            if not started:
+                await failure(UNEXPECTED)(scope, receive, send)
 
 
 _FRAMEWORK_ERRORS = {
@@ -62,5 +101,6 @@ EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]
     HTTPException: on_http_exception,
     **{kind: on_redis_down for kind in REDIS_DOWN},
     RedisError: on_redis_refusal,
-    Exception: on_unexpected,
+    StateConflict: on_state_conflict,
+    ClientDisconnect: on_client_disconnect,
 }

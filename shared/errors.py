@@ -7,7 +7,8 @@ ServiceError
 ├── MessageError       a message read from Redis does not decode (also a ValueError)
 ├── FetchError         the upstream did not give a usable version
 │   └── TransientFetchError   ...but trying again may help (timeouts, 429, 5xx)
-└── ResultTimeout      no worker answered a refresh job in time
+├── ResultTimeout      no worker answered a refresh job in time
+└── StateConflict      the stored state kept changing under our writes; gave up
 ```
 
 Every message is written for the person who reads the envelope or the log:
@@ -50,3 +51,7 @@ class TransientFetchError(FetchError):
 
 class ResultTimeout(ServiceError):
     """No worker answered a refresh job before its deadline."""
+
+
+class StateConflict(ServiceError):
+    """The stored state changed under every one of a bounded number of writes."""

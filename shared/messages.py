@@ -14,21 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shared import wire
 from shared.clock import format_time
-from shared.errors import MessageError
+from shared.errors import InvalidVersion, MessageError
 from shared.state import VersionState, version_json
 from shared.version import WAVersion
 
 
 def _dumps(data: object) -> str:
     return json.dumps(data, separators=(",", ":"))
-
-
-def _loads(text: str | bytes, what: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise MessageError(f"{what} is not JSON: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +54,7 @@ class RefreshJob:
             return cls(
                 job_id=fields["job_id"],
                 force=fields["force"] == "1",
-                deadline_ms=int(fields["deadline_ms"]),
+                deadline_ms=wire.stored_integer(fields["deadline_ms"], "deadline_ms"),
                 request_id=fields.get("request_id", ""),
             )
         except (KeyError, ValueError) as exc:
@@ -83,14 +77,15 @@ class JobResult:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> JobResult:
-        try:
-            return cls(
-                refreshed=bool(data["refreshed"]),
-                error=str(data["error"]),
-                state=VersionState.from_json(data["state"]),
-            )
-        except (KeyError, TypeError) as exc:
-            raise MessageError(f"a job result does not decode: {exc!r}") from exc
+        what = "a job result"
+        state = data.get("state")
+        if not isinstance(state, dict):
+            raise MessageError(f"{what}: state is not an object")
+        return cls(
+            refreshed=wire.boolean(data, "refreshed", what),
+            error=wire.text(data, "error", what),
+            state=VersionState.from_json(state),
+        )
 
     def encode(self) -> str:
         """Encode for the per-job result key."""
@@ -98,10 +93,7 @@ class JobResult:
 
     @classmethod
     def decode(cls, text: str | bytes) -> JobResult:
-        data = _loads(text, "a job result")
-        if not isinstance(data, dict):
-            raise MessageError("a job result is not a JSON object")
-        return cls.from_json(data)
+        return cls.from_json(wire.load_object(text, "a job result"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,14 +110,18 @@ class BatchResult:
 
     @classmethod
     def decode(cls, text: str | bytes) -> BatchResult:
-        data = _loads(text, "a batch result")
-        try:
-            return cls(
-                job_ids=tuple(str(job_id) for job_id in data["job_ids"]),
-                result=JobResult.from_json(data["result"]),
-            )
-        except (KeyError, TypeError) as exc:
-            raise MessageError(f"a batch result does not decode: {exc!r}") from exc
+        what = "a batch result"
+        data = wire.load_object(text, what)
+        job_ids, result = data.get("job_ids"), data.get("result")
+        if not isinstance(job_ids, list) or not all(isinstance(j, str) for j in job_ids):
+            raise MessageError(f"{what}: job_ids is not a list of strings")
+        if not isinstance(result, dict):
+            raise MessageError(f"{what}: result is not an object")
+        return cls(job_ids=tuple(job_ids), result=JobResult.from_json(result))
+
+
+# What can make a change: a fetch, an operator's pin, an unpin.
+KINDS = ("fetch", "pin", "unpin")
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +159,9 @@ class PublishedVersion:
 
     @classmethod
     def from_state(cls, state: VersionState) -> PublishedVersion | None:
-        """What the stored state announces; None before any version was stored."""
-        if state.version is None:
+        """What the stored state announces; None before any version was stored, or while
+        its ordering (epoch, seq) is unknown (a malformed hash before its repair)."""
+        if state.version is None or state.epoch <= 0 or state.seq <= 0:
             return None
         return cls(
             version=state.version,
@@ -189,17 +186,33 @@ class PublishedVersion:
 
     @classmethod
     def decode(cls, text: str | bytes) -> PublishedVersion:
-        data = _loads(text, "a version-changed message")
+        """Decode a message; `MessageError` for anything that is not one, said precisely.
+
+        `array` and `string` must agree: clients in other languages read the array, this
+        one the string, and a message that tells them different things is a lie.
+        """
+        what = "a version-changed message"
+        data = wire.load_object(text, what)
         try:
-            previous = data["previous"]
+            version = WAVersion.parse(wire.text(data, "string", what))
+            if data.get("array") != version.array:
+                raise MessageError(f"{what}: array disagrees with string {version}")
+            previous = data.get("previous")
+            if previous is not None and not isinstance(previous, dict):
+                raise MessageError(f"{what}: previous is neither null nor a version")
+            kind = data.get("kind", "fetch")
+            if kind not in KINDS:
+                raise MessageError(f"{what}: kind {str(kind)[:20]!r} is not one of {KINDS}")
             return cls(
-                version=WAVersion.parse(data["string"]),
-                previous=None if previous is None else WAVersion.parse(previous["string"]),
-                seq=int(data["seq"]),
-                epoch=int(data["epoch"]),
-                changed_at=str(data["changed_at"]),
-                source=str(data["source"]),
-                kind=str(data.get("kind", "fetch")),
+                version=version,
+                previous=None
+                if previous is None
+                else WAVersion.parse(wire.text(previous, "string", what)),
+                seq=wire.integer(data, "seq", what, minimum=1),
+                epoch=wire.integer(data, "epoch", what, minimum=1),
+                changed_at=wire.text(data, "changed_at", what),
+                source=wire.text(data, "source", what),
+                kind=str(kind),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise MessageError(f"a version-changed message does not decode: {exc!r}") from exc
+        except InvalidVersion as exc:
+            raise MessageError(f"{what}: {exc}") from None

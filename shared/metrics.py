@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 
 from shared.keys import Keys
 from shared.state import VersionState
-from shared.store import Command
+from shared.store import Command, read_state
 
 FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -65,7 +65,7 @@ class WebMetrics:
 async def render(redis: Redis, keys: Keys, web: WebMetrics, subscription_losses: int) -> bytes:
     """The Prometheus text: this process's counters and the cluster's, read now."""
     fields: dict[str, str] = await redis.hgetall(keys.metrics)  # type: ignore[assignment]  # decoded
-    state = VersionState.from_hash(await redis.hgetall(keys.version))
+    state = await read_state(redis, keys)
     pending = await _pending(redis, keys)
     dead = await redis.xlen(keys.dead_letter)
     registry = CollectorRegistry(auto_describe=False)

@@ -19,6 +19,7 @@ from shared.messages import JobResult, RefreshJob
 from shared.results import ResultWaiter
 from shared.settings import Settings
 from shared.state import VersionState
+from shared.store import read_state
 from shared.tasks import cancel_and_wait
 
 
@@ -34,7 +35,7 @@ class RefreshClient:
 
     async def current(self) -> VersionState:
         """The stored state, as the worker last wrote it."""
-        return VersionState.from_hash(await self.redis.hgetall(self.keys.version))
+        return await read_state(self.redis, self.keys)
 
     async def refresh(self, *, force: bool) -> JobResult:
         """Refresh unless `force` is false and the last attempt is recent; return the outcome.

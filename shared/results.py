@@ -64,15 +64,15 @@ class ResultWaiter:
         except TimeoutError:
             # The message may have been lost while the answer itself was stored.
             stored = await self._redis.get(self._keys.refresh_result(job_id))
-            if stored is not None:
-                return JobResult.decode(stored)
+            if stored is not None and (result := _decoded(job_id, stored)) is not None:
+                return result
             raise ResultTimeout(f"no worker answered the refresh within {within:g}s") from None
 
     async def _on_message(self, channel: str, data: str) -> None:
         try:
             batch = BatchResult.decode(data)
-        except MessageError:
-            log.exception("ignoring a refresh result that does not decode")
+        except MessageError as exc:
+            log.warning("ignoring a refresh result message: %s", exc)
             return
         for job_id in batch.job_ids:
             self._resolve(job_id, batch.result)
@@ -83,10 +83,19 @@ class ResultWaiter:
             return
         stored = await self._redis.mget([self._keys.refresh_result(j) for j in job_ids])
         for job_id, text in zip(job_ids, stored, strict=True):
-            if text is not None:
-                self._resolve(job_id, JobResult.decode(text))
+            if text is not None and (result := _decoded(job_id, text)) is not None:
+                self._resolve(job_id, result)
 
     def _resolve(self, job_id: str, result: JobResult) -> None:
         future = self._waiting.get(job_id)
         if future is not None and not future.done():
             future.set_result(result)
+
+
+def _decoded(job_id: str, text: str | bytes) -> JobResult | None:
+    """A stored answer, or None (logged) when it does not decode."""
+    try:
+        return JobResult.decode(text)
+    except MessageError as exc:
+        log.warning("ignoring the stored answer to job %s: %s", job_id, exc)
+        return None

@@ -28,14 +28,18 @@ string, so any Redis client can read it:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from shared.clock import format_time, parse_time
+from shared import wire
+from shared.clock import epoch_ms, format_time, parse_time
 from shared.errors import MessageError
 from shared.version import WAVersion
+from shared.wire import stored_integer
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,32 +84,57 @@ class VersionState:
         }
         if self.version is not None:
             fields["string"] = str(self.version)
-            fields["array"] = json.dumps(self.version.array, separators=(",", ":"))
+            fields["array"] = _array_text(self.version)
         return fields
 
     @classmethod
     def from_hash(cls, raw: Mapping[Any, Any]) -> VersionState:
-        """Decode what HGETALL returned."""
+        """Decode what HGETALL returned; `MessageError` if any field is malformed."""
+        state, problems = cls.read_hash(raw)
+        if problems:
+            wrong = "; ".join(problems.values())
+            raise MessageError(f"the stored version state does not decode: {wrong}")
+        return state
+
+    @classmethod
+    def read_hash(cls, raw: Mapping[Any, Any]) -> tuple[VersionState, dict[str, str]]:
+        """Every field that decodes, and what is wrong with the others (left at default).
+
+        Each field has one strict parser (shared/wire.py): a value Python would read one
+        way and the write script's Lua another is malformed, not read.
+        """
         fields = {_text(key): _text(value) for key, value in raw.items()}
-        try:
-            text = fields.get("string", "")
-            return cls(
-                version=WAVersion.parse(text) if text else None,
-                seq=int(fields.get("seq") or 0),
-                epoch=int(fields.get("epoch") or 0),
-                rev=int(fields.get("rev") or 0),
-                changed_at=_time_or_none(fields.get("changed_at", "")),
-                source=fields.get("source", ""),
-                last_refreshed=_time_or_none(fields.get("last_refreshed", "")),
-                last_success=_time_or_none(fields.get("last_success", "")),
-                last_error=fields.get("last_error", ""),
-                pinned=fields.get("pinned") == "1",
-                upstream=WAVersion.parse(fields["upstream"]) if fields.get("upstream") else None,
-                upstream_at=_time_or_none(fields.get("upstream_at", "")),
-                awaiting_upstream=fields.get("awaiting_upstream") == "1",
-            )
-        except ValueError as exc:  # InvalidVersion is one too
-            raise MessageError(f"the stored version state does not decode: {exc}") from exc
+        problems: dict[str, str] = {}
+
+        def parsed(name: str, parse: Callable[[str], T], default: T) -> T:
+            value = fields.get(name, "")
+            if not value:
+                return default
+            try:
+                return parse(value)
+            except ValueError as exc:  # MessageError and InvalidVersion are ValueErrors
+                problems[name] = f"{name}: {exc}"
+                return default
+
+        version = parsed("string", WAVersion.parse, None)
+        if version is not None and fields.get("array", "") != _array_text(version):
+            problems["array"] = f"array {fields.get('array', '')[:40]!r} disagrees with {version}"
+        state = cls(
+            version=version,
+            seq=parsed("seq", lambda v: stored_integer(v, "seq"), 0),
+            epoch=parsed("epoch", lambda v: stored_integer(v, "epoch"), 0),
+            rev=parsed("rev", lambda v: stored_integer(v, "rev"), 0),
+            changed_at=parsed("changed_at", parse_time, None),
+            source=fields.get("source", ""),
+            last_refreshed=parsed("last_refreshed", parse_time, None),
+            last_success=parsed("last_success", parse_time, None),
+            last_error=fields.get("last_error", ""),
+            pinned=parsed("pinned", _flag, False),
+            upstream=parsed("upstream", WAVersion.parse, None),
+            upstream_at=parsed("upstream_at", parse_time, None),
+            awaiting_upstream=parsed("awaiting_upstream", _flag, False),
+        )
+        return state, problems
 
     def to_json(self) -> dict[str, Any]:
         """The state as the API and the result messages show it."""
@@ -126,27 +155,37 @@ class VersionState:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> VersionState:
-        """Decode what `to_json` made."""
+        """Decode what `to_json` made; `MessageError` for anything else."""
+        what = "a version state"
         try:
-            shown = data["wa_web_version"]
             return cls(
-                version=None if shown is None else WAVersion.parse(shown["string"]),
-                seq=int(data["seq"]),
-                epoch=int(data["epoch"]),
-                changed_at=_time_or_none(data["changed_at"] or ""),
-                source=str(data["source"]),
-                last_refreshed=_time_or_none(data["last_refreshed"] or ""),
-                last_success=_time_or_none(data["last_success"] or ""),
-                last_error=str(data["last_error"]),
-                pinned=bool(data["pinned"]),
-                upstream=None
-                if data["upstream_version"] is None
-                else WAVersion.parse(data["upstream_version"]["string"]),
-                upstream_at=_time_or_none(data["upstream_seen_at"] or ""),
-                awaiting_upstream=bool(data["awaiting_upstream"]),
+                version=_json_version(data, "wa_web_version", what),
+                seq=wire.integer(data, "seq", what),
+                epoch=wire.integer(data, "epoch", what),
+                changed_at=_json_time(data, "changed_at", what),
+                source=wire.text(data, "source", what),
+                last_refreshed=_json_time(data, "last_refreshed", what),
+                last_success=_json_time(data, "last_success", what),
+                last_error=wire.text(data, "last_error", what),
+                pinned=wire.boolean(data, "pinned", what),
+                upstream=_json_version(data, "upstream_version", what),
+                upstream_at=_json_time(data, "upstream_seen_at", what),
+                awaiting_upstream=wire.boolean(data, "awaiting_upstream", what),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise MessageError(f"a version state does not decode: {exc!r}") from exc
+        except ValueError as exc:  # a bad version or time inside well-typed fields
+            raise MessageError(f"{what} does not decode: {exc}") from None
+
+
+# How far ahead of this process's clock another writer's clock may be.
+EPOCH_SKEW_MS = 5 * 60 * 1000
+
+
+def plausible_epoch(epoch: int, now_ms: int | None = None) -> bool:
+    """Whether `epoch` (ms) can be when a hash was first written: positive, not ahead of
+    now by more than a clock skew. A forged epoch far ahead would make every subscriber
+    ignore every real change."""
+    now_ms = epoch_ms() if now_ms is None else now_ms
+    return 0 < epoch <= now_ms + EPOCH_SKEW_MS
 
 
 def version_json(version: WAVersion) -> dict[str, Any]:
@@ -155,7 +194,43 @@ def version_json(version: WAVersion) -> dict[str, Any]:
 
 
 def _text(value: str | bytes) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
+
+
+def _array_text(version: WAVersion) -> str:
+    return json.dumps(version.array, separators=(",", ":"))
+
+
+def _flag(value: str) -> bool:
+    if value not in {"0", "1"}:
+        raise MessageError(f"{value[:40]!r} is not 0 or 1")
+    return value == "1"
+
+
+def _json_version(data: Mapping[str, Any], name: str, what: str) -> WAVersion | None:
+    """`null`, or `{"array": [...], "string": "2.3000.N"}` whose two forms agree."""
+    shown = data.get(name, ...)
+    if shown is ...:
+        raise MessageError(f"{what}: {name} is missing")
+    if shown is None:
+        return None
+    if not isinstance(shown, dict):
+        raise MessageError(f"{what}: {name} is not a version object")
+    version = WAVersion.parse(wire.text(shown, "string", what))
+    if shown.get("array") != version.array:
+        raise MessageError(f"{what}: {name}'s array disagrees with its string")
+    return version
+
+
+def _json_time(data: Mapping[str, Any], name: str, what: str) -> datetime | None:
+    value = data.get(name, ...)
+    if value is ...:
+        raise MessageError(f"{what}: {name} is missing")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MessageError(f"{what}: {name} is not a time")
+    return parse_time(value)
 
 
 def _time_or_empty(moment: datetime | None) -> str:
@@ -164,7 +239,3 @@ def _time_or_empty(moment: datetime | None) -> str:
 
 def _time_or_null(moment: datetime | None) -> str | None:
     return None if moment is None else format_time(moment)
-
-
-def _time_or_none(text: str) -> datetime | None:
-    return parse_time(text) if text else None

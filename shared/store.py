@@ -12,17 +12,22 @@ history list.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from redis.asyncio import Redis
 
 from shared.clock import epoch_ms, format_time
+from shared.errors import MessageError, StateConflict
 from shared.keys import Keys
 from shared.messages import PublishedVersion
-from shared.state import VersionState
+from shared.state import VersionState, plausible_epoch
 from shared.version import WAVersion
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +63,12 @@ Command = tuple[str, ...]
 Decide = Callable[[VersionState], Applied]
 FollowUp = Callable[[Applied], Sequence[Command]]
 
-# KEYS[1]: the state hash. ARGV[1]: the rev the writes were decided on. ARGV[2…]: the
-# commands, each as its word count followed by its words. All run, or none.
+# KEYS[1]: the state hash. ARGV[1]: the rev the writes were decided on, as it was stored
+# (compared as text: a value Python and Lua would read differently cannot pass for
+# another). ARGV[2…]: the commands, each as its word count followed by its words. All
+# run, or none.
 _GUARDED_WRITE = """
-if tonumber(redis.call('HGET', KEYS[1], 'rev') or '0') ~= tonumber(ARGV[1]) then
+if (redis.call('HGET', KEYS[1], 'rev') or '') ~= ARGV[1] then
   return 0
 end
 local i = 2
@@ -74,6 +81,38 @@ return 1
 """
 
 
+# Writers racing each other settle in a write or two; more means something is wrong.
+MAX_WRITE_ATTEMPTS = 10
+# The fields a subscriber orders by: if one is malformed, the next write starts afresh.
+_ORDERING_FIELDS = frozenset({"string", "array", "seq", "epoch"})
+_reported: set[str] = set()
+
+
+async def read_state(redis: Redis, keys: Keys) -> VersionState:
+    """The stored state, read now; see `readable_state`."""
+    return readable_state(await redis.hgetall(keys.version))
+
+
+def readable_state(raw: Mapping[Any, Any]) -> VersionState:
+    """The state in `raw` (what HGETALL gave) as far as it decodes.
+
+    A malformed field is logged (once per distinct problem) and left at its default. A
+    malformed version, seq or epoch, or an epoch that is not a plausible past moment,
+    makes the epoch 0: the next write starts a new epoch, which every subscriber follows,
+    and readers meanwhile see no announcement to follow.
+    """
+    state, problems = VersionState.read_hash(raw)
+    for problem in problems.values():
+        if problem not in _reported:
+            _reported.add(problem)
+            log.warning("the stored version state has a malformed field: %s", problem)
+    if problems.keys() & _ORDERING_FIELDS or (state.epoch and not plausible_epoch(state.epoch)):
+        if state.epoch and "epoch" not in problems and not plausible_epoch(state.epoch):
+            log.warning("the stored epoch %d is not a plausible past moment", state.epoch)
+        state = replace(state, seq=0, epoch=0)
+    return state
+
+
 class StateStore:
     """The version hash, written with a rev check; remembers what it last wrote."""
 
@@ -83,6 +122,7 @@ class StateStore:
         self._history_length = history_length
         self._script = redis.register_script(_GUARDED_WRITE)
         self._known: VersionState | None = None
+        self._known_rev = ""  # the rev field as stored when `_known` was read or written
 
     @property
     def keys(self) -> Keys:
@@ -90,13 +130,17 @@ class StateStore:
 
     async def read(self) -> VersionState:
         """The stored state, read now."""
-        self._known = VersionState.from_hash(await self._redis.hgetall(self._keys.version))
+        raw = await self._redis.hgetall(self._keys.version)
+        self._known, self._known_rev = readable_state(raw), str(raw.get("rev", ""))
         return self._known
 
     async def commit(self, decide: Decide, follow_up: FollowUp | None = None) -> Applied:
-        """Write what `decide` makes of the current state, with `follow_up`'s commands."""
+        """Write what `decide` makes of the current state, with `follow_up`'s commands.
+
+        Raises `StateConflict` when the state changed under MAX_WRITE_ATTEMPTS writes.
+        """
         state = self._known if self._known is not None else await self.read()
-        while True:
+        for _ in range(MAX_WRITE_ATTEMPTS):
             if state.epoch == 0:
                 # A new hash (first run, or Redis lost its data) starts a new epoch, so
                 # subscribers that saw a higher seq before still accept what follows.
@@ -112,15 +156,23 @@ class StateStore:
                 last = str(self._history_length - 1)
                 commands.append(("LTRIM", self._keys.history, "0", last))
             commands.extend(follow_up(applied) if follow_up else ())
-            if await self._script([self._keys.version], [state.rev, *_words(commands)]):
-                self._known = written
+            if await self._script([self._keys.version], [self._known_rev, *_words(commands)]):
+                self._known, self._known_rev = written, str(written.rev)
                 return applied
             state = await self.read()  # someone else wrote: decide again on what is there
+        raise StateConflict(
+            f"the stored version state changed under {MAX_WRITE_ATTEMPTS} writes in a row"
+        )
 
     async def history(self, limit: int) -> list[PublishedVersion]:
-        """The last `limit` changes, newest first."""
-        entries = await self._redis.lrange(self._keys.history, 0, limit - 1)
-        return [PublishedVersion.decode(entry) for entry in entries]
+        """The last `limit` changes, newest first; entries that do not decode are skipped."""
+        decoded = []
+        for entry in await self._redis.lrange(self._keys.history, 0, limit - 1):
+            try:
+                decoded.append(PublishedVersion.decode(entry))
+            except MessageError as exc:
+                log.warning("skipping a history entry: %s", exc)
+        return decoded
 
     async def run(self, commands: Sequence[Command]) -> None:
         """Run `commands` in one round trip (a pipeline, not a transaction)."""

@@ -35,7 +35,8 @@ from shared.pubsub import Subscription
 from shared.redis import REDIS_DOWN, connect, describe
 from shared.refresh import enqueue
 from shared.settings import DEFAULT_REDIS_URL, Settings
-from shared.state import VersionState
+from shared.state import plausible_epoch
+from shared.store import read_state
 from shared.tasks import cancel_and_wait
 from shared.version import WAVersion
 
@@ -73,6 +74,7 @@ class VersionSubscriber:
         self._applied = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._reports_muted_until = 0.0
+        self._held_at = 0.0  # time.monotonic() when `_current` was last set
         self.subscription = Subscription(
             self._redis,
             [self._keys.version_changed],
@@ -107,8 +109,12 @@ class VersionSubscriber:
 
     async def start(self) -> None:
         """Read the current version and follow changes in the background."""
-        with contextlib.suppress(*REDIS_DOWN):  # the subscription keeps trying
+        try:
             await self.resync()
+        except REDIS_DOWN:
+            pass  # the subscription keeps trying
+        except Exception as exc:  # a key of the wrong type, say: the resyncs try again
+            log.warning("reading the stored version failed: %s", describe(exc))
         self._tasks = [
             asyncio.create_task(self.subscription.run(), name="version-subscription"),
             asyncio.create_task(self._resync_periodically(), name="version-resync"),
@@ -134,11 +140,28 @@ class VersionSubscriber:
         await self.aclose()
 
     async def resync(self) -> None:
-        """Read the stored version and apply it if it is newer than the one held."""
-        state = VersionState.from_hash(await self._redis.hgetall(self._keys.version))
-        published = PublishedVersion.from_state(state)
-        if published is not None:
-            self._apply(published)
+        """Read the stored version and follow it.
+
+        The hash is the authority; a message is a hint it confirms. What the hash holds
+        is applied when it is newer than what is held. When it is older, and what is held
+        was applied before this read was sent (so the read must see it, or something
+        newer), the held version came from a lie or was lost with Redis's data: the hash
+        replaces it. A read sent earlier than that proves nothing and is ignored.
+        """
+        asked = time.monotonic()
+        stored = PublishedVersion.from_state(await read_state(self._redis, self._keys))
+        if stored is None:
+            return
+        held = self._current
+        if stored.newer_than(held):
+            self._hold(stored)
+        elif held is not None and stored.order != held.order and self._held_at < asked:
+            log.warning(
+                "the stored version %s (epoch %d, seq %d) contradicts the one held, %s "
+                "(epoch %d, seq %d): following the store",
+                stored.string, stored.epoch, stored.seq, held.string, held.epoch, held.seq,
+            )  # fmt: skip
+            self._hold(stored)
 
     async def wait_newer(
         self, than: PublishedVersion | None, within: float
@@ -190,10 +213,10 @@ class VersionSubscriber:
         log.info("reported an outdated client version: refresh requested")
         return True
 
-    def _apply(self, published: PublishedVersion) -> None:
-        if not published.newer_than(self._current):
-            return
+    def _hold(self, published: PublishedVersion) -> None:
+        """Make `published` the version held, and tell the callbacks and the waiters."""
         old, self._current = self._current, published
+        self._held_at = time.monotonic()
         self._changes.put_nowait((old, published))
         # Wake every wait_newer(), then arm a fresh event for the next change.
         self._applied.set()
@@ -202,10 +225,16 @@ class VersionSubscriber:
     async def _on_message(self, channel: str, data: str) -> None:
         try:
             published = PublishedVersion.decode(data)
-        except MessageError:
-            log.exception("ignoring a version-changed message that does not decode")
+        except MessageError as exc:
+            log.warning("ignoring a version-changed message: %s", exc)
             return
-        self._apply(published)
+        if not plausible_epoch(published.epoch):
+            log.warning(
+                "ignoring a version-changed message: epoch %d is in the future", published.epoch
+            )
+            return
+        if published.newer_than(self._current):
+            self._hold(published)
 
     async def _resync_periodically(self) -> None:
         while True:

@@ -22,7 +22,7 @@ from shared.keys import Keys
 from shared.messages import RefreshJob
 from shared.refresh import enqueue
 from shared.settings import Settings
-from shared.state import VersionState
+from shared.store import read_state
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class AutoRefresh:
 
     async def check(self) -> bool:
         """Enqueue a refresh if one is due and this worker is the first to see it."""
-        state = VersionState.from_hash(await self._redis.hgetall(self._keys.version))
+        state = await read_state(self._redis, self._keys)
         if state.refreshed_within(self._interval, self._clock()):
             return False
         slot_ms = int(self._interval * 1000)

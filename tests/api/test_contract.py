@@ -13,6 +13,7 @@ from devtools.stub_upstream import StubUpstream
 from shared.embedded import free_port
 from shared.keys import Keys
 from shared.settings import Settings
+from shared.state import VersionState
 from tests.conftest import SECRET, SettingsFactory
 from tests.support import running_api, running_worker
 
@@ -220,11 +221,30 @@ async def test_redis_unreachable_is_503_envelope(make_settings: SettingsFactory)
 
 
 async def test_unexpected_failure_is_500_without_internals(
-    api: httpx.AsyncClient, redis: Redis, keys: Keys
+    api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A corrupt stored state answers a bare 500 envelope: no traceback, no data details."""
-    await redis.hset(keys.version, mapping={"string": "not-a-version", "seq": "1"})
-    response = await api.get(VERSION, headers=AUTH)
+    """A bug in a handler answers a bare 500 envelope: no traceback, no details, and the
+    request id still comes back, so the log line can be found."""
+
+    def broken(self: VersionState) -> dict[str, object]:
+        raise RuntimeError("internal detail that must not leak")
+
+    monkeypatch.setattr(VersionState, "to_json", broken)
+    response = await api.get(VERSION, headers={**AUTH, b"X-Request-ID": b"find-me-42"})
     assert_failure(
         response, 500, "Internal server error", "an unexpected error occurred; it has been logged"
     )
+    assert "internal detail" not in response.text
+    assert response.headers["x-request-id"] == "find-me-42"
+
+
+async def test_a_corrupt_stored_state_shows_what_decodes(
+    api: httpx.AsyncClient, redis: Redis, keys: Keys
+) -> None:
+    """Garbage in the hash (a hand-typed HSET) is no 500: the fields that decode are
+    shown, the malformed ones at their defaults, and the ordering reset (seq 0)."""
+    await redis.hset(keys.version, mapping={"string": "not-a-version", "seq": "1", "source": "x"})
+    response = await api.get(VERSION, headers=AUTH)
+    assert response.status_code == 200
+    data = response.json()["data"]
+    assert (data["wa_web_version"], data["seq"], data["source"]) == (None, 0, "x")

@@ -1,0 +1,80 @@
+"""Reading what came from outside this process, strictly: one parser per kind of value.
+
+Anything read from Redis may be garbage: an old version of this service, a hand-typed
+HSET, a half-restored backup, a forged PUBLISH. Every reader here returns a value of the
+type it promises or raises `MessageError` saying what was wrong; nothing else escapes
+(no TypeError, OverflowError or RecursionError from a hostile input).
+
+Integers stored in the hash are plain decimal digits, the only form Python's `int()` and
+Lua's `tonumber()` read alike (`int("1_000")` is 1000, `tonumber("1_000")` is nil).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from shared.errors import MessageError
+
+# Up to an int64: what Redis, Lua and every client language read without loss.
+INT_MAX = 2**63 - 1
+_DIGITS = re.compile(r"0|[1-9][0-9]{0,18}")
+
+
+def load_object(text: str | bytes, what: str) -> dict[str, Any]:
+    """The JSON object in `text`; NaN and Infinity, deep nesting and non-objects refused."""
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise MessageError(f"{what} is not JSON: {str(exc)[:80]}") from None
+    if not isinstance(data, dict):
+        raise MessageError(f"{what} is not a JSON object")
+    return data
+
+
+def integer(data: Mapping[str, Any], name: str, what: str, *, minimum: int = 0) -> int:
+    """`data[name]`, a JSON integer (not a bool, not 1.0) from `minimum` to INT_MAX."""
+    value = _present(data, name, what)
+    if type(value) is not int or not minimum <= value <= INT_MAX:
+        raise MessageError(f"{what}: {name} is {_shown(value)}, not an integer ≥ {minimum}")
+    return value
+
+
+def text(data: Mapping[str, Any], name: str, what: str) -> str:
+    """`data[name]`, a JSON string."""
+    value = _present(data, name, what)
+    if not isinstance(value, str):
+        raise MessageError(f"{what}: {name} is {_shown(value)}, not a string")
+    return value
+
+
+def boolean(data: Mapping[str, Any], name: str, what: str) -> bool:
+    """`data[name]`, a JSON true or false."""
+    value = _present(data, name, what)
+    if not isinstance(value, bool):
+        raise MessageError(f"{what}: {name} is {_shown(value)}, not true or false")
+    return value
+
+
+def stored_integer(value: str, name: str) -> int:
+    """A hash field holding a whole number: decimal digits, no sign, `_`, space or zeros."""
+    if not _DIGITS.fullmatch(value) or int(value) > INT_MAX:
+        raise MessageError(f"{name} is {_shown(value)}, not a whole number")
+    return int(value)
+
+
+def _present(data: Mapping[str, Any], name: str, what: str) -> Any:
+    if name not in data:
+        raise MessageError(f"{what}: {name} is missing")
+    return data[name]
+
+
+def _shown(value: object) -> str:
+    """A short, safe rendering of a bad value for a log line."""
+    return repr(value)[:40]
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
