@@ -23,6 +23,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 
@@ -99,14 +100,22 @@ def free_port() -> int:
         return port
 
 
-def server_args(port: int, *extra: str, binary: str | None = None) -> list[str]:
-    """Arguments for a loopback-only server that keeps nothing on disk."""
+def server_args(
+    port: int, *extra: str, binary: str | None = None, directory: str | None = None
+) -> list[str]:
+    """Arguments for a loopback-only server that keeps nothing on disk.
+
+    Its directory is a fresh temporary one: a server made a replica writes the RDB it
+    received there, and another server started in the same directory would load it
+    (Redis 6.2 refuses Valkey's RDB format and exits).
+    """
     return [
         binary or server_binary(),
         "--port", str(port),
         "--bind", "127.0.0.1",
         "--save", "",
         "--appendonly", "no",
+        "--dir", directory or tempfile.mkdtemp(prefix="wa-redis-"),
         *extra,
     ]  # fmt: skip
 
@@ -119,6 +128,7 @@ class RedisServer:
         self.extra = extra  # more server arguments, e.g. "--maxclients", "50000"
         self.binary = server_binary(choice)
         self._process: subprocess.Popen[bytes] | None = None
+        self._directory: tempfile.TemporaryDirectory[str] | None = None
 
     @property
     def url(self) -> str:
@@ -130,8 +140,9 @@ class RedisServer:
 
     def start(self, timeout: float = 10.0) -> None:
         """Start the server and return once it accepts connections."""
+        self._directory = tempfile.TemporaryDirectory(prefix="wa-redis-")
         self._process = subprocess.Popen(
-            server_args(self.port, *self.extra, binary=self.binary),
+            server_args(self.port, *self.extra, binary=self.binary, directory=self._directory.name),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -149,6 +160,9 @@ class RedisServer:
             self._process.terminate()
             self._process.wait(timeout=10)
             self._process = None
+        if self._directory is not None:
+            self._directory.cleanup()
+            self._directory = None
 
     def __enter__(self) -> RedisServer:
         self.start()

@@ -230,7 +230,8 @@ class VersionSubscriber:
             return
         if not plausible_epoch(published.epoch):
             log.warning(
-                "ignoring a version-changed message: epoch %d is in the future", published.epoch
+                "ignoring a version-changed message: epoch %d is ahead of the clock",
+                published.epoch,
             )
             return
         if published.newer_than(self._current):
