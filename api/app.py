@@ -14,13 +14,14 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from api.auth import AdminAuth, FailedAuthLimiter
+from api.client_address import ClientAddress
 from api.errors import EXCEPTION_HANDLERS, CatchUnexpected
 from api.limits import HeaderLimit
 from api.request_id import RequestId
 from api.routes import Services, routes
 from shared.errors import ConfigError
 from shared.keys import Keys
-from shared.logs import setup_logging
+from shared.logs import hide, setup_logging
 from shared.metrics import WebMetrics
 from shared.redis import connect
 from shared.refresh import refresh_client
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings) -> Starlette:
     """The app for `settings`; Redis is opened by the lifespan, not here."""
     settings.require_admin_secret()
+    hide(*settings.secrets())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Services]]:
@@ -56,12 +58,20 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await redis.aclose()
 
-    return Starlette(
+    app = Starlette(
         routes=routes,
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[Middleware(RequestId), Middleware(CatchUnexpected), Middleware(HeaderLimit)],
+        middleware=[
+            Middleware(RequestId),
+            Middleware(CatchUnexpected),
+            Middleware(ClientAddress, trusted_hops=settings.trusted_proxy_hops),
+            Middleware(HeaderLimit),
+        ],
         lifespan=lifespan,
     )
+    # `/healthz/` is a 404, not a 307 to a URL built from the client's Host header.
+    app.router.redirect_slashes = False
+    return app
 
 
 def __getattr__(name: str) -> Starlette:

@@ -25,6 +25,10 @@ from shared.redis import describe
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "x-admin-secret"
+# Optional whitespace around a header value (RFC 9110 §5.5): spaces and tabs.
+OWS = " \t"
+# Clients this process remembers as blocked, at most; beyond, it asks Redis again.
+MAX_REMEMBERED = 10_000
 
 # Count a failure; start the window with the first one. Returns {count, ms left}.
 _COUNT_FAILURE = """
@@ -45,7 +49,11 @@ class FailedAuthLimiter:
         self._blocked_until: dict[str, float] = {}
 
     def blocked_for(self, client: str) -> float:
-        """Seconds `client` stays blocked, as this process knows it; 0 if not blocked."""
+        """Seconds `client` stays blocked, as this process knows it; 0 if not blocked.
+
+        `client` is a bucket from api/client_address.py: bounded in size, not chosen by
+        the client.
+        """
         until = self._blocked_until.get(client)
         if until is None:
             return 0.0
@@ -67,8 +75,17 @@ class FailedAuthLimiter:
         if int(count) <= self._limit:
             return 0.0
         left = max(0, int(left_ms)) / 1000
-        self._blocked_until[client] = time.monotonic() + left
+        self._remember_blocked(client, time.monotonic() + left)
         return left
+
+    def _remember_blocked(self, client: str, until: float) -> None:
+        """Note `client` as blocked; the memory of it is bounded (Redis keeps the truth)."""
+        if len(self._blocked_until) >= MAX_REMEMBERED:
+            now = time.monotonic()
+            self._blocked_until = {c: u for c, u in self._blocked_until.items() if u > now}
+            while len(self._blocked_until) >= MAX_REMEMBERED:  # the oldest noted go first
+                del self._blocked_until[next(iter(self._blocked_until))]
+        self._blocked_until[client] = until
 
 
 class AdminAuth:
@@ -78,9 +95,11 @@ class AdminAuth:
     def __init__(
         self, secrets: tuple[str, ...], limiter: FailedAuthLimiter, metrics_token: str = ""
     ) -> None:
-        self._secrets = tuple(s.encode() for s in secrets if s)
+        # RFC 9110: whitespace around a field value is not part of it, on either side.
+        self._secrets = tuple(s.strip(OWS).encode() for s in secrets if s.strip(OWS))
         self._limiter = limiter
-        self._metrics_bearer = f"Bearer {metrics_token}".encode() if metrics_token else b""
+        token = metrics_token.strip(OWS)
+        self._metrics_bearer = f"Bearer {token}".encode() if token else b""
 
     async def require(self, request: Request, *, metrics: bool = False) -> None:
         """Raise a 429 or 401 `ApiError` unless the request may use the admin API."""
@@ -88,7 +107,7 @@ class AdminAuth:
         if blocked := self._limiter.blocked_for(client):
             raise _too_many(blocked)
         if metrics and self._metrics_bearer:
-            offered = request.headers.get("authorization", "").encode("latin-1")
+            offered = request.headers.get("authorization", "").strip(OWS).encode("latin-1")
             if hmac.compare_digest(offered, self._metrics_bearer):
                 return
         if not self._matches(request.headers.get(SECRET_HEADER, "")):
@@ -99,7 +118,7 @@ class AdminAuth:
 
     def _matches(self, offered_text: str) -> bool:
         # Headers arrive decoded as latin-1; encoding back gives the bytes the client sent.
-        offered = offered_text.encode("latin-1")
+        offered = offered_text.strip(OWS).encode("latin-1")
         # Compare with every accepted secret, in constant time, without stopping early:
         # the answer's timing then says nothing about which secret, or how much, matched.
         matched = False

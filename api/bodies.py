@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from starlette.requests import Request
@@ -11,19 +12,27 @@ from shared.errors import InvalidVersion
 from shared.version import WEB_MAJOR, WAVersion
 
 MAX_BODY_BYTES = 4096
+BODY_TIMEOUT = 10.0
 
 
 async def read_json_object(request: Request) -> dict[str, object]:
-    """The body as a JSON object; 413 past MAX_BODY_BYTES, 400 for anything else."""
+    """The body as a JSON object: 413 past MAX_BODY_BYTES, 408 when it takes longer than
+    BODY_TIMEOUT to arrive (a client sending a byte at a time), 400 for anything else."""
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise ApiError(413, f"the body is over {MAX_BODY_BYTES} bytes")
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:
+                    raise ApiError(413, f"the body is over {MAX_BODY_BYTES} bytes")
+    except TimeoutError:
+        raise ApiError(408, f"the body did not arrive within {BODY_TIMEOUT:g}s") from None
     try:
         data = json.loads(body)
     except ValueError:
         raise ApiError(400, "the body is not JSON") from None
+    except RecursionError:
+        raise ApiError(400, "the body is nested too deeply") from None
     if not isinstance(data, dict):
         raise ApiError(400, "the body must be a JSON object")
     return data

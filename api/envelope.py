@@ -13,6 +13,7 @@ STATUS_MESSAGES = {
     401: "Unauthorized",
     404: "Not found",
     405: "Method not allowed",
+    408: "Request timeout",
     413: "Payload too large",
     429: "Too many requests",
     431: "Request header fields too large",

@@ -105,7 +105,7 @@ async def version_history(request: Request) -> JSONResponse:
     """The last applied versions, newest first: what, when, why (fetch, pin, unpin)."""
     services = await _services(request)
     raw = request.query_params.get("limit", "20")
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 1000:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 4) or not 1 <= int(raw) <= 1000:
         raise ApiError(400, f"limit must be a whole number from 1 to 1000, got {raw[:40]!r}")
     entries = await services.store.history(int(raw))
     return success(

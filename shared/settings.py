@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from shared.durations import parse_duration
 from shared.errors import ConfigError
+from shared.redis import url_password
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_VERSION_URLS = ("https://web.whatsapp.com/sw.js", "https://web.whatsapp.com/")
@@ -33,6 +34,9 @@ class Settings:
     # More failed authentications than this from one address within the window: 429.
     auth_failure_limit: int = 10
     auth_failure_window: float = 60.0
+    # Proxies in front of the web process that append to X-Forwarded-For (Heroku: 1).
+    # The client is the entry the outermost of them wrote; 0 ignores the header.
+    trusted_proxy_hops: int = 0
     redis_prefix: str = "whatsapp"
     version_urls: tuple[str, ...] = DEFAULT_VERSION_URLS
     # A force=false refresh inside this many seconds of the last attempt fetches nothing.
@@ -76,12 +80,12 @@ class Settings:
             raw = env.get(name, "").strip()
             return parse_duration(name, raw) if raw else default
 
-        def integer(name: str, default: int) -> int:
+        def integer(name: str, default: int, minimum: int = 1) -> int:
             raw = env.get(name, "").strip()
             if not raw:
                 return default
-            if not raw.isdigit() or int(raw) < 1:
-                raise ConfigError(f"{name}={raw[:40]!r} is not a positive whole number")
+            if not (raw.isascii() and raw.isdigit()) or len(raw) > 12 or int(raw) < minimum:
+                raise ConfigError(f"{name}={raw[:40]!r} is not a whole number ≥ {minimum}")
             return int(raw)
 
         urls = tuple(u.strip() for u in env.get("WA_VERSION_URL", "").split(",") if u.strip())
@@ -97,6 +101,7 @@ class Settings:
             metrics_token=env.get("METRICS_TOKEN", ""),
             auth_failure_limit=integer("AUTH_FAILURE_LIMIT", defaults.auth_failure_limit),
             auth_failure_window=duration("AUTH_FAILURE_WINDOW", defaults.auth_failure_window),
+            trusted_proxy_hops=integer("TRUSTED_PROXY_HOPS", defaults.trusted_proxy_hops, 0),
             redis_prefix=env.get("REDIS_PREFIX", "").strip() or defaults.redis_prefix,
             version_urls=urls or DEFAULT_VERSION_URLS,
             refresh_min_interval=duration("REFRESH_MIN_INTERVAL", defaults.refresh_min_interval),
@@ -129,6 +134,12 @@ class Settings:
             raise ConfigError("JOB_CLAIM_IDLE must be longer than REFRESH_DEADLINE")
         if self.worker_lease_ttl < 0.1:
             raise ConfigError("WORKER_LEASE_TTL must be at least 100ms")
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret these settings hold, for the log formatter to mask."""
+        in_urls = (url_password(url) for url in (self.redis_url, *self.version_urls))
+        held = (self.admin_secret, self.admin_secret_previous, self.metrics_token, *in_urls)
+        return tuple(secret for secret in held if secret)
 
     def require_admin_secret(self) -> None:
         """Raise unless an admin secret is set: the web process does not start without one."""

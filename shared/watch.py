@@ -21,7 +21,7 @@ import signal
 import sys
 
 from shared.errors import ConfigError
-from shared.logs import setup_logging
+from shared.logs import hide, setup_logging
 from shared.messages import PublishedVersion
 from shared.settings import Settings
 from shared.subscriber import OnChange, VersionSubscriber, announcement
@@ -58,6 +58,7 @@ def command_runner(command: str) -> OnChange:
 
 
 async def watch(settings: Settings, command: str | None, stop: asyncio.Event) -> None:
+    hide(*settings.secrets())
     subscriber = VersionSubscriber.from_settings(settings)
     subscriber.on_change(print_line)
     if command:

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
 from api.app import create_app
+from api.protocol import GuardedHttpProtocol
 from shared.clock import utc_now
 from shared.embedded import free_port
 from shared.keys import Keys
@@ -44,7 +45,13 @@ async def running_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The app served by uvicorn on a loopback port; yields a client for it."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        proxy_headers=False,  # as the Procfile runs it: the app alone reads X-Forwarded-For
+        http=GuardedHttpProtocol,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -156,11 +156,11 @@ class VersionFetcher:
         for url in self._settings.version_urls:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                errors.append(TransientFetchError(f"{url}: refresh deadline reached"))
+                errors.append(TransientFetchError(f"{shown_url(url)}: refresh deadline reached"))
                 break
             try:
                 version = await self._read(url, min(self._settings.fetch_timeout, remaining))
-                return Fetched(version, url)
+                return Fetched(version, shown_url(url))
             except FetchError as exc:
                 errors.append(_naming_source(url, exc))
         raise _combine(errors)
@@ -227,11 +227,21 @@ def _read_file(url: str, limit: int) -> WAVersion:
     return scanner.finish()
 
 
+def shown_url(url: str) -> str:
+    """`url` without its user and password: the form every message, log and state shows."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 def _naming_source(url: str, error: FetchError) -> FetchError:
-    """The same error, its message prefixed with the source that failed."""
+    """The same error, its message prefixed with the source that failed (credentials out)."""
+    shown = shown_url(url)
+    message = f"{shown}: {str(error).replace(url, shown)}"
     if isinstance(error, TransientFetchError):
-        return TransientFetchError(f"{url}: {error}", retry_after=error.retry_after)
-    return FetchError(f"{url}: {error}")
+        return TransientFetchError(message, retry_after=error.retry_after)
+    return FetchError(message)
 
 
 def _combine(errors: list[FetchError]) -> FetchError:

@@ -12,6 +12,7 @@ import socket
 import httpx
 
 from shared.keys import Keys
+from shared.logs import hide
 from shared.redis import connect
 from shared.settings import Settings
 from shared.store import StateStore
@@ -42,6 +43,7 @@ def upstream_client(settings: Settings) -> httpx.AsyncClient:
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     """Answer refresh jobs until `stop` is set; the job in hand is finished first."""
+    hide(*settings.secrets())  # a credential in WA_VERSION_URL, say, never reaches a log
     redis = connect(settings.redis_url)
     keys = Keys(settings.redis_prefix)
     async with upstream_client(settings) as http:

@@ -17,7 +17,7 @@ TOO_MANY = (429, "Too many requests", "too many failed authentication attempts; 
 
 
 def client_at(address: str, secret: bytes | None = None) -> dict[bytes, bytes]:
-    """Headers of a request from `address` (uvicorn trusts X-Forwarded-For from loopback)."""
+    """Headers of a request from `address`, as one trusted proxy hands it on."""
     headers = {b"X-Forwarded-For": address.encode()}
     if secret is not None:
         headers[b"X-Admin-Secret"] = secret
@@ -31,6 +31,7 @@ async def guarded(make_settings: SettingsFactory) -> AsyncIterator[httpx.AsyncCl
         admin_secret_previous="previous-secret",
         auth_failure_limit=3,
         auth_failure_window=60,
+        trusted_proxy_hops=1,
     )
     async with running_worker(settings), running_api(settings) as api:
         yield api
@@ -63,8 +64,20 @@ async def test_repeated_failures_block_the_client_even_with_the_right_secret(
     assert other.status_code == 200
 
 
+async def test_a_client_cannot_get_someone_else_blocked(guarded: httpx.AsyncClient) -> None:
+    """An attacker writing the victim's address into X-Forwarded-For is counted by the
+    address our proxy appended: the attacker is blocked, the victim is not."""
+    forged = b"192.0.2.99, 198.51.100.7"  # the victim's address, then the proxy's entry
+    for _ in range(4):
+        await guarded.get(VERSION, headers={b"X-Forwarded-For": forged, b"X-Admin-Secret": b"x"})
+    attacker = await guarded.get(VERSION, headers=client_at("198.51.100.7", b"current-secret"))
+    assert_failure(attacker, *TOO_MANY)
+    victim = await guarded.get(VERSION, headers=client_at("192.0.2.99", b"current-secret"))
+    assert victim.status_code == 200
+
+
 async def test_the_block_ends_with_its_window(make_settings: SettingsFactory) -> None:
-    settings = make_settings(auth_failure_limit=1, auth_failure_window=0.5)
+    settings = make_settings(auth_failure_limit=1, auth_failure_window=0.5, trusted_proxy_hops=1)
     async with running_api(settings) as api:
         for _ in range(2):
             await api.get(VERSION, headers=client_at("203.0.113.9", b"guess"))
@@ -79,7 +92,7 @@ async def test_the_block_ends_with_its_window(make_settings: SettingsFactory) ->
 
 async def test_failures_are_counted_across_web_processes(make_settings: SettingsFactory) -> None:
     """The count lives in Redis: failures at one web process block at another."""
-    settings = make_settings(auth_failure_limit=2)
+    settings = make_settings(auth_failure_limit=2, trusted_proxy_hops=1)
     async with running_api(settings) as first, running_api(settings) as second:
         for api in (first, second):
             await api.get(VERSION, headers=client_at("203.0.113.10", b"guess"))
