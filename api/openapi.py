@@ -200,7 +200,7 @@ OPENAPI: dict[str, Any] = {
                 },
                 "responses": {
                     "200": _answer("Pinned", _success({"$ref": "#/components/schemas/State"})),
-                    **_failures(400, 413, *_ADMIN_FAILURES),
+                    **_failures(400, 408, 413, *_ADMIN_FAILURES),
                 },
             },
         },
