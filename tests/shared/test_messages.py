@@ -52,6 +52,12 @@ def test_version_changed_carries_array_string_previous_and_seq() -> None:
     assert PublishedVersion.decode(message.encode()) == message
 
 
+GOOD = (
+    '{"array":[2,3000,5],"string":"2.3000.5","previous":null,"seq":3,"epoch":7,'
+    '"changed_at":"","source":"","kind":"fetch"}'
+)
+
+
 @pytest.mark.parametrize(
     ("decode", "text"),
     [
@@ -59,13 +65,37 @@ def test_version_changed_carries_array_string_previous_and_seq() -> None:
         (BatchResult.decode, '{"job_ids": ["a"]}'),
         (JobResult.decode, "[]"),
         (PublishedVersion.decode, '{"string": "2.3000.x", "seq": 1}'),
+        (PublishedVersion.decode, GOOD.replace('"string":"2.3000.5"', '"string":5')),
+        (PublishedVersion.decode, GOOD.replace('"string":"2.3000.5"', '"string":null')),
+        (PublishedVersion.decode, GOOD.replace('"seq":3', '"seq":Infinity')),
+        (PublishedVersion.decode, GOOD.replace('"seq":3', '"seq":NaN')),
+        (PublishedVersion.decode, GOOD.replace('"seq":3', '"seq":3.0')),
+        (PublishedVersion.decode, GOOD.replace('"seq":3', '"seq":true')),
+        (PublishedVersion.decode, GOOD.replace('"seq":3', '"seq":0')),
+        (PublishedVersion.decode, GOOD.replace('"epoch":7', '"epoch":-5')),
+        (PublishedVersion.decode, GOOD.replace('"epoch":7', f'"epoch":{2**64}')),
+        (PublishedVersion.decode, GOOD.replace("[2,3000,5]", "[2,3000,6]")),
+        (PublishedVersion.decode, GOOD.replace('"kind":"fetch"', '"kind":"evil"')),
+        (PublishedVersion.decode, GOOD.replace('"previous":null', '"previous":7')),
+        (PublishedVersion.decode, "[" * 100_000),
+        (PublishedVersion.decode, b"\xff\xfe"),
+        (BatchResult.decode, '{"job_ids": [1], "result": {}}'),
+        (JobResult.decode, '{"refreshed": "yes", "error": "", "state": {}}'),
     ],
 )
-def test_garbage_is_a_message_error(decode: object, text: str) -> None:
-    """Malformed messages raise MessageError, never KeyError or TypeError."""
+def test_garbage_is_a_message_error(decode: object, text: str | bytes) -> None:
+    """Malformed messages raise MessageError, never KeyError, TypeError, OverflowError or
+    RecursionError: wrong types, NaN and Infinity, floats and bools for integers, seq 0, a
+    negative or out-of-range epoch, an array that disagrees with the string, an unknown
+    kind, deep nesting, bytes that are not UTF-8."""
     assert callable(decode)
     with pytest.raises(MessageError):
         decode(text)
+
+
+def test_the_good_message_those_are_made_from_decodes() -> None:
+    """The base of the garbage cases is itself a valid message."""
+    assert PublishedVersion.decode(GOOD).order == (7, 3)
 
 
 def test_job_with_missing_fields_is_a_message_error() -> None:

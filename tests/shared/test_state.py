@@ -77,3 +77,35 @@ def test_refreshed_within(age: timedelta, interval: float, recent: bool) -> None
 def test_never_refreshed_is_never_recent() -> None:
     """Before any attempt, even force=false refreshes."""
     assert VersionState().refreshed_within(600, NOW) is False
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("rev", "1_000"),  # int() reads 1000, Lua's tonumber() nil
+        ("seq", " 7"),
+        ("seq", "+7"),
+        ("seq", "07"),
+        ("epoch", "-5"),
+        ("epoch", "9" * 5000),
+        ("pinned", "yes"),
+        ("last_refreshed", "yesterday"),
+        ("upstream", "2.3000.x"),
+    ],
+)
+def test_every_stored_field_has_one_strict_parser(field: str, value: str) -> None:
+    """A value Python and Lua could read differently, or that is no value of its kind, is
+    reported for its field, and the field is left at its default; the rest still reads."""
+    fields = {**FULL.to_hash(), field: value}
+    state, problems = VersionState.read_hash(fields)
+    assert list(problems) == [field]
+    assert state.version == FULL.version
+    assert getattr(state, field if field != "upstream" else "upstream") == getattr(
+        VersionState(), field
+    )
+
+
+def test_an_array_that_disagrees_with_the_string_is_reported() -> None:
+    """Clients in other languages read `array`: it must say what `string` says."""
+    _, problems = VersionState.read_hash({**FULL.to_hash(), "array": "[2,3000,1]"})
+    assert list(problems) == ["array"]

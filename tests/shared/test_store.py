@@ -10,9 +10,10 @@ import fakeredis
 import pytest
 from redis.asyncio import Redis
 
+from shared.errors import StateConflict
 from shared.keys import Keys
 from shared.state import VersionState
-from shared.store import Applied, StateStore
+from shared.store import MAX_WRITE_ATTEMPTS, Applied, StateStore, readable_state
 from shared.version import WAVersion
 from worker.apply import apply_fetched
 from worker.fetch import Fetched
@@ -76,3 +77,54 @@ async def test_follow_up_commands_run_with_the_write_that_succeeds(fake: Redis) 
 async def test_run_sends_plain_commands(fake: Redis) -> None:
     await StateStore(fake, KEYS).run([("SET", "unit:a", "1"), ("SET", "unit:b", "2")])
     assert await fake.mget("unit:a", "unit:b") == ["1", "2"]
+
+
+async def test_a_rev_lua_cannot_read_is_written_over_not_spun_on(fake: Redis) -> None:
+    """`rev 1_000` (1000 for Python, nil for Lua): the guard compares the stored text, so
+    the next write goes through at once and leaves a plain number."""
+    store = StateStore(fake, KEYS)
+    await store.commit(lambda state: apply_fetched(state, fetched(1), NOW))
+    await fake.hset(KEYS.version, "rev", "1_000")
+    fresh = StateStore(fake, KEYS)
+    applied = await fresh.commit(lambda state: apply_fetched(state, fetched(2), NOW))
+    assert applied.state.version == WAVersion(2, 3000, 2)
+    assert await fake.hget(KEYS.version, "rev") == "1"
+
+
+async def test_a_garbled_ordering_starts_a_new_epoch(fake: Redis) -> None:
+    """A malformed seq (or epoch, or version) resets the ordering: the next change is seq 1
+    of a new, plausible epoch, which every subscriber follows."""
+    await fake.hset(KEYS.version, mapping={"string": "2.3000.1", "seq": "x", "epoch": "-5"})
+    applied = await StateStore(fake, KEYS).commit(
+        lambda state: apply_fetched(state, fetched(2), NOW)
+    )
+    assert applied.changed is not None
+    assert (applied.changed.seq, applied.changed.epoch > 0) == (1, True)
+    assert readable_state(await fake.hgetall(KEYS.version)).epoch == applied.changed.epoch
+
+
+async def test_an_epoch_from_the_future_is_no_epoch(fake: Redis) -> None:
+    """A stored epoch far ahead of the clock is implausible: readers see no ordering."""
+    await fake.hset(KEYS.version, mapping={"string": "2.3000.1", "seq": "3", "epoch": str(10**18)})
+    assert (readable_state(await fake.hgetall(KEYS.version)).epoch) == 0
+
+
+async def test_a_write_that_keeps_losing_gives_up() -> None:
+    """Someone else writes between every decision and its write: StateConflict after a
+    bounded number of attempts, not a loop for ever."""
+    server = fakeredis.FakeServer()
+    ours = fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
+    rival = fakeredis.FakeRedis(server=server, decode_responses=True)
+    store = StateStore(ours, KEYS)
+    attempts = 0
+
+    def decide(state: VersionState) -> Applied:
+        nonlocal attempts
+        attempts += 1
+        rival.hincrby(KEYS.version, "rev", 1)  # another writer, just in time
+        return Applied(state)
+
+    with pytest.raises(StateConflict):
+        await store.commit(decide)
+    assert attempts == MAX_WRITE_ATTEMPTS
+    await ours.aclose()
