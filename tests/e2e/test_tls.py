@@ -94,12 +94,16 @@ async def test_an_untrusted_certificate_is_a_prompt_503_that_says_why(
 async def test_a_wrong_password_is_a_503_and_the_log_says_so(
     tls_redis: TlsRedis, launch: Launcher, start_web: Callable[..., Process]
 ) -> None:
-    """A wrong password: 503; the log carries Redis's refusal, never the password tried."""
+    """A wrong password: 503; the web's, the worker's and the watcher's logs carry Redis's
+    refusal, never the password tried."""
     tried = "a-wrong-password-0000"
     env = {"REDIS_URL": tls_redis.url(password=tried), "REDIS_SSL_CERT_REQS": "none"}
+    worker = launch("worker", **env)
+    watcher = launch("watcher", **env)
     web = start_web(**env)
     async with httpx.AsyncClient(base_url=web.base_url, timeout=30) as client:
         response = await client.post(REFRESH, headers=AUTH)
     assert response.status_code == 503
-    await wait_until(lambda: "AuthenticationError" in web.output)
-    assert tried not in web.output
+    for process in (web, worker, watcher):
+        await wait_until(lambda: "AuthenticationError" in process.output)  # noqa: B023 (awaited in this iteration)
+        assert tried not in process.output
