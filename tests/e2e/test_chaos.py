@@ -83,8 +83,13 @@ async def test_killing_workers_loses_no_request_job_or_version(
         assert body["code"] == status
         assert body["status"] is (status == 200)
         assert ("data" in body) is (status == 200)
-    assert set(statuses) <= {200, 500, 504}
-    assert statuses[200] > 0
+    # A killed worker's jobs are claimed by the next reader: nobody waits into a 504, and
+    # the only failures are jobs whose readers kept dying (dead letters).
+    assert set(statuses) <= {200, 500}
+    for status, body in answers:
+        if status == 500:
+            assert str(body["error"]).endswith("was set aside as a dead letter")
+    assert statuses[200] > statuses[500]
     assert final.status_code == 200
     last = f"2.3000.{upstream.behaviour.revision}"
     assert final.json()["data"]["wa_web_version"]["string"] == last

@@ -187,5 +187,14 @@ async def test_wait_newer_returns_once_a_newer_version_arrives(
     assert newer.string == "2.3000.101"
 
 
-async def test_wait_newer_gives_up_after_its_time(subscriber: VersionSubscriber) -> None:
-    assert await subscriber.wait_newer(subscriber.current, within=0.05) is subscriber.current
+async def test_wait_newer_gives_up_after_its_time(
+    subscriber: VersionSubscriber, redis: Redis, keys: Keys
+) -> None:
+    """With nothing newer, wait_newer waits its whole time, then returns what is held."""
+    await publish_version(redis, keys, 150)
+    await wait_until(lambda: subscriber.current is not None)
+    held = subscriber.current
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert await subscriber.wait_newer(held, within=0.2) is held
+    assert loop.time() - started >= 0.2
