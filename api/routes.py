@@ -15,11 +15,11 @@ from api.auth import AdminAuth
 from api.bodies import parse_pinned_version, read_json_object
 from api.envelope import ApiError, success
 from api.openapi import OPENAPI
+from shared import transitions
 from shared.clock import Clock, utc_now
 from shared.errors import ResultTimeout
 from shared.health import readiness_problems
 from shared.metrics import WebMetrics, render
-from shared.pinning import apply_pin, apply_unpin
 from shared.refresh import RefreshClient
 from shared.store import StateStore
 
@@ -87,7 +87,7 @@ class VersionResource(HTTPEndpoint):
         services = await _services(request)
         version = parse_pinned_version(await read_json_object(request))
         now = services.clock()
-        applied = await services.store.commit(lambda state: apply_pin(state, version, now))
+        applied = await services.store.commit(lambda state: transitions.pinned(state, version, now))
         return success("WhatsApp Web version pinned", applied.state.to_json())
 
 
@@ -96,7 +96,7 @@ async def unpin_version(request: Request) -> JSONResponse:
     for (not awaited), so the state soon reflects upstream now."""
     services = await _services(request)
     now = services.clock()
-    applied = await services.store.commit(lambda state: apply_unpin(state, now))
+    applied = await services.store.commit(lambda state: transitions.unpinned(state, now))
     await services.refresh.request(force=True)
     return success("WhatsApp Web version unpinned", applied.state.to_json())
 

@@ -14,53 +14,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import replace
 from typing import Any
 
 from redis.asyncio import Redis
 
-from shared.clock import epoch_ms, format_time
+from shared.clock import epoch_ms
 from shared.errors import MessageError, StateConflict
 from shared.keys import Keys
 from shared.messages import PublishedVersion
 from shared.state import VersionState, plausible_epoch
-from shared.version import WAVersion
+from shared.transitions import Applied, Transition
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class Applied:
-    """A new state, the change to publish (if any) and the error to report (if any)."""
-
-    state: VersionState
-    changed: PublishedVersion | None = None
-    error: str = ""
-    # Upstream served an older build than the stored one (a rollout under way): kept ours.
-    older_upstream: bool = False
-
-
-def change_version(
-    current: VersionState, version: WAVersion, now: datetime, *, source: str, kind: str
-) -> Applied:
-    """`current` with `version` applied: seq + 1, and the announcement to publish."""
-    state = replace(current, version=version, seq=current.seq + 1, changed_at=now)
-    announcement = PublishedVersion(
-        version=version,
-        previous=current.version,
-        seq=state.seq,
-        epoch=state.epoch,
-        changed_at=format_time(now),
-        source=source,
-        kind=kind,
-    )
-    return Applied(state, announcement)
-
-
 # A Redis command as words: ("SET", key, value, "PX", "60000").
 Command = tuple[str, ...]
-Decide = Callable[[VersionState], Applied]
 FollowUp = Callable[[Applied], Sequence[Command]]
 
 # KEYS[1]: the state hash. ARGV[1]: the rev the writes were decided on, as it was stored
@@ -134,7 +104,7 @@ class StateStore:
         self._known, self._known_rev = readable_state(raw), str(raw.get("rev", ""))
         return self._known
 
-    async def commit(self, decide: Decide, follow_up: FollowUp | None = None) -> Applied:
+    async def commit(self, decide: Transition, follow_up: FollowUp | None = None) -> Applied:
         """Write what `decide` makes of the current state, with `follow_up`'s commands.
 
         Raises `StateConflict` when the state changed under MAX_WRITE_ATTEMPTS writes.

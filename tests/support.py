@@ -17,14 +17,14 @@ from redis.asyncio.client import PubSub
 
 from api.app import create_app
 from api.protocol import GuardedHttpProtocol
+from shared import transitions
 from shared.clock import utc_now
 from shared.embedded import free_port
 from shared.keys import Keys
 from shared.messages import PublishedVersion
 from shared.settings import Settings
+from shared.store import StateStore
 from shared.version import WAVersion
-from worker.apply import record_fetched
-from worker.fetch import Fetched
 from worker.main import run_worker
 
 
@@ -93,6 +93,9 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], within: float = 1
     raise AssertionError(f"nothing listened on port {port} within {within}s")
 
 
+UPSTREAM_SW = "https://web.whatsapp.com/sw.js"
+
+
 async def blocked_in_xreadgroup(redis: Redis) -> bool:
     """Whether a client (a worker) waits in a blocking XREADGROUP right now."""
     return any(
@@ -113,7 +116,9 @@ async def next_message(pubsub: PubSub, within: float = 5.0) -> str:
 
 async def publish_version(redis: Redis, keys: Keys, revision: int) -> PublishedVersion:
     """Store and announce 2.3000.`revision` as the worker does after a fetch."""
-    fetched = Fetched(WAVersion(2, 3000, revision), "https://web.whatsapp.com/sw.js")
-    applied = await record_fetched(redis, keys, fetched, utc_now())
+    version = WAVersion(2, 3000, revision)
+    applied = await StateStore(redis, keys).commit(
+        lambda state: transitions.fetched(state, version, utc_now(), source=UPSTREAM_SW)
+    )
     assert applied.changed is not None, "the version was not newer than the stored one"
     return applied.changed

@@ -11,12 +11,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from shared import transitions
 from shared.clock import Clock, utc_now
 from shared.errors import FetchError
 from shared.messages import JobResult, RefreshJob
 from shared.metrics import fetch_writes, jobs_writes, older_upstream_writes
-from shared.store import Applied, Command, Decide, StateStore
-from worker.apply import apply_failure, apply_fetched
+from shared.store import Command, StateStore
+from shared.transitions import Applied, Transition
 from worker.fetch import Fetched, VersionFetcher
 
 # The commands that go with an answer (storing and publishing it, acknowledging the jobs),
@@ -33,12 +34,12 @@ class Outcome:
     seconds: float
     at: datetime
 
-    def decide(self) -> Decide:
+    def decide(self) -> Transition:
         """The state change this outcome makes, whatever the state it meets."""
         if self.fetched is not None:
-            fetched = self.fetched
-            return lambda state: apply_fetched(state, fetched, self.at)
-        return lambda state: apply_failure(state, self.error, self.at)
+            version, source = self.fetched.version, self.fetched.source
+            return lambda state: transitions.fetched(state, version, self.at, source=source)
+        return lambda state: transitions.failed(state, self.error, self.at)
 
 
 @dataclass(slots=True)

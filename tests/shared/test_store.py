@@ -1,7 +1,8 @@
-"""StateStore on fakeredis (with Lua): one-round-trip writes guarded by rev."""
+"""StateStore: one-round-trip writes guarded by rev, on fakeredis (with Lua) and a real server."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -10,13 +11,15 @@ import fakeredis
 import pytest
 from redis.asyncio import Redis
 
+from shared import transitions
+from shared.clock import epoch_ms
 from shared.errors import StateConflict
 from shared.keys import Keys
 from shared.state import VersionState
-from shared.store import MAX_WRITE_ATTEMPTS, Applied, StateStore, readable_state
+from shared.store import MAX_WRITE_ATTEMPTS, StateStore, readable_state
+from shared.transitions import Applied
 from shared.version import WAVersion
-from worker.apply import apply_fetched
-from worker.fetch import Fetched
+from tests.support import wait_until
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 KEYS = Keys("unit")
@@ -29,14 +32,15 @@ async def fake() -> AsyncIterator[Redis]:
     await client.aclose()
 
 
-def fetched(revision: int) -> Fetched:
-    return Fetched(WAVersion(2, 3000, revision), "s")
+def fetched(revision: int) -> transitions.Transition:
+    """The transition of a fetch that found 2.3000.`revision`."""
+    return lambda state: transitions.fetched(state, WAVersion(2, 3000, revision), NOW, source="s")
 
 
 async def test_each_write_bumps_rev_and_remembers_the_state(fake: Redis) -> None:
     store = StateStore(fake, KEYS)
-    first = await store.commit(lambda state: apply_fetched(state, fetched(1), NOW))
-    second = await store.commit(lambda state: apply_fetched(state, fetched(2), NOW))
+    first = await store.commit(fetched(1))
+    second = await store.commit(fetched(2))
     assert (first.state.rev, second.state.rev) == (1, 2)
     stored = VersionState.from_hash(await fake.hgetall(KEYS.version))
     assert stored == second.state
@@ -46,9 +50,9 @@ async def test_a_write_by_someone_else_makes_it_decide_again(fake: Redis) -> Non
     """The store decided on rev 1, another writer made rev 2: it re-reads, re-decides on
     what is there, and writes rev 3, losing neither write."""
     store = StateStore(fake, KEYS)
-    await store.commit(lambda state: apply_fetched(state, fetched(1), NOW))
+    await store.commit(fetched(1))
     other = StateStore(fake, KEYS)
-    await other.commit(lambda state: apply_fetched(state, fetched(5), NOW))
+    await other.commit(fetched(5))
     seen: list[int] = []
 
     def decide(state: VersionState) -> Applied:
@@ -64,13 +68,13 @@ async def test_a_write_by_someone_else_makes_it_decide_again(fake: Redis) -> Non
 async def test_follow_up_commands_run_with_the_write_that_succeeds(fake: Redis) -> None:
     """Commands riding with a write run once, with the attempt that is stored."""
     store = StateStore(fake, KEYS)
-    await store.commit(lambda state: apply_fetched(state, fetched(1), NOW))
-    await StateStore(fake, KEYS).commit(lambda state: apply_fetched(state, fetched(2), NOW))
+    await store.commit(fetched(1))
+    await StateStore(fake, KEYS).commit(fetched(2))
 
     def follow_up(applied: Applied) -> list[tuple[str, ...]]:
         return [("RPUSH", "unit:log", str(applied.state.rev))]
 
-    await store.commit(lambda state: apply_fetched(state, fetched(3), NOW), follow_up)
+    await store.commit(fetched(3), follow_up)
     assert await fake.lrange("unit:log", 0, -1) == ["3"]
 
 
@@ -83,10 +87,10 @@ async def test_a_rev_lua_cannot_read_is_written_over_not_spun_on(fake: Redis) ->
     """`rev 1_000` (1000 for Python, nil for Lua): the guard compares the stored text, so
     the next write goes through at once and leaves a plain number."""
     store = StateStore(fake, KEYS)
-    await store.commit(lambda state: apply_fetched(state, fetched(1), NOW))
+    await store.commit(fetched(1))
     await fake.hset(KEYS.version, "rev", "1_000")
     fresh = StateStore(fake, KEYS)
-    applied = await fresh.commit(lambda state: apply_fetched(state, fetched(2), NOW))
+    applied = await fresh.commit(fetched(2))
     assert applied.state.version == WAVersion(2, 3000, 2)
     assert await fake.hget(KEYS.version, "rev") == "1"
 
@@ -95,9 +99,7 @@ async def test_a_garbled_ordering_starts_a_new_epoch(fake: Redis) -> None:
     """A malformed seq (or epoch, or version) resets the ordering: the next change is seq 1
     of a new, plausible epoch, which every subscriber follows."""
     await fake.hset(KEYS.version, mapping={"string": "2.3000.1", "seq": "x", "epoch": "-5"})
-    applied = await StateStore(fake, KEYS).commit(
-        lambda state: apply_fetched(state, fetched(2), NOW)
-    )
+    applied = await StateStore(fake, KEYS).commit(fetched(2))
     assert applied.changed is not None
     assert (applied.changed.seq, applied.changed.epoch > 0) == (1, True)
     assert readable_state(await fake.hgetall(KEYS.version)).epoch == applied.changed.epoch
@@ -128,3 +130,39 @@ async def test_a_write_that_keeps_losing_gives_up() -> None:
         await store.commit(decide)
     assert attempts == MAX_WRITE_ATTEMPTS
     await ours.aclose()
+
+
+async def test_a_change_is_stored_and_published_once(redis: Redis, keys: Keys) -> None:
+    """On a real server: a change is written to the hash and published on version-changed
+    in the same script; a fetch of the same version publishes nothing."""
+    store = StateStore(redis, keys)
+    async with redis.pubsub() as pubsub:
+        await pubsub.subscribe(keys.version_changed)
+        for revision in (7, 7, 8):
+            await store.commit(fetched(revision))
+        published = []
+        # Drain what is queued: the confirmation, then each published change.
+        while (message := await pubsub.get_message(timeout=0.05)) is not None:
+            if message["type"] == "message":
+                published.append(json.loads(message["data"]))
+    assert [(m["string"], m["seq"]) for m in published] == [("2.3000.7", 1), ("2.3000.8", 2)]
+    stored = await redis.hgetall(keys.version)
+    assert (stored["string"], stored["array"], stored["seq"]) == ("2.3000.8", "[2,3000,8]", "2")
+
+
+async def test_a_new_hash_starts_a_new_epoch_that_later_writes_keep(
+    redis: Redis, keys: Keys
+) -> None:
+    """The first write stamps an epoch; writes after it keep it; a hash that vanished (Redis
+    lost its data) gets a new, larger one and seq starts again at 1."""
+    first = await StateStore(redis, keys).commit(fetched(7))
+    second = await StateStore(redis, keys).commit(fetched(8))
+    assert first.state.epoch > 0
+    assert second.state.epoch == first.state.epoch
+    assert second.changed is not None
+    assert second.changed.epoch == first.state.epoch
+    await redis.delete(keys.version)
+    await wait_until(lambda: epoch_ms() > first.state.epoch)  # epochs are ms: let one pass
+    third = await StateStore(redis, keys).commit(fetched(8))
+    assert third.state.epoch > first.state.epoch
+    assert third.state.seq == 1

@@ -1,0 +1,114 @@
+"""Every change the stored state can go through: the one state machine, pure functions.
+
+Each takes the state as stored and returns `Applied`: the state to store, the
+announcement to publish when the version changed, and the error to report, if any.
+`shared/store.py` writes it; nothing else decides what a state becomes.
+
+| event                              | version                           | seq  | announced  |
+|------------------------------------|-----------------------------------|------|------------|
+| fetched: newer than stored         | the fetched one                   | +1   | kind fetch |
+| fetched: the stored one            | kept                              |      |            |
+| fetched: older (a rollout)         | kept; `upstream` notes it         |      |            |
+| fetched while pinned               | kept; `upstream` notes it         |      |            |
+| fetched, awaiting upstream         | the fetched one, older or not     | +1   | kind unpin |
+| failed                             | kept; `last_error` says why       |      |            |
+| pinned                             | the pin, older or not             | +1 * | kind pin   |
+| unpinned                           | the last upstream, older or not   | +1 * | kind unpin |
+| unpinned, upstream never heard     | kept; awaiting upstream           |      |            |
+
+(* when it differs from the stored one.) A fetch never moves the version backwards: an
+older build is what a rollout serves back to back. Only an operator does, by pinning,
+or by unpinning back to upstream's word: a mistaken pin must be undoable. Every fetch,
+failed or not, sets `last_refreshed`; a successful one clears `last_error`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from shared.clock import format_time
+from shared.messages import PublishedVersion
+from shared.state import VersionState
+from shared.version import WAVersion
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """A new state, the change to publish (if any) and the error to report (if any)."""
+
+    state: VersionState
+    changed: PublishedVersion | None = None
+    error: str = ""
+    # Upstream served an older build than the stored one (a rollout under way): kept ours.
+    older_upstream: bool = False
+
+
+# An event, ready to meet whatever state is stored when it is written.
+Transition = Callable[[VersionState], Applied]
+
+
+def fetched(current: VersionState, version: WAVersion, now: datetime, *, source: str) -> Applied:
+    """Upstream answered `version` (read from `source`)."""
+    heard = replace(
+        current,
+        upstream=version,
+        upstream_at=now,
+        source=source,
+        last_refreshed=now,
+        last_success=now,
+        last_error="",
+    )
+    if current.pinned:
+        return Applied(heard)
+    if version == current.version:
+        return Applied(replace(heard, awaiting_upstream=False))
+    if current.awaiting_upstream:
+        # The end of an unpin made before upstream was known: upstream's word, whatever it is.
+        unpinned = replace(heard, awaiting_upstream=False)
+        return _changed(unpinned, version, now, source=source, kind="unpin")
+    if current.version is not None and version < current.version:
+        return Applied(heard, older_upstream=True)
+    return _changed(heard, version, now, source=source, kind="fetch")
+
+
+def failed(current: VersionState, error: str, now: datetime) -> Applied:
+    """No source gave a version: it stays, and the attempt and its error are recorded."""
+    return Applied(replace(current, last_refreshed=now, last_error=error), error=error)
+
+
+def pinned(current: VersionState, version: WAVersion, now: datetime) -> Applied:
+    """An operator pins `version`: applied and announced now, even when older."""
+    state = replace(current, pinned=True, awaiting_upstream=False)
+    if version == current.version:
+        return Applied(state)
+    return _changed(state, version, now, source="pin", kind="pin")
+
+
+def unpinned(current: VersionState, now: datetime) -> Applied:
+    """An operator unpins: upstream's last word applies, even when older than the pin."""
+    state = replace(current, pinned=False, awaiting_upstream=False)
+    upstream = current.upstream
+    if upstream is None:
+        return Applied(replace(state, awaiting_upstream=True))
+    if upstream == current.version:
+        return Applied(state)
+    return _changed(state, upstream, now, source="unpin", kind="unpin")
+
+
+def _changed(
+    current: VersionState, version: WAVersion, now: datetime, *, source: str, kind: str
+) -> Applied:
+    """`current` with `version` applied: seq + 1, and the announcement to publish."""
+    state = replace(current, version=version, seq=current.seq + 1, changed_at=now)
+    announcement = PublishedVersion(
+        version=version,
+        previous=current.version,
+        seq=state.seq,
+        epoch=state.epoch,
+        changed_at=format_time(now),
+        source=source,
+        kind=kind,
+    )
+    return Applied(state, announcement)
