@@ -20,13 +20,13 @@ from api.limits import HeaderLimit
 from api.request_id import RequestId
 from api.routes import Services, routes
 from shared.errors import ConfigError
-from shared.keys import Keys
-from shared.logs import hide, setup_logging
 from shared.metrics import WebMetrics
-from shared.redis import connect
 from shared.refresh import refresh_client
 from shared.settings import Settings
 from shared.store import StateStore
+from wa_version_client.connection import connect
+from wa_version_client.contract.keys import Keys
+from wa_version_client.logs import hide, setup_logging
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from redis.exceptions import RedisError
 from starlette.requests import Request
 
 from api.envelope import ApiError
-from shared.keys import Keys
-from shared.redis import describe
+from wa_version_client.connection import describe
+from wa_version_client.contract.keys import Keys
 
 log = logging.getLogger(__name__)
 

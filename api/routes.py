@@ -16,12 +16,12 @@ from api.bodies import parse_pinned_version, read_json_object
 from api.envelope import ApiError, success
 from api.openapi import OPENAPI
 from shared import transitions
-from shared.clock import Clock, utc_now
 from shared.errors import ResultTimeout
 from shared.health import readiness_problems
 from shared.metrics import WebMetrics, render
 from shared.refresh import RefreshClient
 from shared.store import StateStore
+from wa_version_client.contract.clock import Clock, utc_now
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})

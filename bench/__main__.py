@@ -29,13 +29,12 @@ from bench import fanout
 from bench.harness import HEADERS, System, peak_rss_mb
 from bench.peers import job as peer_job
 from shared.embedded import describe_server
-from shared.keys import Keys
-from shared.redis import connect
 from shared.refresh import refresh_client
 from shared.settings import Settings
-from shared.subscriber import VersionSubscriber
 from tests.e2e.processes import ROOT
-from tests.support import wait_until
+from tests.support import subscriber_for, wait_until
+from wa_version_client.connection import connect
+from wa_version_client.contract.keys import Keys
 
 REFRESH = "/admin/whatsapp/version/refresh"
 ARQ_VENV = ROOT / ".venv-arq"
@@ -194,7 +193,7 @@ async def outdated_storm(
     """(reports, accepted, upstream fetches, ms until every subscriber held the new version)."""
     system.configure_stub(revision=1026140000)
     settings = Settings(redis_url=system.redis.url, admin_secret="x")
-    managers = [VersionSubscriber.from_settings(settings) for _ in range(subscribers)]
+    managers = [subscriber_for(settings) for _ in range(subscribers)]
     for manager in managers:
         await manager.start()
     before = system.fetches

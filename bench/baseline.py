@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from shared.keys import Keys
-from shared.redis import connect
 from shared.settings import Settings
 from shared.store import StateStore
+from wa_version_client.connection import connect
+from wa_version_client.contract.keys import Keys
 from worker.fetch import VersionFetcher
 from worker.refresh import Refresher
 

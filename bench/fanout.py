@@ -22,11 +22,11 @@ import time
 from dataclasses import dataclass, field
 
 from shared.embedded import RedisServer
-from shared.keys import Keys
-from shared.messages import PublishedVersion
-from shared.redis import connect
-from shared.subscriber import VersionSubscriber
 from tests.support import publish_version, wait_until
+from wa_version_client.connection import connect
+from wa_version_client.contract.keys import Keys
+from wa_version_client.contract.messages import PublishedVersion
+from wa_version_client.subscriber import VersionSubscriber
 
 PREFIX = "bench"
 

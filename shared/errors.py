@@ -1,37 +1,34 @@
-"""The exceptions this project raises on purpose.
+"""The exceptions the service raises on purpose, under the contract's.
 
 ```
-ServiceError
-├── ConfigError        a setting is missing or malformed; the process refuses to start
-├── InvalidVersion     a value is not a WhatsApp Web version (also a ValueError)
-├── MessageError       a message read from Redis does not decode (also a ValueError)
-├── FetchError         the upstream did not give a usable version
+ServiceError                      (wa_version_client.contract.errors)
+├── ConfigError, InvalidVersion, MessageError   (the contract's)
+├── FetchError             the upstream did not give a usable version
 │   └── TransientFetchError   ...but trying again may help (timeouts, 429, 5xx)
-├── ResultTimeout      no worker answered a refresh job in time
-└── StateConflict      the stored state kept changing under our writes; gave up
+├── ResultTimeout          no worker answered a refresh job in time
+└── StateConflict          the stored state kept changing under our writes; gave up
 ```
-
-Every message is written for the person who reads the envelope or the log:
-it says what failed and never contains a secret.
 """
 
 from __future__ import annotations
 
+from wa_version_client.contract.errors import (
+    ConfigError,
+    InvalidVersion,
+    MessageError,
+    ServiceError,
+)
 
-class ServiceError(Exception):
-    """Base class of every error this project raises on purpose."""
-
-
-class ConfigError(ServiceError):
-    """A setting is missing or malformed."""
-
-
-class InvalidVersion(ServiceError, ValueError):
-    """A value is not a WhatsApp Web version."""
-
-
-class MessageError(ServiceError, ValueError):
-    """A message or stored record does not decode."""
+__all__ = [
+    "ConfigError",
+    "FetchError",
+    "InvalidVersion",
+    "MessageError",
+    "ResultTimeout",
+    "ServiceError",
+    "StateConflict",
+    "TransientFetchError",
+]
 
 
 class FetchError(ServiceError):

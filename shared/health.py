@@ -6,9 +6,9 @@ import logging
 
 from redis.asyncio import Redis
 
-from shared.clock import epoch_ms
-from shared.keys import Keys
-from shared.redis import REDIS_DOWN, describe
+from wa_version_client.connection import REDIS_DOWN, describe
+from wa_version_client.contract.clock import epoch_ms
+from wa_version_client.contract.keys import Keys
 
 log = logging.getLogger(__name__)
 

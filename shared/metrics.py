@@ -21,9 +21,10 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 
-from shared.keys import Keys
-from shared.state import VersionState
-from shared.store import Command, read_state
+from shared.store import Command
+from wa_version_client.contract.keys import Keys
+from wa_version_client.contract.state import VersionState
+from wa_version_client.operations import read_state
 
 FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 

@@ -12,15 +12,15 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from shared.clock import Clock, epoch_ms, utc_now
-from shared.keys import Keys
-from shared.logs import request_id
-from shared.messages import JobResult, RefreshJob
 from shared.results import ResultWaiter
 from shared.settings import Settings
-from shared.state import VersionState
-from shared.store import read_state
-from shared.tasks import cancel_and_wait
+from wa_version_client.contract.clock import Clock, epoch_ms, utc_now
+from wa_version_client.contract.keys import Keys
+from wa_version_client.contract.messages import JobResult, RefreshJob
+from wa_version_client.contract.state import VersionState
+from wa_version_client.logs import request_id
+from wa_version_client.operations import enqueue, read_state
+from wa_version_client.tasks import cancel_and_wait
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,17 +64,6 @@ class RefreshClient:
     def _new_job(self, *, force: bool) -> RefreshJob:
         deadline_ms = epoch_ms() + int(self.settings.refresh_wait * 1000)
         return RefreshJob.new(force=force, deadline_ms=deadline_ms, request_id=request_id.get())
-
-
-async def enqueue(redis: Redis, keys: Keys, job: RefreshJob, *, maxlen: int) -> str:
-    """Append `job` to the stream, trimmed to about `maxlen` entries; its entry id."""
-    entry_id = await redis.xadd(
-        keys.refresh_jobs,
-        job.to_fields(),  # type: ignore[arg-type]  # redis-py's hint is an invariant wider dict
-        maxlen=maxlen,
-        approximate=True,
-    )
-    return str(entry_id)  # decode_responses=True: already a str
 
 
 @contextlib.asynccontextmanager

@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from redis.asyncio import Redis
 
 from shared.errors import MessageError, ResultTimeout
-from shared.keys import Keys
-from shared.messages import BatchResult, JobResult
-from shared.pubsub import Subscription
+from wa_version_client.contract.keys import Keys
+from wa_version_client.contract.messages import BatchResult, JobResult
+from wa_version_client.pubsub import Subscription
 
 log = logging.getLogger(__name__)
 

@@ -7,15 +7,14 @@ which the web process requires (see `Settings.require_admin_secret`).
 from __future__ import annotations
 
 import os
-import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from shared.durations import parse_duration
 from shared.errors import ConfigError
-from shared.redis import url_password
+from wa_version_client import defaults
+from wa_version_client.connection import DEFAULT_REDIS_URL, redis_url_from_env, url_password
+from wa_version_client.durations import parse_duration
 
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_VERSION_URLS = ("https://web.whatsapp.com/sw.js", "https://web.whatsapp.com/")
 
 
@@ -37,17 +36,17 @@ class Settings:
     # Proxies in front of the web process that append to X-Forwarded-For (Heroku: 1).
     # The client is the entry the outermost of them wrote; 0 ignores the header.
     trusted_proxy_hops: int = 0
-    redis_prefix: str = "whatsapp"
+    redis_prefix: str = defaults.PREFIX
     version_urls: tuple[str, ...] = DEFAULT_VERSION_URLS
     # A force=false refresh inside this many seconds of the last attempt fetches nothing.
-    refresh_min_interval: float = 600.0
+    refresh_min_interval: float = defaults.REFRESH_MIN_INTERVAL
     # The workers refresh on their own this often (one of them per interval); 0: never.
     auto_refresh_interval: float = 3600.0
     # The worker gives up on the upstream after this long, retries included.
     refresh_deadline: float = 20.0
     # The API waits this long for the worker's answer before a 504. Above the refresh
     # deadline, below Heroku's 30 s router timeout.
-    refresh_wait: float = 25.0
+    refresh_wait: float = defaults.REFRESH_WAIT
     # One upstream request may take this long.
     fetch_timeout: float = 10.0
     fetch_attempts: int = 4
@@ -60,7 +59,7 @@ class Settings:
     # A job delivered more often than this (its workers kept dying) goes to dead letters.
     job_max_deliveries: int = 5
     # The stream keeps about this many jobs, handled or not.
-    job_stream_maxlen: int = 10_000
+    job_stream_maxlen: int = defaults.JOB_STREAM_MAXLEN
     # How many applied versions the history keeps.
     history_length: int = 100
     # How long the answer to a job stays readable in Redis.
@@ -89,13 +88,8 @@ class Settings:
             return int(raw)
 
         urls = tuple(u.strip() for u in env.get("WA_VERSION_URL", "").split(",") if u.strip())
-        redis_url = env.get("REDIS_URL") or env.get("REDIS_TLS_URL") or DEFAULT_REDIS_URL
         return cls(
-            redis_url=_with_tls_options(
-                redis_url,
-                cert_reqs=env.get("REDIS_SSL_CERT_REQS", "").strip(),
-                ca_certs=env.get("REDIS_SSL_CA_CERTS", "").strip(),
-            ),
+            redis_url=redis_url_from_env(env),
             admin_secret=env.get("ADMIN_SECRET", ""),
             admin_secret_previous=env.get("ADMIN_SECRET_PREVIOUS", ""),
             metrics_token=env.get("METRICS_TOKEN", ""),
@@ -147,28 +141,3 @@ class Settings:
             raise ConfigError(
                 "ADMIN_SECRET is not set: the admin API refuses to start without a secret"
             )
-
-
-def _with_tls_options(url: str, *, cert_reqs: str, ca_certs: str) -> str:
-    """`url` with `ssl_cert_reqs` and `ssl_ca_certs` from the environment, unless it says.
-
-    Heroku's Key-Value Store serves TLS with a self-signed certificate and sets REDIS_URL
-    itself: REDIS_SSL_CERT_REQS=none accepts it without editing the URL. Whoever verifies
-    names the CA bundle (or the server's own certificate) in REDIS_SSL_CA_CERTS.
-    """
-    if not url.startswith("rediss://"):
-        return url
-    options = []
-    if cert_reqs and "ssl_cert_reqs=" not in url:
-        if cert_reqs not in {"none", "optional", "required"}:
-            raise ConfigError(
-                f"REDIS_SSL_CERT_REQS={cert_reqs[:20]!r}: use none, optional or required"
-            )
-        options.append(f"ssl_cert_reqs={cert_reqs}")
-    if ca_certs and "ssl_ca_certs=" not in url:
-        if not os.path.isfile(ca_certs):
-            raise ConfigError(f"REDIS_SSL_CA_CERTS={ca_certs[:200]!r} is not a readable file")
-        options.append(f"ssl_ca_certs={urllib.parse.quote(ca_certs, safe='/')}")
-    if not options:
-        return url
-    return f"{url}{'&' if '?' in url else '?'}{'&'.join(options)}"

@@ -13,18 +13,17 @@ history list.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
 
 from redis.asyncio import Redis
 
-from shared.clock import epoch_ms
 from shared.errors import MessageError, StateConflict
-from shared.keys import Keys
-from shared.messages import PublishedVersion
-from shared.state import VersionState, plausible_epoch
 from shared.transitions import Applied, Transition
+from wa_version_client.contract.clock import epoch_ms
+from wa_version_client.contract.keys import Keys
+from wa_version_client.contract.messages import PublishedVersion
+from wa_version_client.contract.state import VersionState, readable_state
 
 log = logging.getLogger(__name__)
 
@@ -53,34 +52,6 @@ return 1
 
 # Writers racing each other settle in a write or two; more means something is wrong.
 MAX_WRITE_ATTEMPTS = 10
-# The fields a subscriber orders by: if one is malformed, the next write starts afresh.
-_ORDERING_FIELDS = frozenset({"string", "array", "seq", "epoch"})
-_reported: set[str] = set()
-
-
-async def read_state(redis: Redis, keys: Keys) -> VersionState:
-    """The stored state, read now; see `readable_state`."""
-    return readable_state(await redis.hgetall(keys.version))
-
-
-def readable_state(raw: Mapping[Any, Any]) -> VersionState:
-    """The state in `raw` (what HGETALL gave) as far as it decodes.
-
-    A malformed field is logged (once per distinct problem) and left at its default. A
-    malformed version, seq or epoch, or an epoch that is not a plausible past moment,
-    makes the epoch 0: the next write starts a new epoch, which every subscriber follows,
-    and readers meanwhile see no announcement to follow.
-    """
-    state, problems = VersionState.read_hash(raw)
-    for problem in problems.values():
-        if problem not in _reported:
-            _reported.add(problem)
-            log.warning("the stored version state has a malformed field: %s", problem)
-    if problems.keys() & _ORDERING_FIELDS or (state.epoch and not plausible_epoch(state.epoch)):
-        if state.epoch and "epoch" not in problems and not plausible_epoch(state.epoch):
-            log.warning("the stored epoch %d is not a plausible past moment", state.epoch)
-        state = replace(state, seq=0, epoch=0)
-    return state
 
 
 class StateStore:

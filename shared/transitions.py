@@ -28,10 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from shared.clock import format_time
-from shared.messages import PublishedVersion
-from shared.state import VersionState
-from shared.version import WAVersion
+from wa_version_client.contract.clock import format_time
+from wa_version_client.contract.messages import PublishedVersion
+from wa_version_client.contract.state import VersionState
+from wa_version_client.contract.version import WAVersion
 
 
 @dataclass(frozen=True, slots=True)

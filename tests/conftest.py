@@ -17,9 +17,9 @@ from redis.asyncio import Redis
 
 from devtools.stub_upstream import StubUpstream
 from shared.embedded import RedisServer, describe_server
-from shared.keys import Keys
-from shared.redis import connect
 from shared.settings import Settings
+from wa_version_client.connection import connect
+from wa_version_client.contract.keys import Keys
 
 SECRET = "test-secret-\u00e9-not-for-production"
 

@@ -18,13 +18,14 @@ from redis.asyncio.client import PubSub
 from api.app import create_app
 from api.protocol import GuardedHttpProtocol
 from shared import transitions
-from shared.clock import utc_now
 from shared.embedded import free_port
-from shared.keys import Keys
-from shared.messages import PublishedVersion
 from shared.settings import Settings
 from shared.store import StateStore
-from shared.version import WAVersion
+from wa_version_client.contract.clock import utc_now
+from wa_version_client.contract.keys import Keys
+from wa_version_client.contract.messages import PublishedVersion
+from wa_version_client.contract.version import WAVersion
+from wa_version_client.subscriber import VersionSubscriber
 from worker.main import run_worker
 
 
@@ -94,6 +95,17 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], within: float = 1
 
 
 UPSTREAM_SW = "https://web.whatsapp.com/sw.js"
+
+
+def subscriber_for(settings: Settings) -> VersionSubscriber:
+    """A VersionSubscriber set up as the service's settings say."""
+    return VersionSubscriber(
+        settings.redis_url,
+        prefix=settings.redis_prefix,
+        report_interval=settings.refresh_min_interval,
+        refresh_wait=settings.refresh_wait,
+        job_stream_maxlen=settings.job_stream_maxlen,
+    )
 
 
 async def blocked_in_xreadgroup(redis: Redis) -> bool:

@@ -10,11 +10,11 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from devtools.stub_upstream import StubUpstream
-from shared.keys import Keys
 from shared.refresh import refresh_client
 from shared.settings import Settings
 from tests.api.test_contract import AUTH, REFRESH
 from tests.support import publish_version, running_api, running_worker, wait_until
+from wa_version_client.contract.keys import Keys
 from worker import consumer
 
 

@@ -12,7 +12,6 @@ import pytest
 from devtools import upstream_pages as pages
 from shared.errors import FetchError
 from shared.settings import Settings
-from shared.version import WAVersion
 from tests.upstream_corpus import (
     FIRST_MATCH_AT,
     HOME_REVISION,
@@ -22,6 +21,7 @@ from tests.upstream_corpus import (
     with_revision,
     without_revision,
 )
+from wa_version_client.contract.version import WAVersion
 from worker.fetch import VersionFetcher, parse_revision
 
 URL = "https://web.whatsapp.com/"

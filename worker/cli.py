@@ -14,10 +14,10 @@ import sys
 from redis.exceptions import RedisError
 
 from shared.errors import ResultTimeout
-from shared.keys import Keys
-from shared.redis import connect, describe
 from shared.refresh import refresh_client
 from shared.settings import Settings
+from wa_version_client.connection import connect, describe
+from wa_version_client.contract.keys import Keys
 
 
 async def refresh_once(settings: Settings, *, force: bool) -> int:

@@ -17,14 +17,14 @@ from collections.abc import Sequence
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from shared.backoff import Backoff, Trouble
-from shared.clock import epoch_ms
-from shared.keys import Keys
-from shared.messages import JobResult, RefreshJob
 from shared.settings import Settings
-from shared.state import VersionState
 from shared.store import Command
-from shared.tasks import cancel_and_wait
+from wa_version_client.backoff import Backoff, Trouble
+from wa_version_client.contract.clock import epoch_ms
+from wa_version_client.contract.keys import Keys
+from wa_version_client.contract.messages import JobResult, RefreshJob
+from wa_version_client.contract.state import VersionState
+from wa_version_client.tasks import cancel_and_wait
 from worker.dead_letter import set_aside_poison
 from worker.lease import Lease
 from worker.refresh import AnswerWrites, Outcome, Refresher

@@ -15,7 +15,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from shared.keys import Keys
+from wa_version_client.contract.keys import Keys
 from worker.stream import Entry
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from shared.clock import epoch_ms
+from wa_version_client.contract.clock import epoch_ms
 
 # Note this worker alive (KEYS[2], a sorted set by time, pruned of the long gone); renew
 # the lease if it is ours, take it if it is free; 1 if we hold it afterwards.

@@ -11,12 +11,12 @@ import socket
 
 import httpx
 
-from shared.keys import Keys
-from shared.logs import hide
-from shared.redis import connect
 from shared.settings import Settings
 from shared.store import StateStore
-from shared.tasks import cancel_and_wait
+from wa_version_client.connection import connect
+from wa_version_client.contract.keys import Keys
+from wa_version_client.logs import hide
+from wa_version_client.tasks import cancel_and_wait
 from worker.consumer import JobConsumer
 from worker.fetch import VersionFetcher
 from worker.refresh import Refresher

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared import transitions
-from shared.clock import Clock, utc_now
 from shared.errors import FetchError
-from shared.messages import JobResult, RefreshJob
 from shared.metrics import fetch_writes, jobs_writes, older_upstream_writes
 from shared.store import Command, StateStore
 from shared.transitions import Applied, Transition
+from wa_version_client.contract.clock import Clock, utc_now
+from wa_version_client.contract.messages import JobResult, RefreshJob
 from worker.fetch import Fetched, VersionFetcher
 
 # The commands that go with an answer (storing and publishing it, acknowledging the jobs),

@@ -16,13 +16,12 @@ import random
 
 from redis.asyncio import Redis
 
-from shared.backoff import Trouble
-from shared.clock import Clock, epoch_ms, utc_now
-from shared.keys import Keys
-from shared.messages import RefreshJob
-from shared.refresh import enqueue
 from shared.settings import Settings
-from shared.store import read_state
+from wa_version_client.backoff import Trouble
+from wa_version_client.contract.clock import Clock, epoch_ms, utc_now
+from wa_version_client.contract.keys import Keys
+from wa_version_client.contract.messages import RefreshJob
+from wa_version_client.operations import enqueue, read_state
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from shared.errors import MessageError
-from shared.keys import Keys
-from shared.messages import BatchResult, JobResult, RefreshJob
 from shared.store import Command
+from wa_version_client.contract.keys import Keys
+from wa_version_client.contract.messages import BatchResult, JobResult, RefreshJob
 
 log = logging.getLogger(__name__)
 

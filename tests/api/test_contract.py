@@ -11,11 +11,11 @@ from redis.asyncio import Redis
 
 from devtools.stub_upstream import StubUpstream
 from shared.embedded import free_port
-from shared.keys import Keys
 from shared.settings import Settings
-from shared.state import VersionState
 from tests.conftest import SECRET, SettingsFactory
 from tests.support import running_api, running_worker
+from wa_version_client.contract.keys import Keys
+from wa_version_client.contract.state import VersionState
 
 REFRESH = "/admin/whatsapp/version/refresh"
 VERSION = "/admin/whatsapp/version"

@@ -19,13 +19,13 @@ import pytest
 from redis.asyncio import Redis
 
 from devtools.stub_upstream import StubUpstream
-from shared.keys import Keys
 from tests.api.test_contract import AUTH, REFRESH, VERSION
 from tests.conftest import SECRET
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process
 from tests.e2e.test_watcher import strings
 from tests.support import wait_until
+from wa_version_client.contract.keys import Keys
 
 pytestmark = pytest.mark.slow
 

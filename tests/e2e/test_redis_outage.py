@@ -12,12 +12,12 @@ import httpx
 import pytest
 
 from shared.embedded import RedisServer
-from shared.redis import connect
-from shared.tasks import cancel_and_wait
 from tests.api.test_contract import AUTH, REFRESH
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process
 from tests.support import wait_until
+from wa_version_client.connection import connect
+from wa_version_client.tasks import cancel_and_wait
 
 pytestmark = pytest.mark.slow
 

@@ -18,13 +18,13 @@ import pytest
 from redis.asyncio import Redis
 
 from shared.embedded import RedisServer
-from shared.keys import Keys
-from shared.redis import connect
 from tests.api.test_contract import AUTH, REFRESH
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process
 from tests.e2e.test_redis_outage import Traffic
 from tests.support import blocked_in_xreadgroup, wait_until
+from wa_version_client.connection import connect
+from wa_version_client.contract.keys import Keys
 
 pytestmark = pytest.mark.slow
 

@@ -14,13 +14,13 @@ import httpx
 import pytest
 
 from shared.settings import Settings
-from shared.subscriber import VersionSubscriber
 from tests.api.test_contract import AUTH, REFRESH
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process
 from tests.e2e.test_watcher import strings
 from tests.support import wait_until
 from tests.tls import ACL_PASSWORD, ACL_USER, PASSWORD, TlsRedis, tls_redis
+from wa_version_client.subscriber import VersionSubscriber
 
 pytestmark = pytest.mark.slow
 
@@ -62,8 +62,7 @@ async def test_every_process_works_over_tls(
     assert response.status_code == 200, response.text
     version = response.json()["data"]["wa_web_version"]["string"]
     await wait_until(lambda: strings(watcher) == [version], within=20)
-    settings = Settings.from_env({**env, "REDIS_PREFIX": prefix})
-    async with VersionSubscriber.from_settings(settings) as subscriber:
+    async with VersionSubscriber.from_env({**env, "REDIS_PREFIX": prefix}) as subscriber:
         assert subscriber.current is not None
         assert subscriber.current.string == version
     for process in (worker, watcher, web):

@@ -10,11 +10,11 @@ import pytest
 from redis.asyncio import Redis
 
 from shared.embedded import RedisServer
-from shared.keys import Keys
-from shared.redis import connect
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process
 from tests.support import publish_version, wait_until
+from wa_version_client.connection import connect
+from wa_version_client.contract.keys import Keys
 
 pytestmark = pytest.mark.slow
 

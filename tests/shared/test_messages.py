@@ -7,9 +7,9 @@ import json
 import pytest
 
 from shared.errors import MessageError
-from shared.messages import BatchResult, JobResult, PublishedVersion, RefreshJob
-from shared.state import VersionState
-from shared.version import WAVersion
+from wa_version_client.contract.messages import BatchResult, JobResult, PublishedVersion, RefreshJob
+from wa_version_client.contract.state import VersionState
+from wa_version_client.contract.version import WAVersion
 
 
 def test_refresh_job_round_trip() -> None:

@@ -12,18 +12,18 @@ from redis.asyncio import Redis
 from devtools.stub_upstream import StubUpstream
 from shared.embedded import RedisServer
 from shared.errors import InvalidVersion
-from shared.keys import Keys
-from shared.messages import PublishedVersion
 from shared.settings import Settings
-from shared.subscriber import VersionSubscriber
-from shared.subscriber_thread import ThreadedVersionSubscriber
-from shared.version import WAVersion
-from tests.support import publish_version, running_worker, wait_until
+from tests.support import publish_version, running_worker, subscriber_for, wait_until
+from wa_version_client.contract.keys import Keys
+from wa_version_client.contract.messages import PublishedVersion
+from wa_version_client.contract.version import WAVersion
+from wa_version_client.subscriber import VersionSubscriber
+from wa_version_client.subscriber_thread import ThreadedVersionSubscriber
 
 
 @contextlib.asynccontextmanager
 async def subscribers(settings: Settings, count: int) -> AsyncIterator[list[VersionSubscriber]]:
-    started = [VersionSubscriber.from_settings(settings) for _ in range(count)]
+    started = [subscriber_for(settings) for _ in range(count)]
     try:
         for versions in started:
             await versions.start()

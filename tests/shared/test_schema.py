@@ -9,8 +9,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from shared.messages import PublishedVersion
-from shared.version import WAVersion
+from wa_version_client.contract.messages import PublishedVersion
+from wa_version_client.contract.version import WAVersion
 
 SCHEMA = json.loads(
     (Path(__file__).parents[2] / "schemas" / "version-changed.schema.json").read_text()

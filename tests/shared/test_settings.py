@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from shared.durations import parse_duration
 from shared.errors import ConfigError
-from shared.redis import connect
-from shared.settings import DEFAULT_REDIS_URL, DEFAULT_VERSION_URLS, Settings
+from shared.settings import DEFAULT_VERSION_URLS, Settings
+from wa_version_client.connection import DEFAULT_REDIS_URL, connect
+from wa_version_client.durations import parse_duration
 
 
 @pytest.mark.parametrize(

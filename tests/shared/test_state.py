@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.errors import MessageError
-from shared.state import VersionState
-from shared.version import WAVersion
+from wa_version_client.contract.state import VersionState
+from wa_version_client.contract.version import WAVersion
 
 NOW = datetime(2025, 12, 21, 10, 30, tzinfo=UTC)
 FULL = VersionState(

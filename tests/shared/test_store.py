@@ -12,14 +12,14 @@ import pytest
 from redis.asyncio import Redis
 
 from shared import transitions
-from shared.clock import epoch_ms
 from shared.errors import StateConflict
-from shared.keys import Keys
-from shared.state import VersionState
-from shared.store import MAX_WRITE_ATTEMPTS, StateStore, readable_state
+from shared.store import MAX_WRITE_ATTEMPTS, StateStore
 from shared.transitions import Applied
-from shared.version import WAVersion
 from tests.support import wait_until
+from wa_version_client.contract.clock import epoch_ms
+from wa_version_client.contract.keys import Keys
+from wa_version_client.contract.state import VersionState, readable_state
+from wa_version_client.contract.version import WAVersion
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 KEYS = Keys("unit")

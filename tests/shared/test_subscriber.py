@@ -10,12 +10,12 @@ from redis.asyncio import Redis
 
 from devtools.tcp_proxy import TcpProxy
 from shared.embedded import RedisServer
-from shared.keys import Keys
-from shared.messages import PublishedVersion
-from shared.redis import connect
-from shared.subscriber import VersionSubscriber
-from shared.version import WAVersion
 from tests.support import publish_version, wait_until
+from wa_version_client.connection import connect
+from wa_version_client.contract.keys import Keys
+from wa_version_client.contract.messages import PublishedVersion
+from wa_version_client.contract.version import WAVersion
+from wa_version_client.subscriber import VersionSubscriber
 
 SOURCE = "https://web.whatsapp.com/sw.js"
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared import transitions
-from shared.state import VersionState
 from shared.transitions import Applied
-from shared.version import WAVersion
+from wa_version_client.contract.state import VersionState
+from wa_version_client.contract.version import WAVersion
 
 T0 = datetime(2025, 12, 21, 10, 0, tzinfo=UTC)
 LATER = T0 + timedelta(hours=1)

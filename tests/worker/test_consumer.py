@@ -12,17 +12,18 @@ import pytest
 from redis.asyncio import Redis
 
 from devtools.stub_upstream import StubUpstream
-from shared.clock import epoch_ms
-from shared.keys import Keys
-from shared.messages import JobResult, RefreshJob
-from shared.refresh import RefreshClient, enqueue
+from shared.refresh import RefreshClient
 from shared.refresh import refresh_client as running_refresh_client
 from shared.settings import Settings
-from shared.state import VersionState
 from shared.store import StateStore
-from shared.version import WAVersion
 from tests.conftest import SettingsFactory
 from tests.support import blocked_in_xreadgroup, wait_until
+from wa_version_client.contract.clock import epoch_ms
+from wa_version_client.contract.keys import Keys
+from wa_version_client.contract.messages import JobResult, RefreshJob
+from wa_version_client.contract.state import VersionState
+from wa_version_client.contract.version import WAVersion
+from wa_version_client.operations import enqueue
 from worker.consumer import JobConsumer
 from worker.fetch import VersionFetcher
 from worker.refresh import Refresher

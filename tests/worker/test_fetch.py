@@ -13,7 +13,7 @@ import pytest
 from devtools.upstream_pages import home_page, sw_js
 from shared.errors import FetchError, TransientFetchError
 from shared.settings import Settings
-from shared.version import WAVersion
+from wa_version_client.contract.version import WAVersion
 from worker.fetch import RevisionScanner, VersionFetcher, parse_revision
 from worker.main import MAX_REDIRECTS
 

@@ -8,10 +8,10 @@ from typing import Any
 from redis.asyncio import Redis
 
 from devtools.stub_upstream import StubUpstream
-from shared.keys import Keys
 from shared.settings import Settings
 from tests.conftest import SettingsFactory
 from tests.support import publish_version, running_worker, wait_until
+from wa_version_client.contract.keys import Keys
 from worker.schedule import AutoRefresh
 
 

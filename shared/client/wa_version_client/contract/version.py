@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from shared.errors import InvalidVersion
+from wa_version_client.contract.errors import InvalidVersion
 
 UINT32_MAX = 2**32 - 1
 

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from shared.errors import MessageError
+from wa_version_client.contract.errors import MessageError
 
 # Up to an int64: what Redis, Lua and every client language read without loss.
 INT_MAX = 2**63 - 1

@@ -18,9 +18,9 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from shared.backoff import Backoff, Trouble
-from shared.redis import describe
-from shared.tasks import cancel_and_wait
+from wa_version_client.backoff import Backoff, Trouble
+from wa_version_client.connection import describe
+from wa_version_client.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 

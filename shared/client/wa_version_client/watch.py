@@ -1,4 +1,4 @@
-"""`python -m shared.watch`: a reference connection manager.
+"""`python -m wa_version_client.watch`: a reference connection manager.
 
 Prints one JSON line per applied version on stdout (the current one at start, then each
 change) and, with `--exec CMD` (or `WATCH_EXEC=CMD`), runs CMD through the shell on each
@@ -20,13 +20,12 @@ import os
 import signal
 import sys
 
-from shared.errors import ConfigError
-from shared.logs import hide, setup_logging
-from shared.messages import PublishedVersion
-from shared.settings import Settings
-from shared.subscriber import OnChange, VersionSubscriber, announcement
+from wa_version_client.contract.errors import ConfigError
+from wa_version_client.contract.messages import PublishedVersion
+from wa_version_client.logs import setup_logging
+from wa_version_client.subscriber import OnChange, VersionSubscriber, announcement
 
-log = logging.getLogger("shared.watch")
+log = logging.getLogger("wa_version_client.watch")
 
 
 def print_line(old: PublishedVersion | None, new: PublishedVersion) -> None:
@@ -57,9 +56,8 @@ def command_runner(command: str) -> OnChange:
     return run
 
 
-async def watch(settings: Settings, command: str | None, stop: asyncio.Event) -> None:
-    hide(*settings.secrets())
-    subscriber = VersionSubscriber.from_settings(settings)
+async def watch(subscriber: VersionSubscriber, command: str | None, stop: asyncio.Event) -> None:
+    """Print each applied version (and run `command` on it) until `stop` is set."""
     subscriber.on_change(print_line)
     if command:
         subscriber.on_change(command_runner(command))
@@ -67,27 +65,28 @@ async def watch(settings: Settings, command: str | None, stop: asyncio.Event) ->
         await stop.wait()
 
 
-async def serve(settings: Settings, command: str | None) -> None:
+async def serve(subscriber: VersionSubscriber, command: str | None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await watch(settings, command, stop)
+    await watch(subscriber, command, stop)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m shared.watch", description="Print (and act on) each applied version."
+        prog="python -m wa_version_client.watch",
+        description="Print (and act on) each applied version.",
     )
     parser.add_argument("--exec", dest="command", metavar="CMD", help="run CMD on each version")
     args = parser.parse_args(argv)
     setup_logging(stream=sys.stderr)  # stdout carries only the version lines
     try:
-        settings = Settings.from_env()
+        subscriber = VersionSubscriber.from_env()
     except ConfigError as exc:
         print(f"watcher: {exc}", file=sys.stderr)
         return 2
-    asyncio.run(serve(settings, args.command or os.environ.get("WATCH_EXEC") or None))
+    asyncio.run(serve(subscriber, args.command or os.environ.get("WATCH_EXEC") or None))
     return 0
 
 

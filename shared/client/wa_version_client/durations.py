@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from shared.errors import ConfigError
+from wa_version_client.contract.errors import ConfigError
 
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)?")

@@ -15,8 +15,8 @@ from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
 
-from shared.messages import PublishedVersion
-from shared.subscriber import OnChange, VersionSubscriber
+from wa_version_client.contract.messages import PublishedVersion
+from wa_version_client.subscriber import OnChange, VersionSubscriber
 
 T = TypeVar("T")
 

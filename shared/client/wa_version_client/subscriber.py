@@ -20,25 +20,32 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from types import TracebackType
 
 from redis.asyncio import Redis
 
-from shared.clock import epoch_ms
-from shared.errors import MessageError
-from shared.keys import Keys
-from shared.messages import PublishedVersion, RefreshJob
-from shared.pubsub import Subscription
-from shared.redis import REDIS_DOWN, connect, describe
-from shared.refresh import enqueue
-from shared.settings import DEFAULT_REDIS_URL, Settings
-from shared.state import plausible_epoch
-from shared.store import read_state
-from shared.tasks import cancel_and_wait
-from shared.version import WAVersion
+from wa_version_client import defaults
+from wa_version_client.connection import (
+    DEFAULT_REDIS_URL,
+    REDIS_DOWN,
+    connect,
+    describe,
+    redis_url_from_env,
+)
+from wa_version_client.contract.clock import epoch_ms
+from wa_version_client.contract.errors import MessageError
+from wa_version_client.contract.keys import Keys
+from wa_version_client.contract.messages import PublishedVersion, RefreshJob
+from wa_version_client.contract.state import plausible_epoch
+from wa_version_client.contract.version import WAVersion
+from wa_version_client.durations import parse_duration
+from wa_version_client.operations import enqueue, read_state
+from wa_version_client.pubsub import Subscription
+from wa_version_client.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +60,11 @@ class VersionSubscriber:
         self,
         redis_url: str = DEFAULT_REDIS_URL,
         *,
-        prefix: str = "whatsapp",
+        prefix: str = defaults.PREFIX,
         resync_interval: float = 30.0,
-        report_interval: float = 600.0,
-        refresh_wait: float = 25.0,
+        report_interval: float = defaults.REFRESH_MIN_INTERVAL,
+        refresh_wait: float = defaults.REFRESH_WAIT,
+        job_stream_maxlen: int = defaults.JOB_STREAM_MAXLEN,
         ping_interval: float = 5.0,
         redis: Redis | None = None,
     ) -> None:
@@ -66,6 +74,7 @@ class VersionSubscriber:
         self._resync_interval = resync_interval
         self._report_interval = report_interval
         self._refresh_wait = refresh_wait
+        self._job_stream_maxlen = job_stream_maxlen
         self._current: PublishedVersion | None = None
         self._callbacks: list[OnChange] = []
         self._changes: asyncio.Queue[tuple[PublishedVersion | None, PublishedVersion]] = (
@@ -85,12 +94,24 @@ class VersionSubscriber:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> VersionSubscriber:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> VersionSubscriber:
+        """A subscriber set up from the environment the service reads: REDIS_URL (or
+        REDIS_TLS_URL, with REDIS_SSL_CERT_REQS and REDIS_SSL_CA_CERTS), REDIS_PREFIX,
+        REFRESH_MIN_INTERVAL (how often a report may ask), REFRESH_WAIT and
+        JOB_STREAM_MAXLEN. Raises ConfigError for a malformed value."""
+        env = os.environ if env is None else env
+
+        def duration(name: str, default: float) -> float:
+            raw = env.get(name, "").strip()
+            return parse_duration(name, raw) if raw else default
+
+        maxlen = env.get("JOB_STREAM_MAXLEN", "").strip()
         return cls(
-            settings.redis_url,
-            prefix=settings.redis_prefix,
-            report_interval=settings.refresh_min_interval,
-            refresh_wait=settings.refresh_wait,
+            redis_url_from_env(env),
+            prefix=env.get("REDIS_PREFIX", "").strip() or defaults.PREFIX,
+            report_interval=duration("REFRESH_MIN_INTERVAL", defaults.REFRESH_MIN_INTERVAL),
+            refresh_wait=duration("REFRESH_WAIT", defaults.REFRESH_WAIT),
+            job_stream_maxlen=int(maxlen) if maxlen.isdigit() else defaults.JOB_STREAM_MAXLEN,
         )
 
     @property
@@ -208,7 +229,7 @@ class VersionSubscriber:
             self._redis,
             self._keys,
             RefreshJob.new(force=True, deadline_ms=deadline_ms),
-            maxlen=10_000,
+            maxlen=self._job_stream_maxlen,
         )
         log.info("reported an outdated client version: refresh requested")
         return True

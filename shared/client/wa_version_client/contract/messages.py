@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shared import wire
-from shared.clock import format_time
-from shared.errors import InvalidVersion, MessageError
-from shared.state import VersionState, version_json
-from shared.version import WAVersion
+from wa_version_client.contract import wire
+from wa_version_client.contract.clock import format_time
+from wa_version_client.contract.errors import InvalidVersion, MessageError
+from wa_version_client.contract.state import VersionState, version_json
+from wa_version_client.contract.version import WAVersion
 
 
 def _dumps(data: object) -> str:

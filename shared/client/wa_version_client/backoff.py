@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 
-from shared.redis import describe
+from wa_version_client.connection import describe
 
 
 @dataclass

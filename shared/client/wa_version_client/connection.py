@@ -1,0 +1,101 @@
+"""Connecting to Redis the same way in every process."""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from collections.abc import Mapping
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from wa_version_client.contract.errors import ConfigError
+from wa_version_client.logs import hide
+
+# What "Redis is unreachable right now" looks like; every loop that talks to Redis
+# catches these, backs off and tries again.
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def redis_url_from_env(env: Mapping[str, str]) -> str:
+    """The Redis URL the environment names, with its TLS options, for every process.
+
+    `REDIS_URL`, else `REDIS_TLS_URL` (Heroku's older name), else a local Redis; on a
+    `rediss://` URL, `REDIS_SSL_CERT_REQS` and `REDIS_SSL_CA_CERTS` as redis-py's
+    `ssl_cert_reqs` and `ssl_ca_certs`, unless the URL says already.
+    """
+    url = env.get("REDIS_URL") or env.get("REDIS_TLS_URL") or DEFAULT_REDIS_URL
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("REDIS_URL must start with redis://, rediss:// or unix://")
+    return _with_tls_options(
+        url,
+        cert_reqs=env.get("REDIS_SSL_CERT_REQS", "").strip(),
+        ca_certs=env.get("REDIS_SSL_CA_CERTS", "").strip(),
+    )
+
+
+def describe(error: BaseException) -> str:
+    """The error's class and message, for a log line: `ConnectionError: Error 111 … refused`.
+
+    redis-py's messages name the host and port, never the password; a line that somehow
+    held a password is still masked by the log formatter (shared/logs.py).
+    """
+    message = str(error).strip()
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+def url_password(url: str) -> str:
+    """The password in a Redis URL, `""` when there is none."""
+    return urllib.parse.unquote(urllib.parse.urlsplit(url).password or "")
+
+
+def connect(url: str, *, max_connections: int = 64) -> Redis:
+    """A client for `url` whose pool makes callers wait for a free connection.
+
+    The default pool raises once its connections are all in use; a blocking pool queues
+    the caller instead, so a burst of requests never fails for want of a connection.
+    Commands are retried briefly when a connection drops, so a Redis restart costs a
+    caller a few hundred milliseconds rather than an error.
+    """
+    hide(url_password(url))
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=5,
+        decode_responses=True,
+        socket_connect_timeout=2,
+        socket_timeout=5,
+        health_check_interval=10,
+        retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=3),
+    )
+    return Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
+
+
+def _with_tls_options(url: str, *, cert_reqs: str, ca_certs: str) -> str:
+    """`url` with `ssl_cert_reqs` and `ssl_ca_certs` from the environment, unless it says.
+
+    Heroku's Key-Value Store serves TLS with a self-signed certificate and sets REDIS_URL
+    itself: REDIS_SSL_CERT_REQS=none accepts it without editing the URL. Whoever verifies
+    names the CA bundle (or the server's own certificate) in REDIS_SSL_CA_CERTS.
+    """
+    if not url.startswith("rediss://"):
+        return url
+    options = []
+    if cert_reqs and "ssl_cert_reqs=" not in url:
+        if cert_reqs not in {"none", "optional", "required"}:
+            raise ConfigError(
+                f"REDIS_SSL_CERT_REQS={cert_reqs[:20]!r}: use none, optional or required"
+            )
+        options.append(f"ssl_cert_reqs={cert_reqs}")
+    if ca_certs and "ssl_ca_certs=" not in url:
+        if not os.path.isfile(ca_certs):
+            raise ConfigError(f"REDIS_SSL_CA_CERTS={ca_certs[:200]!r} is not a readable file")
+        options.append(f"ssl_ca_certs={urllib.parse.quote(ca_certs, safe='/')}")
+    if not options:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}{'&'.join(options)}"

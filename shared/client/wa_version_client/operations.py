@@ -1,0 +1,25 @@
+"""The client's two Redis operations beside its subscription: read the state, ask for a refresh."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from wa_version_client.contract.keys import Keys
+from wa_version_client.contract.messages import RefreshJob
+from wa_version_client.contract.state import VersionState, readable_state
+
+
+async def read_state(redis: Redis, keys: Keys) -> VersionState:
+    """The stored state, read now, as far as it decodes (see `readable_state`)."""
+    return readable_state(await redis.hgetall(keys.version))
+
+
+async def enqueue(redis: Redis, keys: Keys, job: RefreshJob, *, maxlen: int) -> str:
+    """Append `job` to the stream, trimmed to about `maxlen` entries; its entry id."""
+    entry_id = await redis.xadd(
+        keys.refresh_jobs,
+        job.to_fields(),  # type: ignore[arg-type]  # redis-py's hint is an invariant wider dict
+        maxlen=maxlen,
+        approximate=True,
+    )
+    return str(entry_id)  # decode_responses=True: already a str

@@ -1,0 +1,54 @@
+"""Who may import what: the audiences of the code stay apart.
+
+- the contract (wa_version_client.contract) imports nothing of ours but itself;
+- the client (wa_version_client) imports only itself and redis-py, so a connection
+  manager installs it alone;
+- api/ and worker/ never import each other.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIENT = ROOT / "shared" / "client" / "wa_version_client"
+OURS = {"api", "worker", "shared", "wa_version_client", "tests", "bench", "devtools"}
+
+
+def imported(path: Path) -> set[str]:
+    """The dotted names `path` imports (absolute imports only: the project uses no others)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def modules(directory: Path) -> list[Path]:
+    return sorted(directory.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", modules(CLIENT / "contract"), ids=lambda p: p.name)
+def test_the_contract_imports_nothing_of_ours_but_itself(path: Path) -> None:
+    ours = {name for name in imported(path) if name.split(".")[0] in OURS}
+    assert all(name.startswith("wa_version_client.contract") for name in ours), ours
+
+
+@pytest.mark.parametrize("path", modules(CLIENT), ids=lambda p: p.name)
+def test_the_client_imports_only_itself_redis_and_the_standard_library(path: Path) -> None:
+    tops = {name.split(".")[0] for name in imported(path)}
+    foreign = tops - sys.stdlib_module_names - {"wa_version_client", "redis", "__future__"}
+    assert not foreign, foreign
+
+
+@pytest.mark.parametrize(("package", "forbidden"), [("api", "worker"), ("worker", "api")])
+def test_api_and_worker_never_import_each_other(package: str, forbidden: str) -> None:
+    for path in modules(ROOT / package):
+        tops = {name.split(".")[0] for name in imported(path)}
+        assert forbidden not in tops, f"{path.relative_to(ROOT)} imports {forbidden}"
