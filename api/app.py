@@ -15,13 +15,13 @@ from starlette.middleware import Middleware
 
 from api.auth import AdminAuth, FailedAuthLimiter
 from api.client_address import ClientAddress
-from api.errors import EXCEPTION_HANDLERS, CatchUnexpected
-from api.limits import HeaderLimit
+from api.error_handlers import EXCEPTION_HANDLERS, CatchUnexpected
+from api.header_limit import HeaderLimit
 from api.request_id import RequestId
 from api.routes import Services, routes
 from shared.errors import ConfigError
 from shared.metrics import WebMetrics
-from shared.refresh import refresh_client
+from shared.refresh_client import refresh_client
 from shared.settings import Settings
 from shared.store import StateStore
 from wa_version_client.connection import connect

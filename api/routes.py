@@ -19,7 +19,7 @@ from shared import transitions
 from shared.errors import ResultTimeout
 from shared.health import readiness_problems
 from shared.metrics import WebMetrics, render
-from shared.refresh import RefreshClient
+from shared.refresh_client import RefreshClient
 from shared.store import StateStore
 from wa_version_client.contract.clock import Clock, utc_now
 

@@ -29,7 +29,7 @@ from bench import fanout
 from bench.harness import HEADERS, System, peak_rss_mb
 from bench.peers import job as peer_job
 from shared.embedded import describe_server
-from shared.refresh import refresh_client
+from shared.refresh_client import refresh_client
 from shared.settings import Settings
 from tests.e2e.processes import ROOT
 from tests.support import subscriber_for, wait_until

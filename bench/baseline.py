@@ -23,7 +23,7 @@ from shared.store import StateStore
 from wa_version_client.connection import connect
 from wa_version_client.contract.keys import Keys
 from worker.fetch import VersionFetcher
-from worker.refresh import Refresher
+from worker.refresher import Refresher
 
 
 def create_app(settings: Settings) -> Starlette:

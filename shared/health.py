@@ -18,7 +18,7 @@ async def readiness_problems(redis: Redis, keys: Keys, heartbeat_within: float) 
     try:
         # Workers note themselves alive every few seconds (see worker/lease.py).
         since = epoch_ms() - int(heartbeat_within * 1000)
-        alive = await redis.zcount(keys.workers, since, "+inf")
+        alive = await redis.zcount(keys.worker_heartbeats, since, "+inf")
     except REDIS_DOWN as exc:
         # The cause goes to the log, not to whoever asks: /readyz needs no secret.
         log.warning("not ready: Redis is unreachable: %s", describe(exc))

@@ -40,11 +40,6 @@ class ResultWaiter:
     async def run(self) -> None:
         await self.subscription.run()
 
-    @property
-    def waiting(self) -> int:
-        """How many jobs this process awaits now."""
-        return len(self._waiting)
-
     @contextmanager
     def expect(self, job_id: str) -> Iterator[asyncio.Future[JobResult]]:
         """Register interest in `job_id` *before* enqueuing it, so no answer can slip by."""

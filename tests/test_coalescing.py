@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from devtools.stub_upstream import StubUpstream
-from shared.refresh import refresh_client
+from shared.refresh_client import refresh_client
 from shared.settings import Settings
 from tests.api.test_contract import AUTH, REFRESH
 from tests.support import publish_version, running_api, running_worker, wait_until

@@ -16,8 +16,8 @@ import uvloop
 from shared.errors import ConfigError
 from shared.settings import Settings
 from wa_version_client.logs import setup_logging
-from worker.cli import refresh_once
 from worker.main import serve
+from worker.refresh_command import refresh_once
 
 
 def main(argv: list[str] | None = None) -> int:

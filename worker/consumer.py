@@ -27,7 +27,7 @@ from wa_version_client.contract.state import VersionState
 from wa_version_client.tasks import cancel_and_wait
 from worker.dead_letter import set_aside_poison
 from worker.lease import Lease
-from worker.refresh import AnswerWrites, Outcome, Refresher
+from worker.refresher import AnswerWrites, Outcome, Refresher
 from worker.stream import MAX_BATCH, Entry, JobStream, decode_jobs, stream_lost
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,9 @@ class JobConsumer:
         self._settings = settings
         self._refresher = refresher
         self.name = name
-        self._lease = Lease(redis, keys.worker_lease, name, settings.worker_lease_ttl, keys.workers)
+        self._lease = Lease(
+            redis, keys.worker_lease, name, settings.worker_lease_ttl, keys.worker_heartbeats
+        )
         self._stream = JobStream(redis, keys, name)
         self._leading = asyncio.Event()
         # Set when every pending job must be claimed before reading new ones.

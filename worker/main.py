@@ -19,7 +19,7 @@ from wa_version_client.logs import hide
 from wa_version_client.tasks import cancel_and_wait
 from worker.consumer import JobConsumer
 from worker.fetch import VersionFetcher
-from worker.refresh import Refresher
+from worker.refresher import Refresher
 from worker.schedule import AutoRefresh
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ import pytest
 from redis.asyncio import Redis
 
 from devtools.stub_upstream import StubUpstream
-from shared.refresh import RefreshClient
-from shared.refresh import refresh_client as running_refresh_client
+from shared.refresh_client import RefreshClient
+from shared.refresh_client import refresh_client as running_refresh_client
 from shared.settings import Settings
 from shared.store import StateStore
 from tests.conftest import SettingsFactory
@@ -26,7 +26,7 @@ from wa_version_client.contract.version import WAVersion
 from wa_version_client.operations import enqueue
 from worker.consumer import JobConsumer
 from worker.fetch import VersionFetcher
-from worker.refresh import Refresher
+from worker.refresher import Refresher
 
 
 @contextlib.asynccontextmanager

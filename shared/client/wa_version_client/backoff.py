@@ -21,8 +21,9 @@ from wa_version_client.connection import describe
 class Backoff:
     """Each `next_delay()` waits up to twice as long as the last, capped; `reset()` after success.
 
-    Full jitter (a uniform draw below the cap) keeps many processes that lost Redis at the
-    same moment from reconnecting in lockstep.
+    The jitter (a uniform draw between half the ceiling and the ceiling) keeps many
+    processes that lost Redis at the same moment from reconnecting in lockstep, while
+    never retrying much sooner than the schedule says.
     """
 
     initial: float = 0.05

@@ -32,7 +32,7 @@ def hide(*secrets: str) -> None:
 
 
 # Attributes a call may pass with `extra=` that belong in the line.
-_FIELDS = ("job_id", "job_ids", "request_ids", "version", "error")
+_FIELDS = ("job_ids", "request_ids")
 
 
 class JsonFormatter(logging.Formatter):

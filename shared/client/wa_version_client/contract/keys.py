@@ -73,7 +73,7 @@ class Keys:
         return f"{self.prefix}:metrics"
 
     @property
-    def workers(self) -> str:
+    def worker_heartbeats(self) -> str:
         """Sorted set: every worker by the time (ms) it last said it was alive."""
         return f"{self.prefix}:workers"
 

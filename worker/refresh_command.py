@@ -14,7 +14,7 @@ import sys
 from redis.exceptions import RedisError
 
 from shared.errors import ResultTimeout
-from shared.refresh import refresh_client
+from shared.refresh_client import refresh_client
 from shared.settings import Settings
 from wa_version_client.connection import connect, describe
 from wa_version_client.contract.keys import Keys
