@@ -28,13 +28,14 @@ import httpx
 from bench import fanout
 from bench.harness import HEADERS, System, peak_rss_mb
 from bench.peers import job as peer_job
+from devtools.processes import ROOT
+from devtools.waiting import wait_until
 from shared.embedded import describe_server
 from shared.refresh_client import refresh_client
 from shared.settings import Settings
-from tests.e2e.processes import ROOT
-from tests.support import subscriber_for, wait_until
 from wa_version_client.connection import connect
 from wa_version_client.contract.keys import Keys
+from wa_version_client.subscriber import VersionSubscriber
 
 REFRESH = "/admin/whatsapp/version/refresh"
 ARQ_VENV = ROOT / ".venv-arq"
@@ -193,7 +194,10 @@ async def outdated_storm(
     """(reports, accepted, upstream fetches, ms until every subscriber held the new version)."""
     system.configure_stub(revision=1026140000)
     settings = Settings(redis_url=system.redis.url, admin_secret="x")
-    managers = [subscriber_for(settings) for _ in range(subscribers)]
+    managers = [
+        VersionSubscriber(settings.redis_url, prefix=settings.redis_prefix)
+        for _ in range(subscribers)
+    ]
     for manager in managers:
         await manager.start()
     before = system.fetches

@@ -21,8 +21,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from devtools.publishing import publish_version
+from devtools.waiting import wait_until
 from shared.embedded import RedisServer
-from tests.support import publish_version, wait_until
 from wa_version_client.connection import connect
 from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.messages import PublishedVersion

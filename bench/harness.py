@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from devtools.processes import Process, wait_for_http
 from shared.embedded import RedisServer, free_port
-from tests.e2e.processes import Process, wait_for_http
 
 SECRET = "bench-secret"
 HEADERS = {"X-Admin-Secret": SECRET}

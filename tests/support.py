@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import httpx
 import uvicorn
@@ -17,14 +16,14 @@ from redis.asyncio.client import PubSub
 
 from api.app import create_app
 from api.protocol import GuardedHttpProtocol
-from shared import transitions
+
+# Re-exported: the tests wait and publish the way the benchmarks do.
+from devtools.publishing import UPSTREAM_SW as UPSTREAM_SW
+from devtools.publishing import publish_version as publish_version
+from devtools.waiting import wait_until as wait_until
 from shared.embedded import free_port
 from shared.settings import Settings
-from shared.store import StateStore
-from wa_version_client.contract.clock import utc_now
-from wa_version_client.contract.keys import Keys
-from wa_version_client.contract.messages import PublishedVersion
-from wa_version_client.contract.version import WAVersion
+from tests.conftest import SECRET
 from wa_version_client.subscriber import VersionSubscriber
 from worker.main import run_worker
 
@@ -68,18 +67,6 @@ async def running_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         await task
 
 
-async def wait_until(condition: Callable[[], bool | Awaitable[bool]], within: float = 10.0) -> None:
-    """Poll `condition()` (plain or async) until it is true; fail after `within` seconds."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        outcome = condition()
-        if await outcome if inspect.isawaitable(outcome) else outcome:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {within}s")
-        await asyncio.sleep(0.01)
-
-
 def wait_for_port(port: int, process: subprocess.Popen[bytes], within: float = 10.0) -> None:
     """Return once 127.0.0.1:`port` accepts connections; fail if `process` exits first."""
     deadline = time.monotonic() + within
@@ -94,7 +81,15 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], within: float = 1
     raise AssertionError(f"nothing listened on port {port} within {within}s")
 
 
-UPSTREAM_SW = "https://web.whatsapp.com/sw.js"
+REFRESH = "/admin/whatsapp/version/refresh"
+VERSION = "/admin/whatsapp/version"
+AUTH = {b"X-Admin-Secret": SECRET.encode()}  # bytes: the secret is not ASCII
+
+
+def assert_failure(response: httpx.Response, code: int, message: str, error: str) -> None:
+    """The response is exactly the failure envelope with these values."""
+    assert response.status_code == code
+    assert response.json() == {"status": False, "code": code, "message": message, "error": error}
 
 
 def subscriber_for(settings: Settings) -> VersionSubscriber:
@@ -124,13 +119,3 @@ async def next_message(pubsub: PubSub, within: float = 5.0) -> str:
         if message is not None and message["type"] == "message":
             return str(message["data"])
     raise AssertionError(f"no message within {within}s")
-
-
-async def publish_version(redis: Redis, keys: Keys, revision: int) -> PublishedVersion:
-    """Store and announce 2.3000.`revision` as the worker does after a fetch."""
-    version = WAVersion(2, 3000, revision)
-    applied = await StateStore(redis, keys).commit(
-        lambda state: transitions.fetched(state, version, utc_now(), source=UPSTREAM_SW)
-    )
-    assert applied.changed is not None, "the version was not newer than the stored one"
-    return applied.changed

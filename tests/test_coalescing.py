@@ -12,8 +12,7 @@ from redis.exceptions import ResponseError
 from devtools.stub_upstream import StubUpstream
 from shared.refresh_client import refresh_client
 from shared.settings import Settings
-from tests.api.test_contract import AUTH, REFRESH
-from tests.support import publish_version, running_api, running_worker, wait_until
+from tests.support import AUTH, REFRESH, publish_version, running_api, running_worker, wait_until
 from wa_version_client.contract.keys import Keys
 from worker import consumer
 

@@ -12,21 +12,12 @@ from redis.asyncio import Redis
 from devtools.stub_upstream import StubUpstream
 from shared.embedded import free_port
 from shared.settings import Settings
-from tests.conftest import SECRET, SettingsFactory
-from tests.support import running_api, running_worker
+from tests.conftest import SettingsFactory
+from tests.support import AUTH, REFRESH, VERSION, assert_failure, running_api, running_worker
 from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.state import VersionState
 
-REFRESH = "/admin/whatsapp/version/refresh"
-VERSION = "/admin/whatsapp/version"
-AUTH = {b"X-Admin-Secret": SECRET.encode()}  # bytes: the secret is not ASCII
 RFC3339_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-
-
-def assert_failure(response: httpx.Response, code: int, message: str, error: str) -> None:
-    """The response is exactly the failure envelope with these values."""
-    assert response.status_code == code
-    assert response.json() == {"status": False, "code": code, "message": message, "error": error}
 
 
 @pytest.fixture

@@ -9,9 +9,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from devtools.stub_upstream import StubUpstream
-from tests.api.test_contract import AUTH, REFRESH, assert_failure
 from tests.conftest import SECRET, SettingsFactory
-from tests.support import running_api, running_worker
+from tests.support import AUTH, REFRESH, assert_failure, running_api, running_worker
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

@@ -12,9 +12,17 @@ from redis.asyncio import Redis
 
 from devtools.stub_upstream import StubUpstream
 from shared.settings import Settings
-from tests.api.test_contract import AUTH, REFRESH, VERSION, assert_failure
 from tests.conftest import SettingsFactory
-from tests.support import next_message, running_api, running_worker, wait_until
+from tests.support import (
+    AUTH,
+    REFRESH,
+    VERSION,
+    assert_failure,
+    next_message,
+    running_api,
+    running_worker,
+    wait_until,
+)
 from wa_version_client.contract.keys import Keys
 
 PIN = "/admin/whatsapp/version/pin"

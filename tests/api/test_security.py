@@ -8,9 +8,8 @@ import httpx
 import pytest
 
 from shared.embedded import free_port
-from tests.api.test_contract import AUTH, VERSION, assert_failure
 from tests.conftest import SettingsFactory
-from tests.support import running_api, running_worker, wait_until
+from tests.support import AUTH, VERSION, assert_failure, running_api, running_worker, wait_until
 
 UNAUTHORIZED = (401, "Unauthorized", "Invalid or missing authentication")
 TOO_MANY = (429, "Too many requests", "too many failed authentication attempts; try again later")

@@ -1,76 +1,20 @@
-"""Starting the Procfile's processes for real, as Heroku or honcho would."""
+"""The real processes, for the end-to-end tests (devtools/processes.py), and reading the
+watcher's output."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Mapping
-from pathlib import Path
+import json
 
-import httpx
+from devtools.processes import ROOT, Process, procfile, wait_for_http
 
-ROOT = Path(__file__).resolve().parents[2]
+__all__ = ["ROOT", "Process", "lines", "procfile", "strings", "wait_for_http"]
 
 
-def procfile(path: Path = ROOT / "Procfile") -> dict[str, str]:
-    """The process types and their commands."""
-    lines = (line.partition(":") for line in path.read_text().splitlines() if line.strip())
-    return {name.strip(): command.strip() for name, _, command in lines}
+def lines(process: Process) -> list[dict[str, object]]:
+    """The version lines the watcher printed so far (its JSON logs go to the same file)."""
+    printed = (json.loads(line) for line in process.output.splitlines() if line.startswith("{"))
+    return [line for line in printed if "event" not in line]
 
 
-class Process:
-    """One Procfile process (or `command`, run the same way), its output captured to a file."""
-
-    def __init__(
-        self, name: str, env: Mapping[str, str], log_dir: Path, command: str | None = None
-    ) -> None:
-        self.name = name
-        self.base_url = ""  # set for web processes once their port is known
-        self.log_path = log_dir / f"{name}-{time.monotonic_ns()}.log"
-        command = command or procfile()[name]
-        # The venv's bin first, so `uvicorn` and `python` are this project's.
-        path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-        with self.log_path.open("wb") as log:
-            self.popen = subprocess.Popen(
-                ["bash", "-c", f"exec {command}"],
-                cwd=ROOT,
-                env={**os.environ, "PATH": path, **env},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    @property
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def signal(self, signum: int = signal.SIGTERM) -> None:
-        self.popen.send_signal(signum)
-
-    def wait(self, within: float = 30) -> int:
-        return self.popen.wait(timeout=within)
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-
-
-def wait_for_http(url: str, process: Process, within: float = 30) -> None:
-    """Return once `url` answers anything over HTTP; fail if the process dies first."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if process.popen.poll() is not None:
-            raise AssertionError(f"{process.name} exited early:\n{process.output}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.05)  # polling for the port to open, bounded by the deadline
-    raise AssertionError(f"{url} did not answer within {within}s:\n{process.output}")
+def strings(process: Process) -> list[object]:
+    return [line["string"] for line in lines(process)]

@@ -17,10 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.test_contract import AUTH, REFRESH
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import ROOT, Process
-from tests.support import wait_until
+from tests.support import AUTH, REFRESH, wait_until
 
 pytestmark = pytest.mark.slow
 

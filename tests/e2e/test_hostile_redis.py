@@ -19,11 +19,9 @@ from redis.asyncio import Redis
 
 from devtools.stub_upstream import StubUpstream
 from shared.embedded import RedisServer
-from tests.api.test_contract import AUTH, REFRESH, VERSION
 from tests.e2e.conftest import Launcher
-from tests.e2e.processes import ROOT, Process
-from tests.e2e.test_watcher import lines, strings
-from tests.support import publish_version, wait_until
+from tests.e2e.processes import ROOT, Process, lines, strings
+from tests.support import AUTH, REFRESH, VERSION, publish_version, wait_until
 from wa_version_client.connection import connect
 from wa_version_client.contract.keys import Keys
 

@@ -9,11 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.test_contract import AUTH, REFRESH
 from tests.conftest import SECRET
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process
-from tests.support import wait_until
+from tests.support import AUTH, REFRESH, wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -18,11 +18,10 @@ import pytest
 from redis.asyncio import Redis
 
 from shared.embedded import RedisServer
-from tests.api.test_contract import AUTH, REFRESH
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process
-from tests.e2e.test_redis_outage import Traffic
-from tests.support import blocked_in_xreadgroup, wait_until
+from tests.e2e.traffic import Traffic
+from tests.support import AUTH, REFRESH, blocked_in_xreadgroup, wait_until
 from wa_version_client.connection import connect
 from wa_version_client.contract.keys import Keys
 

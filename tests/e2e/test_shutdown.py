@@ -12,10 +12,9 @@ import pytest
 from redis.asyncio import Redis
 
 from devtools.stub_upstream import StubUpstream
-from tests.api.test_contract import AUTH, REFRESH
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process
-from tests.support import wait_until
+from tests.support import AUTH, REFRESH, wait_until
 from wa_version_client.contract.keys import Keys
 
 pytestmark = pytest.mark.slow

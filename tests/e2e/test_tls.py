@@ -14,11 +14,9 @@ import httpx
 import pytest
 
 from shared.settings import Settings
-from tests.api.test_contract import AUTH, REFRESH
 from tests.e2e.conftest import Launcher
-from tests.e2e.processes import Process
-from tests.e2e.test_watcher import strings
-from tests.support import wait_until
+from tests.e2e.processes import Process, strings
+from tests.support import AUTH, REFRESH, wait_until
 from tests.tls import ACL_PASSWORD, ACL_USER, PASSWORD, TlsRedis, tls_redis
 from wa_version_client.subscriber import VersionSubscriber
 

@@ -13,10 +13,9 @@ from redis.asyncio import Redis
 
 from devtools.stub_upstream import StubUpstream
 from shared.embedded import free_port
-from tests.api.test_contract import AUTH, REFRESH, VERSION
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process
-from tests.support import publish_version
+from tests.support import AUTH, REFRESH, VERSION, publish_version
 from wa_version_client.contract.keys import Keys
 
 pytestmark = pytest.mark.slow

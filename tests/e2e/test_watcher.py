@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shlex
 from pathlib import Path
 
@@ -11,22 +10,12 @@ from redis.asyncio import Redis
 
 from shared.embedded import RedisServer
 from tests.e2e.conftest import Launcher
-from tests.e2e.processes import Process
+from tests.e2e.processes import lines, strings
 from tests.support import publish_version, wait_until
 from wa_version_client.connection import connect
 from wa_version_client.contract.keys import Keys
 
 pytestmark = pytest.mark.slow
-
-
-def lines(process: Process) -> list[dict[str, object]]:
-    """The version lines the watcher printed so far (its JSON logs go to the same file)."""
-    printed = (json.loads(line) for line in process.output.splitlines() if line.startswith("{"))
-    return [line for line in printed if "event" not in line]
-
-
-def strings(process: Process) -> list[object]:
-    return [line["string"] for line in lines(process)]
 
 
 async def test_prints_the_current_version_then_each_change(

@@ -1,0 +1,25 @@
+"""Storing and announcing a version as the worker does after a fetch: for tests, benchmarks
+and demos that need a change without an upstream."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from shared import transitions
+from shared.store import StateStore
+from wa_version_client.contract.clock import utc_now
+from wa_version_client.contract.keys import Keys
+from wa_version_client.contract.messages import PublishedVersion
+from wa_version_client.contract.version import WAVersion
+
+UPSTREAM_SW = "https://web.whatsapp.com/sw.js"
+
+
+async def publish_version(redis: Redis, keys: Keys, revision: int) -> PublishedVersion:
+    """Store and announce 2.3000.`revision` as the worker does after a fetch."""
+    version = WAVersion(2, 3000, revision)
+    applied = await StateStore(redis, keys).commit(
+        lambda state: transitions.fetched(state, version, utc_now(), source=UPSTREAM_SW)
+    )
+    assert applied.changed is not None, "the version was not newer than the stored one"
+    return applied.changed
