@@ -22,7 +22,8 @@ from tests.upstream_corpus import (
     without_revision,
 )
 from wa_version_client.contract.version import WAVersion
-from worker.fetch import VersionFetcher, parse_revision
+from worker.fetch import VersionFetcher
+from worker.revision import parse_revision
 
 URL = "https://web.whatsapp.com/"
 FIELD = re.compile(rb'"client_revision":(\d+),')

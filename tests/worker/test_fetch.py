@@ -14,8 +14,9 @@ from devtools.upstream_pages import home_page, sw_js
 from shared.errors import FetchError, TransientFetchError
 from shared.settings import Settings
 from wa_version_client.contract.version import WAVersion
-from worker.fetch import RevisionScanner, VersionFetcher, parse_revision
+from worker.fetch import VersionFetcher
 from worker.main import MAX_REDIRECTS
+from worker.revision import RevisionScanner, parse_revision
 
 SW = "https://web.whatsapp.com/sw.js"
 HOME = "https://web.whatsapp.com/"
