@@ -164,9 +164,11 @@ class JobConsumer:
         except ResponseError as exc:
             if not stream_lost(exc):
                 raise
-            # FLUSHALL, a failover to an empty replica, or a DEL by hand: make the stream
-            # and group again; jobs enqueued since are read from the start.
-            log.warning("the job stream or its group is gone (%s): making them again", exc)
+            # A fresh Redis, FLUSHALL, a failover to an empty replica, a DEL by hand: make
+            # the stream and group; jobs enqueued since are read from the start. Missing at
+            # a first start is normal; pulled from under a read (UNBLOCKED) is not.
+            level = logging.INFO if str(exc).startswith("NOGROUP") else logging.WARNING
+            log.log(level, "the job stream or its group is gone (%s): making them", exc)
             await self._stream.create_group()
 
     async def _next_entries(self) -> list[Entry]:
