@@ -53,7 +53,16 @@ def create_app(settings: Settings) -> Starlette:
             # Redis may not be up yet: requests answer 503 meanwhile, rather than the
             # process failing to start.
             async with refresh_client(redis, keys, settings) as client:
-                services = Services(auth=auth, refresh=client, store=store, metrics=WebMetrics())
+                services = Services(
+                    auth=auth,
+                    refresh=client,
+                    store=store,
+                    metrics=WebMetrics(),
+                    redis=redis,
+                    keys=keys,
+                    results=client.waiter,
+                    heartbeat_within=settings.worker_lease_ttl,
+                )
                 yield {"services": services}
         finally:
             await redis.aclose()

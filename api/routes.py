@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 
 from prometheus_client import CONTENT_TYPE_LATEST
+from redis.asyncio import Redis
 from starlette.endpoints import HTTPEndpoint
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,8 +21,10 @@ from shared.errors import ResultTimeout
 from shared.health import readiness_problems
 from shared.metrics import WebMetrics, render
 from shared.refresh_client import RefreshClient
+from shared.results import ResultWaiter
 from shared.store import StateStore
-from wa_version_client.contract.clock import Clock, utc_now
+from wa_version_client.contract.clock import utc_now
+from wa_version_client.contract.keys import Keys
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -29,13 +32,17 @@ _FALSE = frozenset({"false", "0", "no", "off"})
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """What the lifespan opened for the handlers."""
+    """What the lifespan opened for the handlers, each named for what a handler needs."""
 
     auth: AdminAuth
     refresh: RefreshClient
     store: StateStore
     metrics: WebMetrics
-    clock: Clock = utc_now
+    redis: Redis
+    keys: Keys
+    results: ResultWaiter
+    # A worker beats every third of its lease at least; three missed beats: gone.
+    heartbeat_within: float
 
 
 def parse_force(raw: str | None) -> bool:
@@ -86,7 +93,7 @@ class VersionResource(HTTPEndpoint):
         """Pin a version: applied and announced now; fetches stop applying until unpinned."""
         services = await _services(request)
         version = parse_pinned_version(await read_json_object(request))
-        now = services.clock()
+        now = utc_now()
         applied = await services.store.commit(lambda state: transitions.pinned(state, version, now))
         return success("WhatsApp Web version pinned", applied.state.to_json())
 
@@ -95,7 +102,7 @@ async def unpin_version(request: Request) -> JSONResponse:
     """Unpin: the version upstream reported last applies, and a forced refresh is asked
     for (not awaited), so the state soon reflects upstream now."""
     services = await _services(request)
-    now = services.clock()
+    now = utc_now()
     applied = await services.store.commit(lambda state: transitions.unpinned(state, now))
     await services.refresh.request(force=True)
     return success("WhatsApp Web version unpinned", applied.state.to_json())
@@ -118,9 +125,8 @@ async def metrics(request: Request) -> Response:
     """Prometheus text: this process's counters and the workers' (from Redis)."""
     services: Services = request.state.services
     await services.auth.require(request, metrics=True)
-    client = services.refresh
-    losses = client.waiter.subscription.losses
-    body = await render(client.redis, client.keys, services.metrics, losses)
+    losses = services.results.subscription.losses
+    body = await render(services.redis, services.keys, services.metrics, losses)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
@@ -132,10 +138,7 @@ async def healthz(request: Request) -> JSONResponse:
 async def readyz(request: Request) -> JSONResponse:
     """Ready when Redis answers and a worker reads jobs; 503 saying what is missing."""
     services: Services = request.state.services
-    client = services.refresh
-    # A worker beats every third of the lease at least; three missed beats: gone.
-    within = client.settings.worker_lease_ttl
-    problems = await readiness_problems(client.redis, client.keys, within)
+    problems = await readiness_problems(services.redis, services.keys, services.heartbeat_within)
     if problems:
         raise ApiError(503, "not ready: " + "; ".join(problems))
     return success("Ready", {"ready": True})

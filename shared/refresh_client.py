@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from shared.results import ResultWaiter
 from shared.settings import Settings
-from wa_version_client.contract.clock import Clock, epoch_ms, utc_now
+from wa_version_client.contract.clock import epoch_ms, utc_now
 from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.messages import JobResult, RefreshJob
 from wa_version_client.contract.state import VersionState
@@ -31,7 +31,6 @@ class RefreshClient:
     keys: Keys
     settings: Settings
     waiter: ResultWaiter
-    clock: Clock = utc_now
 
     async def current(self) -> VersionState:
         """The stored state, as the worker last wrote it."""
@@ -44,7 +43,7 @@ class RefreshClient:
         """
         if not force:
             state = await self.current()
-            if state.refreshed_within(self.settings.refresh_min_interval, self.clock()):
+            if state.refreshed_within(self.settings.refresh_min_interval, utc_now()):
                 return JobResult(refreshed=False, error="", state=state)
         return await self.enqueue_and_wait(force=force)
 

@@ -16,7 +16,7 @@ from shared.errors import FetchError
 from shared.metrics import fetch_writes, jobs_writes, older_upstream_writes
 from shared.store import Command, StateStore
 from shared.transitions import Applied, Transition
-from wa_version_client.contract.clock import Clock, utc_now
+from wa_version_client.contract.clock import utc_now
 from wa_version_client.contract.messages import JobResult, RefreshJob
 from worker.fetch import Fetched, VersionFetcher
 
@@ -49,7 +49,6 @@ class Refresher:
     store: StateStore
     fetcher: VersionFetcher
     min_interval: float
-    clock: Clock = utc_now
 
     async def not_needed(self, jobs: Sequence[RefreshJob]) -> JobResult | None:
         """The answer without a fetch, or None when the jobs need one.
@@ -60,7 +59,7 @@ class Refresher:
         if any(job.force for job in jobs):
             return None
         state = await self.store.read()
-        if state.refreshed_within(self.min_interval, self.clock()):
+        if state.refreshed_within(self.min_interval, utc_now()):
             return JobResult(refreshed=False, error="", state=state)
         return None
 
@@ -74,8 +73,8 @@ class Refresher:
         try:
             fetched = await self.fetcher.fetch()
         except FetchError as exc:
-            return Outcome(None, str(exc), time.monotonic() - started, self.clock())
-        return Outcome(fetched, "", time.monotonic() - started, self.clock())
+            return Outcome(None, str(exc), time.monotonic() - started, utc_now())
+        return Outcome(fetched, "", time.monotonic() - started, utc_now())
 
     async def record(self, outcome: Outcome, jobs: int, then: AnswerWrites | None) -> JobResult:
         """Write what `outcome` does to the state, the answer to `jobs` jobs with `then`."""

@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 
 from shared.settings import Settings
 from wa_version_client.backoff import Trouble
-from wa_version_client.contract.clock import Clock, epoch_ms, utc_now
+from wa_version_client.contract.clock import epoch_ms, utc_now
 from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.messages import RefreshJob
 from wa_version_client.operations import enqueue, read_state
@@ -29,12 +29,11 @@ log = logging.getLogger(__name__)
 class AutoRefresh:
     """Enqueues a refresh when one is due and no other worker did this interval."""
 
-    def __init__(self, redis: Redis, keys: Keys, settings: Settings, clock: Clock = utc_now):
+    def __init__(self, redis: Redis, keys: Keys, settings: Settings) -> None:
         self._redis = redis
         self._keys = keys
         self._settings = settings
         self._interval = settings.auto_refresh_interval
-        self._clock = clock
         self.enqueued = 0  # how many scheduled refreshes this worker enqueued
 
     async def run(self) -> None:
@@ -56,7 +55,7 @@ class AutoRefresh:
     async def check(self) -> bool:
         """Enqueue a refresh if one is due and this worker is the first to see it."""
         state = await read_state(self._redis, self._keys)
-        if state.refreshed_within(self._interval, self._clock()):
+        if state.refreshed_within(self._interval, utc_now()):
             return False
         slot_ms = int(self._interval * 1000)
         if not await self._redis.set(self._keys.auto_refresh, "1", nx=True, px=slot_ms):

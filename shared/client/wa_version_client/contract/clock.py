@@ -1,16 +1,14 @@
 """The one clock, and the one way times are written.
 
-Functions that need the time take a `clock` argument defaulting to `utc_now`, so tests
-can move time without sleeping.
+Pure functions that decide on time (shared/transitions.py, VersionState.refreshed_within)
+take the moment as an argument, so their tests pass any time they like; only the edges
+ask `utc_now()`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
-
-Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
