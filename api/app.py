@@ -31,6 +31,35 @@ from wa_version_client.logs import hide, setup_logging
 log = logging.getLogger(__name__)
 
 
+@contextlib.asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    """Redis and everything the handlers use, for the app's lifetime.
+
+    Redis may not be up yet: requests answer 503 meanwhile, rather than the process
+    failing to start.
+    """
+    redis = connect(settings.redis_url)
+    keys = Keys(settings.redis_prefix)
+    limiter = FailedAuthLimiter(
+        redis, keys, limit=settings.auth_failure_limit, window=settings.auth_failure_window
+    )
+    secrets = (settings.admin_secret, settings.admin_secret_previous)
+    try:
+        async with refresh_client(redis, keys, settings) as client:
+            yield Services(
+                auth=AdminAuth(secrets, limiter, settings.metrics_token),
+                refresh=client,
+                store=StateStore(redis, keys, history_length=settings.history_length),
+                metrics=WebMetrics(),
+                redis=redis,
+                keys=keys,
+                results=client.waiter,
+                heartbeat_within=settings.worker_lease_ttl,
+            )
+    finally:
+        await redis.aclose()
+
+
 def create_app(settings: Settings) -> Starlette:
     """The app for `settings`; Redis is opened by the lifespan, not here."""
     settings.require_admin_secret()
@@ -38,34 +67,8 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Services]]:
-        redis = connect(settings.redis_url)
-        keys = Keys(settings.redis_prefix)
-        limiter = FailedAuthLimiter(
-            redis,
-            keys,
-            limit=settings.auth_failure_limit,
-            window=settings.auth_failure_window,
-        )
-        secrets = (settings.admin_secret, settings.admin_secret_previous)
-        auth = AdminAuth(secrets, limiter, settings.metrics_token)
-        store = StateStore(redis, keys, history_length=settings.history_length)
-        try:
-            # Redis may not be up yet: requests answer 503 meanwhile, rather than the
-            # process failing to start.
-            async with refresh_client(redis, keys, settings) as client:
-                services = Services(
-                    auth=auth,
-                    refresh=client,
-                    store=store,
-                    metrics=WebMetrics(),
-                    redis=redis,
-                    keys=keys,
-                    results=client.waiter,
-                    heartbeat_within=settings.worker_lease_ttl,
-                )
-                yield {"services": services}
-        finally:
-            await redis.aclose()
+        async with open_services(settings) as services:
+            yield {"services": services}
 
     app = Starlette(
         routes=routes,

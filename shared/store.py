@@ -23,7 +23,8 @@ from shared.transitions import Applied, Transition
 from wa_version_client.contract.clock import epoch_ms
 from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.messages import PublishedVersion
-from wa_version_client.contract.state import VersionState, readable_state
+from wa_version_client.contract.repair import readable_state
+from wa_version_client.contract.state import VersionState
 
 log = logging.getLogger(__name__)
 

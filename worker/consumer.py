@@ -20,11 +20,11 @@ from redis.exceptions import RedisError, ResponseError
 from shared.settings import Settings
 from shared.store import Command
 from wa_version_client.backoff import Backoff, Trouble
-from wa_version_client.contract.clock import epoch_ms
 from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.messages import JobResult, RefreshJob
 from wa_version_client.contract.state import VersionState
 from wa_version_client.tasks import cancel_and_wait
+from worker.answers import live, log_answer, said
 from worker.dead_letter import set_aside_poison
 from worker.lease import Lease
 from worker.refresher import AnswerWrites, Outcome, Refresher
@@ -217,7 +217,7 @@ class JobConsumer:
 
     async def _handle(self, entries: Sequence[Entry]) -> None:
         """Answer `entries` and the jobs that arrive while their fetch is under way."""
-        jobs = _live(decode_jobs(entries))
+        jobs = live(decode_jobs(entries))
         if not jobs:
             await self._store.run(self._answer_writes(entries, (), None))
             return
@@ -225,11 +225,11 @@ class JobConsumer:
             if (answer := await self._refresher.not_needed(jobs)) is not None:
                 writes = self._writes_for(entries, jobs)
                 await self._refresher.answer_not_needed(answer, len(jobs), writes)
-                _log_answer(f"not needed (last attempt within {self._min_interval:g}s)", jobs)
+                log_answer(f"not needed (last attempt within {self._min_interval:g}s)", jobs)
                 return
             outcome, joined = await self._fetch_joining()
             entries = [*entries, *joined]
-            jobs = [*jobs, *_live(decode_jobs(joined))]
+            jobs = [*jobs, *live(decode_jobs(joined))]
             result = await self._refresher.record(
                 outcome, len(jobs), self._writes_for(entries, jobs)
             )
@@ -241,7 +241,7 @@ class JobConsumer:
             failed = JobResult(refreshed=False, error=UNEXPECTED_FAILURE, state=VersionState())
             await self._store.run(self._answer_writes(entries, jobs, failed))
             return
-        _log_answer(_said(outcome, result), jobs)
+        log_answer(said(outcome, result), jobs)
 
     async def _fetch_joining(self) -> tuple[Outcome, list[Entry]]:
         """Fetch once; jobs that arrive while the fetch is under way join it.
@@ -275,39 +275,6 @@ class JobConsumer:
         return self._stream.answer_writes(
             entries, jobs, result, result_ttl=self._settings.result_ttl
         )
-
-
-def _live(jobs: Sequence[RefreshJob]) -> list[RefreshJob]:
-    """The jobs someone still waits for; the others are acknowledged without an answer."""
-    now_ms = epoch_ms()
-    live = [job for job in jobs if job.deadline_ms > now_ms]
-    if len(live) < len(jobs):
-        log.info("dropping %d refresh jobs nobody waits for any more", len(jobs) - len(live))
-    return live
-
-
-def _said(outcome: Outcome, result: JobResult) -> str:
-    """What a fetch did, in the words of the log: fetched ok (and what came of it), or failed."""
-    if outcome.fetched is None:
-        return f"fetch failed: {outcome.error}"
-    got, held = outcome.fetched.version, result.state.version
-    if result.state.pinned:
-        return f"fetched ok: {got} from {outcome.fetched.source}; pinned to {held}, not applied"
-    if held is not None and got < held:
-        return f"fetched ok: {got} from {outcome.fetched.source}, older than {held}; kept {held}"
-    return f"fetched ok: {got} from {outcome.fetched.source}"
-
-
-def _log_answer(said: str, jobs: Sequence[RefreshJob]) -> None:
-    log.info(
-        "%s; answered %d refresh jobs",
-        said,
-        len(jobs),
-        extra={
-            "job_ids": [job.job_id for job in jobs],
-            "request_ids": [job.request_id for job in jobs if job.request_id],
-        },
-    )
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

@@ -18,7 +18,8 @@ from shared.transitions import Applied
 from tests.support import wait_until
 from wa_version_client.contract.clock import epoch_ms
 from wa_version_client.contract.keys import Keys
-from wa_version_client.contract.state import VersionState, readable_state
+from wa_version_client.contract.repair import readable_state
+from wa_version_client.contract.state import VersionState
 from wa_version_client.contract.version import WAVersion
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -6,7 +6,8 @@ from redis.asyncio import Redis
 
 from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.messages import RefreshJob
-from wa_version_client.contract.state import VersionState, readable_state
+from wa_version_client.contract.repair import readable_state
+from wa_version_client.contract.state import VersionState
 
 
 async def read_state(redis: Redis, keys: Keys) -> VersionState:

@@ -36,15 +36,15 @@ from wa_version_client.connection import (
     describe,
     redis_url_from_env,
 )
-from wa_version_client.contract.clock import epoch_ms
 from wa_version_client.contract.errors import MessageError
 from wa_version_client.contract.keys import Keys
-from wa_version_client.contract.messages import PublishedVersion, RefreshJob
-from wa_version_client.contract.state import plausible_epoch
+from wa_version_client.contract.messages import PublishedVersion
+from wa_version_client.contract.repair import plausible_epoch
 from wa_version_client.contract.version import WAVersion
 from wa_version_client.durations import parse_duration
-from wa_version_client.operations import enqueue, read_state
+from wa_version_client.operations import read_state
 from wa_version_client.pubsub import Subscription
+from wa_version_client.reports import OutdatedReports
 from wa_version_client.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -72,9 +72,6 @@ class VersionSubscriber:
         self._owns_redis = redis is None
         self._keys = Keys(prefix)
         self._resync_interval = resync_interval
-        self._report_interval = report_interval
-        self._refresh_wait = refresh_wait
-        self._job_stream_maxlen = job_stream_maxlen
         self._current: PublishedVersion | None = None
         self._callbacks: list[OnChange] = []
         self._changes: asyncio.Queue[tuple[PublishedVersion | None, PublishedVersion]] = (
@@ -82,7 +79,13 @@ class VersionSubscriber:
         )
         self._applied = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._reports_muted_until = 0.0
+        self._reports = OutdatedReports(
+            self._redis,
+            self._keys,
+            interval=report_interval,
+            refresh_wait=refresh_wait,
+            job_stream_maxlen=job_stream_maxlen,
+        )
         self._held_at = 0.0  # time.monotonic() when `_current` was last set
         self.subscription = Subscription(
             self._redis,
@@ -209,30 +212,7 @@ class VersionSubscriber:
         held = self._current
         if used is not None and held is not None and held.version > used:
             return False
-        now = time.monotonic()
-        if now < self._reports_muted_until:
-            return False  # another report already counts for this interval
-        interval_ms = max(1, int(self._report_interval * 1000))
-        # Mute first, so reports racing this one in the same process ask Redis nothing.
-        self._reports_muted_until = now + self._report_interval
-        try:
-            first = await self._redis.set(self._keys.outdated_report, "1", nx=True, px=interval_ms)
-            if not first:
-                left_ms = await self._redis.pttl(self._keys.outdated_report)
-                self._reports_muted_until = now + max(0, left_ms) / 1000
-                return False
-        except BaseException:
-            self._reports_muted_until = 0.0  # this report did not count: let the next one try
-            raise
-        deadline_ms = epoch_ms() + int(self._refresh_wait * 1000)
-        await enqueue(
-            self._redis,
-            self._keys,
-            RefreshJob.new(force=True, deadline_ms=deadline_ms),
-            maxlen=self._job_stream_maxlen,
-        )
-        log.info("reported an outdated client version: refresh requested")
-        return True
+        return await self._reports.report()
 
     def _hold(self, published: PublishedVersion) -> None:
         """Make `published` the version held, and tell the callbacks and the waiters."""

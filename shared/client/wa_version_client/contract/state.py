@@ -28,20 +28,18 @@ string, so any Redis client can read it:
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
 from wa_version_client.contract import wire
-from wa_version_client.contract.clock import epoch_ms, format_time, parse_time
+from wa_version_client.contract.clock import format_time, parse_time
 from wa_version_client.contract.errors import MessageError
 from wa_version_client.contract.version import WAVersion
 from wa_version_client.contract.wire import stored_integer
 
 T = TypeVar("T")
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,18 +176,6 @@ class VersionState:
             raise MessageError(f"{what} does not decode: {exc}") from None
 
 
-# How far ahead of this process's clock another writer's clock may be.
-EPOCH_SKEW_MS = 5 * 60 * 1000
-
-
-def plausible_epoch(epoch: int, now_ms: int | None = None) -> bool:
-    """Whether `epoch` (ms) can be when a hash was first written: positive, not ahead of
-    now by more than a clock skew. A forged epoch far ahead would make every subscriber
-    ignore every real change."""
-    now_ms = epoch_ms() if now_ms is None else now_ms
-    return 0 < epoch <= now_ms + EPOCH_SKEW_MS
-
-
 def version_json(version: WAVersion) -> dict[str, Any]:
     """`{"array": [2, 3000, N], "string": "2.3000.N"}`, as the seed API shows a version."""
     return {"array": version.array, "string": str(version)}
@@ -241,29 +227,3 @@ def _time_or_empty(moment: datetime | None) -> str:
 
 def _time_or_null(moment: datetime | None) -> str | None:
     return None if moment is None else format_time(moment)
-
-
-# The fields a subscriber orders by: if one is malformed, the next write starts afresh.
-_ORDERING_FIELDS = frozenset({"string", "array", "seq", "epoch"})
-_reported: set[str] = set()
-
-
-def readable_state(raw: Mapping[Any, Any]) -> VersionState:
-    """The state in `raw` (what HGETALL gave) as far as it decodes.
-
-    A malformed field is logged (once per distinct problem) and left at its default. A
-    malformed version, seq or epoch, or an epoch that is not a plausible past moment,
-    makes the epoch 0: the next write starts a new epoch, which every subscriber follows,
-    and readers meanwhile see no announcement to follow.
-    """
-    state, problems = VersionState.read_hash(raw)
-    for problem in problems.values():
-        if problem not in _reported:
-            _reported.add(problem)
-            log.warning("the stored version state has a malformed field: %s", problem)
-    implausible = bool(state.epoch) and not plausible_epoch(state.epoch)
-    if implausible and "epoch" not in problems:
-        log.warning("the stored epoch %d is not a plausible past moment", state.epoch)
-    if problems.keys() & _ORDERING_FIELDS or implausible:
-        state = replace(state, seq=0, epoch=0)
-    return state

@@ -1,0 +1,45 @@
+"""What a batch of jobs gets, in words: which jobs still matter, and the log line of the answer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from wa_version_client.contract.clock import epoch_ms
+from wa_version_client.contract.messages import JobResult, RefreshJob
+from worker.refresher import Outcome
+
+log = logging.getLogger("worker.consumer")  # the consumer's lines, wherever they are made
+
+
+def live(jobs: Sequence[RefreshJob]) -> list[RefreshJob]:
+    """The jobs someone still waits for; the others are acknowledged without an answer."""
+    now_ms = epoch_ms()
+    live = [job for job in jobs if job.deadline_ms > now_ms]
+    if len(live) < len(jobs):
+        log.info("dropping %d refresh jobs nobody waits for any more", len(jobs) - len(live))
+    return live
+
+
+def said(outcome: Outcome, result: JobResult) -> str:
+    """What a fetch did, in the words of the log: fetched ok (and what came of it), or failed."""
+    if outcome.fetched is None:
+        return f"fetch failed: {outcome.error}"
+    got, held = outcome.fetched.version, result.state.version
+    if result.state.pinned:
+        return f"fetched ok: {got} from {outcome.fetched.source}; pinned to {held}, not applied"
+    if held is not None and got < held:
+        return f"fetched ok: {got} from {outcome.fetched.source}, older than {held}; kept {held}"
+    return f"fetched ok: {got} from {outcome.fetched.source}"
+
+
+def log_answer(said: str, jobs: Sequence[RefreshJob]) -> None:
+    log.info(
+        "%s; answered %d refresh jobs",
+        said,
+        len(jobs),
+        extra={
+            "job_ids": [job.job_id for job in jobs],
+            "request_ids": [job.request_id for job in jobs if job.request_id],
+        },
+    )
