@@ -8,7 +8,9 @@ counters (requests by outcome, its subscription's reconnects) from its own regis
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import logging
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import (
@@ -25,6 +27,8 @@ from shared.store import Command
 from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.state import VersionState
 from wa_version_client.operations import read_state
+
+log = logging.getLogger(__name__)
 
 FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -87,9 +91,37 @@ async def _pending(redis: Redis, keys: Keys) -> int:
 def _cluster(
     fields: Mapping[str, str], state: VersionState, pending: int, dead: int, losses: int
 ) -> list[Metric]:
-    def number(name: str) -> float:
-        return float(fields.get(name) or 0)
+    number = _reader(fields)
+    return [
+        *_upstream(number),
+        *_jobs(number, pending, dead),
+        *_version(state),
+        CounterMetricFamily(
+            "wa_subscription_reconnects",
+            "Times this web process's result subscription lost Redis and reconnected.",
+            losses,
+        ),
+    ]
 
+
+def _reader(fields: Mapping[str, str]) -> Callable[[str], float]:
+    """A reader of the counters hash; a field that is no number is logged and read as 0."""
+
+    def number(name: str) -> float:
+        raw = fields.get(name) or "0"
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if not math.isfinite(value):
+            log.warning("the metrics hash holds %s=%r, not a number: read as 0", name, raw[:20])
+            return 0.0
+        return value
+
+    return number
+
+
+def _upstream(number: Callable[[str], float]) -> list[Metric]:
     fetches = CounterMetricFamily(
         "wa_upstream_fetches", "Upstream fetches by all workers, by outcome.", labels=["outcome"]
     )
@@ -101,14 +133,6 @@ def _cluster(
         "serving builds back to back); the stored version was kept.",
         number("fetches_older"),
     )
-    jobs = CounterMetricFamily(
-        "wa_refresh_jobs",
-        "Refresh jobs answered by all workers: by their own fetch, by a fetch made for "
-        "another job (coalesced), or without one (inside the min interval).",
-        labels=["answered"],
-    )
-    for answered in ("fetched", "coalesced", "not_needed"):
-        jobs.add_metric([answered], number(f"jobs_{answered}"))
     buckets, total = [], 0.0
     for le in [*(f"{b:g}" for b in FETCH_BUCKETS), "+Inf"]:
         total += number(f"fetch_bucket:{le}")
@@ -119,27 +143,33 @@ def _cluster(
         buckets=buckets,
         sum_value=number("fetch_seconds_sum"),
     )
-    info = InfoMetricFamily("wa_version", "The version new connections use.")
-    info.add_metric(
-        [],
-        {
-            "version": "" if state.version is None else str(state.version),
-            "pinned": "true" if state.pinned else "false",
-        },
+    return [fetches, older, latency]
+
+
+def _jobs(number: Callable[[str], float], pending: int, dead: int) -> list[Metric]:
+    jobs = CounterMetricFamily(
+        "wa_refresh_jobs",
+        "Refresh jobs answered by all workers: by their own fetch, by a fetch made for "
+        "another job (coalesced), or without one (inside the min interval).",
+        labels=["answered"],
     )
-    seq = GaugeMetricFamily("wa_version_seq", "Changes of the version in this epoch.", state.seq)
+    for answered in ("fetched", "coalesced", "not_needed"):
+        jobs.add_metric([answered], number(f"jobs_{answered}"))
     waiting = GaugeMetricFamily(
         "wa_refresh_jobs_pending", "Jobs delivered to a worker and not yet answered.", pending
     )
     dead_letters = GaugeMetricFamily(
         "wa_refresh_jobs_dead", "Jobs set aside after too many deliveries.", dead
     )
-    reconnects = CounterMetricFamily(
-        "wa_subscription_reconnects",
-        "Times this web process's result subscription lost Redis and reconnected.",
-        losses,
-    )
-    return [fetches, older, jobs, latency, info, seq, waiting, dead_letters, reconnects]
+    return [jobs, waiting, dead_letters]
+
+
+def _version(state: VersionState) -> list[Metric]:
+    info = InfoMetricFamily("wa_version", "The version new connections use.")
+    version = "" if state.version is None else str(state.version)
+    info.add_metric([], {"version": version, "pinned": "true" if state.pinned else "false"})
+    seq = GaugeMetricFamily("wa_version_seq", "Changes of the version in this epoch.", state.seq)
+    return [info, seq]
 
 
 class _Fixed(Collector):

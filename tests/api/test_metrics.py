@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from redis.asyncio import Redis
 
 from devtools.stub_upstream import StubUpstream
 from tests.conftest import SECRET, SettingsFactory
 from tests.support import AUTH, REFRESH, assert_failure, running_api, running_worker
+from wa_version_client.contract.keys import Keys
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -71,3 +73,15 @@ async def test_metrics_need_a_secret(api: httpx.AsyncClient, headers: dict[str, 
 async def test_the_token_opens_nothing_but_metrics(api: httpx.AsyncClient) -> None:
     response = await api.post(REFRESH, headers={"Authorization": "Bearer scrape-token"})
     assert response.status_code == 401
+
+
+async def test_a_garbled_counter_is_read_as_zero_not_a_500(
+    api: httpx.AsyncClient, redis: Redis, keys: Keys
+) -> None:
+    """A counters hash holding text (a hand-typed HSET): /metrics still answers, that
+    counter as 0 and the others as they are."""
+    await redis.hset(keys.metrics, mapping={"fetches_ok": "lots", "fetches_error": "3"})
+    response = await api.get("/metrics", headers=AUTH)
+    assert response.status_code == 200
+    assert 'wa_upstream_fetches_total{outcome="ok"} 0.0' in response.text
+    assert 'wa_upstream_fetches_total{outcome="error"} 3.0' in response.text
