@@ -119,3 +119,11 @@ async def next_message(pubsub: PubSub, within: float = 5.0) -> str:
         if message is not None and message["type"] == "message":
             return str(message["data"])
     raise AssertionError(f"no message within {within}s")
+
+
+async def subscribed(redis: Redis, channel: str) -> bool:
+    """Whether a client (the watcher) listens on `channel`: the watcher prints the stored
+    version before its subscription is in place, and a message published before that is
+    heard by nobody."""
+    counts = await redis.pubsub_numsub(channel)
+    return bool(counts) and int(counts[0][1]) > 0

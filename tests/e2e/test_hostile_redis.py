@@ -21,7 +21,7 @@ from devtools.stub_upstream import StubUpstream
 from shared.embedded import RedisServer
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import ROOT, Process, lines, strings
-from tests.support import AUTH, REFRESH, VERSION, publish_version, wait_until
+from tests.support import AUTH, REFRESH, VERSION, publish_version, subscribed, wait_until
 from wa_version_client.connection import connect
 from wa_version_client.contract.keys import Keys
 
@@ -48,6 +48,7 @@ async def test_malformed_version_messages_leave_the_watcher_listening(
     await publish_version(redis, keys, 700)
     watcher = launch("watcher")
     await wait_until(lambda: strings(watcher) == ["2.3000.700"], within=30)
+    await wait_until(lambda: subscribed(redis, keys.version_changed))  # else nothing to hear
     for payload in MALFORMED.values():
         await redis.publish(keys.version_changed, payload)
     await publish_version(redis, keys, 701)
@@ -98,6 +99,7 @@ async def test_a_forged_epoch_from_the_future_is_refused(
     real = await publish_version(redis, keys, 720)
     watcher = launch("watcher")
     await wait_until(lambda: strings(watcher) == ["2.3000.720"], within=30)
+    await wait_until(lambda: subscribed(redis, keys.version_changed))  # else nothing to hear
     forged = json.loads(real.encode()) | {
         "array": [2, 3000, 4294967295],
         "string": "2.3000.4294967295",
@@ -117,6 +119,7 @@ async def test_a_forged_plausible_message_lasts_until_the_next_read_of_the_hash(
     real = await publish_version(redis, keys, 730)
     watcher = launch("watcher")
     await wait_until(lambda: strings(watcher) == ["2.3000.730"], within=30)
+    await wait_until(lambda: subscribed(redis, keys.version_changed))  # else nothing to hear
     forged = json.loads(real.encode()) | {
         "array": [2, 3000, 4294967295],
         "string": "2.3000.4294967295",

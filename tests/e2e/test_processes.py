@@ -16,7 +16,7 @@ from devtools.stub_upstream import StubUpstream
 from tests.conftest import SECRET
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import ROOT, Process, procfile, strings
-from tests.support import AUTH, REFRESH, VERSION, next_message, wait_until
+from tests.support import AUTH, REFRESH, VERSION, next_message, subscribed, wait_until
 from wa_version_client.contract.keys import Keys
 
 pytestmark = pytest.mark.slow
@@ -150,6 +150,7 @@ async def test_unpinning_a_mistaken_pin_returns_every_subscriber_to_upstream(
     launch("worker")
     watcher = launch("watcher")
     web = start_web()
+    await wait_until(lambda: subscribed(redis, keys.version_changed))
     real, typo = "2.3000.1026131876", "2.3000.1926131876"
     async with httpx.AsyncClient(base_url=web.base_url, timeout=30) as client:
         assert (await client.post(REFRESH, headers=AUTH)).status_code == 200
