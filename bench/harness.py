@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from devtools.processes import Process, wait_for_http
+from devtools.processes import Process, memory_mb, wait_for_http
 from shared.embedded import RedisServer, free_port
 
 SECRET = "bench-secret"
@@ -83,7 +83,4 @@ class System:
 
 def peak_rss_mb(process: Process) -> float:
     """The process's peak resident memory so far (VmHWM), in MB."""
-    for line in Path(f"/proc/{process.popen.pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmHWM for {process.name}")
+    return memory_mb(process, "VmHWM")

@@ -75,3 +75,11 @@ def wait_for_http(url: str, process: Process, within: float = 30) -> None:
         except httpx.TransportError:
             time.sleep(0.05)  # polling for the port to open, bounded by the deadline
     raise AssertionError(f"{url} did not answer within {within}s:\n{process.output}")
+
+
+def memory_mb(process: Process, field: str = "VmRSS") -> float:
+    """A memory figure of the process from /proc, in MB: VmRSS now, VmHWM its peak."""
+    for line in Path(f"/proc/{process.popen.pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} for {process.name}")

@@ -12,12 +12,12 @@ import json
 import secrets
 import socket
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx
 import pytest
 from redis.asyncio import Redis
 
+from devtools.processes import memory_mb
 from devtools.stub_upstream import StubUpstream
 from tests.conftest import SECRET
 from tests.e2e.conftest import Launcher
@@ -29,13 +29,6 @@ pytestmark = pytest.mark.slow
 
 FORGED_REQUESTS = 10_000
 PROXY_ENTRY = "198.51.100.7"  # what the trusted proxy appends: the attacker's real address
-
-
-def rss_mb(process: Process) -> float:
-    for line in Path(f"/proc/{process.popen.pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
 
 
 async def auth_keys(redis: Redis, keys: Keys) -> list[str]:
@@ -52,7 +45,7 @@ async def test_ten_thousand_forged_addresses_fill_nothing(
     used_before = int((await redis.info("memory"))["used_memory"])
     async with httpx.AsyncClient(base_url=web.base_url, timeout=30) as client:
         await client.get(VERSION, headers=AUTH)  # the web's own allocations made once
-        rss_before = rss_mb(web)
+        rss_before = memory_mb(web)
         statuses: list[int] = []
 
         async def guesses(count: int) -> None:
@@ -68,7 +61,7 @@ async def test_ten_thousand_forged_addresses_fill_nothing(
     assert len(statuses) == FORGED_REQUESTS
     assert await auth_keys(redis, keys) == [keys.auth_failures(PROXY_ENTRY)]
     assert used_after - used_before < 1024 * 1024
-    assert rss_mb(web) - rss_before < 16
+    assert memory_mb(web) - rss_before < 16
 
 
 async def test_without_a_trusted_proxy_forwarded_for_counts_for_nothing(
