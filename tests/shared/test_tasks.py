@@ -36,3 +36,37 @@ async def test_finished_and_failed_tasks_are_fine() -> None:
     await asyncio.wait([done, failed])
     await cancel_and_wait(done, failed)
     assert isinstance(failed.exception(), ValueError)
+
+
+async def test_a_parent_cancelled_during_clean_up_leaves_no_child_running() -> None:
+    """A parent whose clean-up stops a child that swallows cancellations is itself
+    cancelled, twice, mid clean-up: it ends only once the child has ended, so no task is
+    left running with nobody to stop it."""
+    child_started = asyncio.Event()
+
+    async def stubborn_child() -> None:
+        child_started.set()
+        for _ in range(3):  # swallows two cancellations, as redis-py can
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                continue
+        await asyncio.sleep(3600)
+
+    async def parent() -> None:
+        child = asyncio.create_task(stubborn_child())
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            await cancel_and_wait(child)
+            assert child.done()
+
+    task = asyncio.create_task(parent())
+    await child_started.wait()
+    task.cancel()  # the parent starts its clean-up
+    await asyncio.sleep(0.01)
+    task.cancel()  # and is cancelled again during it
+    await asyncio.wait_for(asyncio.wait([task]), 10)
+    assert task.cancelled()
+    leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    assert leftovers == []
