@@ -14,7 +14,7 @@ from shared.refresh_client import refresh_client
 from shared.settings import Settings
 from tests.support import AUTH, REFRESH, publish_version, running_api, running_worker, wait_until
 from wa_version_client.contract.keys import Keys
-from worker import consumer
+from worker import gathering
 
 
 async def _queued(redis: Redis, keys: Keys, count: int) -> bool:
@@ -150,7 +150,7 @@ async def test_jobs_that_keep_arriving_are_gathered_before_one_fetch(
 ) -> None:
     """With more than one job in hand the worker reads on until arrivals pause, then
     makes one fetch for all of them; each was enqueued before that fetch began."""
-    monkeypatch.setattr(consumer, "BURST_PAUSE_MS", 2000)  # a pause no test step outlasts
+    monkeypatch.setattr(gathering, "BURST_PAUSE_MS", 2000)  # a pause no test step outlasts
     async with refresh_client(redis, keys, settings) as client:
         first = [asyncio.create_task(client.enqueue_and_wait(force=True)) for _ in range(2)]
         await wait_until(lambda: _queued(redis, keys, 2))

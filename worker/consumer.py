@@ -26,16 +26,12 @@ from wa_version_client.contract.state import VersionState
 from wa_version_client.tasks import cancel_and_wait
 from worker.answers import live, log_answer, said
 from worker.dead_letter import set_aside_poison
-from worker.lease import Lease
-from worker.refresher import AnswerWrites, Outcome, Refresher
-from worker.stream import MAX_BATCH, Entry, JobStream, decode_jobs, stream_lost
+from worker.gathering import fetch_joining, rest_of_burst
+from worker.lease import Lease, LeaseKeeper
+from worker.refresher import AnswerWrites, Refresher
+from worker.stream import Entry, JobStream, decode_jobs, stream_lost
 
 log = logging.getLogger(__name__)
-
-# A burst of jobs is taken to be over when none arrives for this long...
-BURST_PAUSE_MS = 20
-# ...or after this long, so a steady stream of jobs still gets fetches.
-MAX_LINGER = 0.25
 
 UNEXPECTED_FAILURE = "the worker failed to handle the refresh; the failure is in its log"
 DEAD_LETTERED = JobResult(
@@ -57,16 +53,18 @@ class JobConsumer:
         self._settings = settings
         self._refresher = refresher
         self.name = name
-        self._lease = Lease(
+        lease = Lease(
             redis, keys.worker_lease, name, settings.worker_lease_ttl, keys.worker_heartbeats
         )
+        self._keeper = LeaseKeeper(
+            lease, settings.worker_lease_ttl, name=name, on_gain=self._claim_everything
+        )
+        self._leading = self._keeper.leading
         self._stream = JobStream(redis, keys, name)
-        self._leading = asyncio.Event()
         # Set when every pending job must be claimed before reading new ones.
         self._claim_all = True
         self._next_claim = 0.0
         self._stop = asyncio.Event()
-        self.lease_checks = 0  # how many times this worker asked for the lease
         self._in_hand = False  # whether jobs are being answered now
         # A read of the stream still under way when the last fetch ended (its jobs came
         # too late for that fetch): the next step takes its result.
@@ -87,7 +85,7 @@ class JobConsumer:
         unacknowledged, for the worker that takes the released lease.
         """
         self._stop = stop
-        keeper = asyncio.create_task(self._keep_lease(stop), name="lease-keeper")
+        keeper = asyncio.create_task(self._keeper.run(stop), name="lease-keeper")
         work = asyncio.create_task(self._work(), name="job-loop")
         stopper = asyncio.create_task(self._stop_work(work), name="job-loop-stopper")
         try:
@@ -95,9 +93,11 @@ class JobConsumer:
                 await work
         finally:
             await cancel_and_wait(stopper, keeper, work, *self._take_reading())
-            if self.leading:
-                with contextlib.suppress(RedisError):  # it expires soon enough by itself
-                    await self._lease.release()
+            await self._keeper.release()
+
+    def _claim_everything(self) -> None:
+        """Before reading new jobs, claim every pending one (a predecessor's included)."""
+        self._claim_all = True
 
     async def _work(self) -> None:
         # Capped at 1 s, so the worker is back at work about a second after Redis is.
@@ -127,34 +127,11 @@ class JobConsumer:
             log.warning("stopping: handing back the jobs in hand after %gs", grace)
         work.cancel()
 
-    async def _keep_lease(self, stop: asyncio.Event) -> None:
-        trouble = Trouble(log, "the worker lease")
-        while not stop.is_set():
-            try:
-                held = await self._lease.hold()
-            except Exception as exc:  # not knowing is not holding: ask again
-                held = False
-                trouble.failed(exc, 0.5)
-            else:
-                trouble.recovered()
-            self.lease_checks += 1
-            if held and not self.leading:
-                log.info("worker %s now reads refresh jobs", self.name)
-                self._claim_all = True
-                self._leading.set()
-            elif not held and self.leading:
-                log.info("worker %s stands by", self.name)
-                self._leading.clear()
-            # The holder renews at a third of the lease; a standby asks more often, so a
-            # released lease (or a Redis back from a restart) is taken within half a second.
-            renew = self._settings.worker_lease_ttl / 3
-            await _wait(stop, renew if held else min(renew, 0.5))
-
     async def _step(self) -> None:
         try:
             entries = await self._next_entries()
             if len(entries) > 1:
-                entries = await self._rest_of_burst(entries)
+                entries = await rest_of_burst(self._stream, entries)
             if entries:
                 self._in_hand = True
                 try:
@@ -186,21 +163,6 @@ class JobConsumer:
             return await self._claim(min_idle=self._settings.job_claim_idle)
         return await self._stream.read()
 
-    async def _rest_of_burst(self, entries: list[Entry]) -> list[Entry]:
-        """More than one job in hand means a burst is under way: read on until it pauses
-        (no job for BURST_PAUSE_MS), at most MAX_LINGER seconds, so one fetch answers it.
-
-        Waiting before a fetch starts makes its answer fresher, never staler: every job it
-        answers was enqueued before it began. A lone job is fetched for at once.
-        """
-        give_up = time.monotonic() + MAX_LINGER
-        while len(entries) < MAX_BATCH and time.monotonic() < give_up:
-            more = await self._stream.read(block_ms=BURST_PAUSE_MS)
-            if not more:
-                break
-            entries.extend(more)
-        return entries
-
     def _take_reading(self) -> list[asyncio.Task[list[Entry]]]:
         reading, self._reading = self._reading, None
         return [] if reading is None else [reading]
@@ -227,9 +189,10 @@ class JobConsumer:
                 await self._refresher.answer_not_needed(answer, len(jobs), writes)
                 log_answer(f"not needed (last attempt within {self._min_interval:g}s)", jobs)
                 return
-            outcome, joined = await self._fetch_joining()
-            entries = [*entries, *joined]
-            jobs = [*jobs, *live(decode_jobs(joined))]
+            gathered = await fetch_joining(self._stream, self._refresher.fetch)
+            self._reading, outcome = gathered.reading, gathered.outcome
+            entries = [*entries, *gathered.entries]
+            jobs = [*jobs, *live(decode_jobs(gathered.entries))]
             result = await self._refresher.record(
                 outcome, len(jobs), self._writes_for(entries, jobs)
             )
@@ -243,29 +206,6 @@ class JobConsumer:
             return
         log_answer(said(outcome, result), jobs)
 
-    async def _fetch_joining(self) -> tuple[Outcome, list[Entry]]:
-        """Fetch once; jobs that arrive while the fetch is under way join it.
-
-        A read that returned before the fetch ended holds only jobs enqueued before it
-        ended: those are answered by it. A read still under way when the fetch ends may
-        return later jobs: it is kept, not cancelled (what Redis delivered to it would be
-        left pending), and its jobs make the next batch, answered by a later fetch.
-        """
-        fetching = asyncio.create_task(self._refresher.fetch(), name="upstream-fetch")
-        joined: list[Entry] = []
-        try:
-            while len(joined) < MAX_BATCH:
-                reading = asyncio.create_task(self._stream.read(), name="job-read")
-                await asyncio.wait({fetching, reading}, return_when=asyncio.FIRST_COMPLETED)
-                if fetching.done() or reading.exception() is not None:
-                    self._reading = reading  # the next step takes its jobs, or its error
-                    break
-                joined.extend(reading.result())
-            return await fetching, joined
-        except BaseException:
-            await cancel_and_wait(fetching, *self._take_reading())
-            raise
-
     def _writes_for(self, entries: Sequence[Entry], jobs: Sequence[RefreshJob]) -> AnswerWrites:
         return lambda result: self._answer_writes(entries, jobs, result)
 
@@ -275,9 +215,3 @@ class JobConsumer:
         return self._stream.answer_writes(
             entries, jobs, result, result_ttl=self._settings.result_ttl
         )
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    """Sleep `seconds`, or less if `stop` is set meanwhile."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)

@@ -9,9 +9,17 @@ and take over when the holder stops renewing (it crashed or lost Redis) or lets 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
 from redis.asyncio import Redis
 
+from wa_version_client.backoff import Trouble
 from wa_version_client.contract.clock import epoch_ms
+
+log = logging.getLogger(__name__)
 
 # Note this worker alive (KEYS[2], a sorted set by time, pruned of the long gone); renew
 # the lease if it is ours, take it if it is free; 1 if we hold it afterwards.
@@ -58,3 +66,53 @@ class Lease:
     async def release(self) -> None:
         """Let go, so a standby can take over at once."""
         await self._release([self._key], [self._holder])
+
+
+class LeaseKeeper:
+    """Asks for the lease over and over; `leading` is set while this worker holds it."""
+
+    def __init__(self, lease: Lease, ttl: float, *, name: str, on_gain: Callable[[], None]) -> None:
+        self._lease = lease
+        self._ttl = ttl
+        self._name = name
+        self._on_gain = on_gain
+        self.leading = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Keep asking until `stop` is set."""
+        trouble = Trouble(log, "the worker lease")
+        while not stop.is_set():
+            try:
+                held = await self._lease.hold()
+            except Exception as exc:  # not knowing is not holding: ask again
+                held = False
+                trouble.failed(exc, 0.5)
+            else:
+                trouble.recovered()
+            self._note(held)
+            # The holder renews at a third of the lease; a standby asks more often, so a
+            # released lease (or a Redis back from a restart) is taken within half a second.
+            renew = self._ttl / 3
+            await _wait(stop, renew if held else min(renew, 0.5))
+
+    async def release(self) -> None:
+        """Let go of the lease if held, so a standby takes over at once."""
+        if self.leading.is_set():
+            self.leading.clear()
+            with contextlib.suppress(Exception):  # it expires soon enough by itself
+                await self._lease.release()
+
+    def _note(self, held: bool) -> None:
+        if held and not self.leading.is_set():
+            log.info("worker %s now reads refresh jobs", self._name)
+            self._on_gain()
+            self.leading.set()
+        elif not held and self.leading.is_set():
+            log.info("worker %s stands by", self._name)
+            self.leading.clear()
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep `seconds`, or less if `stop` is set meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
