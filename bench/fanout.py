@@ -26,7 +26,7 @@ from devtools.waiting import wait_until
 from shared.embedded import RedisServer
 from wa_version_client.connection import connect
 from wa_version_client.contract.keys import Keys
-from wa_version_client.contract.messages import PublishedVersion
+from wa_version_client.contract.published import PublishedVersion
 from wa_version_client.subscriber import VersionSubscriber
 
 PREFIX = "bench"

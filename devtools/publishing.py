@@ -9,7 +9,7 @@ from shared import transitions
 from shared.store import StateStore
 from wa_version_client.contract.clock import utc_now
 from wa_version_client.contract.keys import Keys
-from wa_version_client.contract.messages import PublishedVersion
+from wa_version_client.contract.published import PublishedVersion
 from wa_version_client.contract.version import WAVersion
 
 UPSTREAM_SW = "https://web.whatsapp.com/sw.js"

@@ -22,7 +22,7 @@ from shared.errors import MessageError, StateConflict
 from shared.transitions import Applied, Transition
 from wa_version_client.contract.clock import epoch_ms
 from wa_version_client.contract.keys import Keys
-from wa_version_client.contract.messages import PublishedVersion
+from wa_version_client.contract.published import PublishedVersion
 from wa_version_client.contract.repair import readable_state
 from wa_version_client.contract.state import VersionState
 

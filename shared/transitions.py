@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from wa_version_client.contract.clock import format_time
-from wa_version_client.contract.messages import PublishedVersion
+from wa_version_client.contract.published import PublishedVersion
 from wa_version_client.contract.state import VersionState
 from wa_version_client.contract.version import WAVersion
 

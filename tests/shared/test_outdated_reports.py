@@ -15,7 +15,7 @@ from shared.errors import InvalidVersion
 from shared.settings import Settings
 from tests.support import publish_version, running_worker, subscriber_for, wait_until
 from wa_version_client.contract.keys import Keys
-from wa_version_client.contract.messages import PublishedVersion
+from wa_version_client.contract.published import PublishedVersion
 from wa_version_client.contract.version import WAVersion
 from wa_version_client.subscriber import VersionSubscriber
 from wa_version_client.subscriber_thread import ThreadedVersionSubscriber

@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from wa_version_client.contract.messages import PublishedVersion
+from wa_version_client.contract.published import PublishedVersion
 from wa_version_client.contract.version import WAVersion
 
 SCHEMA = json.loads(

@@ -13,7 +13,7 @@ from shared.embedded import RedisServer
 from tests.support import publish_version, wait_until
 from wa_version_client.connection import connect
 from wa_version_client.contract.keys import Keys
-from wa_version_client.contract.messages import PublishedVersion
+from wa_version_client.contract.published import PublishedVersion
 from wa_version_client.contract.version import WAVersion
 from wa_version_client.subscriber import VersionSubscriber
 

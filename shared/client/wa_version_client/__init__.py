@@ -10,9 +10,10 @@ clients agree on (Redis names, the version, the messages, the stored state) and 
 I/O; `python -m wa_version_client.watch` is the watcher for managers in other languages.
 """
 
-from wa_version_client.contract.messages import PublishedVersion
+from wa_version_client.contract.published import PublishedVersion
 from wa_version_client.contract.version import WAVersion
-from wa_version_client.subscriber import OnChange, VersionSubscriber
+from wa_version_client.held import OnChange
+from wa_version_client.subscriber import VersionSubscriber
 from wa_version_client.subscriber_thread import ThreadedVersionSubscriber
 
 __all__ = [

@@ -17,13 +17,10 @@ duplicates and stragglers change nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import inspect
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
+from collections.abc import Mapping
 from types import TracebackType
 
 from redis.asyncio import Redis
@@ -38,19 +35,17 @@ from wa_version_client.connection import (
 )
 from wa_version_client.contract.errors import MessageError
 from wa_version_client.contract.keys import Keys
-from wa_version_client.contract.messages import PublishedVersion
+from wa_version_client.contract.published import PublishedVersion
 from wa_version_client.contract.repair import plausible_epoch
 from wa_version_client.contract.version import WAVersion
 from wa_version_client.durations import parse_duration
+from wa_version_client.held import HeldVersion, OnChange
 from wa_version_client.operations import read_state
 from wa_version_client.pubsub import Subscription
 from wa_version_client.reports import OutdatedReports
 from wa_version_client.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
-
-# Called with the version held before (None at first) and the one now held.
-OnChange = Callable[[PublishedVersion | None, PublishedVersion], Awaitable[None] | None]
 
 
 class VersionSubscriber:
@@ -72,12 +67,7 @@ class VersionSubscriber:
         self._owns_redis = redis is None
         self._keys = Keys(prefix)
         self._resync_interval = resync_interval
-        self._current: PublishedVersion | None = None
-        self._callbacks: list[OnChange] = []
-        self._changes: asyncio.Queue[tuple[PublishedVersion | None, PublishedVersion]] = (
-            asyncio.Queue()
-        )
-        self._applied = asyncio.Event()
+        self._held = HeldVersion()
         self._tasks: list[asyncio.Task[None]] = []
         self._reports = OutdatedReports(
             self._redis,
@@ -86,7 +76,6 @@ class VersionSubscriber:
             refresh_wait=refresh_wait,
             job_stream_maxlen=job_stream_maxlen,
         )
-        self._held_at = 0.0  # time.monotonic() when `_current` was last set
         self.subscription = Subscription(
             self._redis,
             [self._keys.version_changed],
@@ -120,7 +109,7 @@ class VersionSubscriber:
     @property
     def current(self) -> PublishedVersion | None:
         """The version to use for the next connection; None until one is known. No I/O."""
-        return self._current
+        return self._held.current
 
     def on_change(self, callback: OnChange) -> OnChange:
         """Call `callback(old, new)` once per applied change, in order; usable as a decorator.
@@ -128,8 +117,7 @@ class VersionSubscriber:
         Callbacks run one after another in a task of their own, so a slow one delays the
         others but never what `current` returns; one that raises is logged and skipped.
         """
-        self._callbacks.append(callback)
-        return callback
+        return self._held.on_change(callback)
 
     async def start(self) -> None:
         """Read the current version and follow changes in the background."""
@@ -142,7 +130,7 @@ class VersionSubscriber:
         self._tasks = [
             asyncio.create_task(self.subscription.run(), name="version-subscription"),
             asyncio.create_task(self._resync_periodically(), name="version-resync"),
-            asyncio.create_task(self._call_back(), name="version-callbacks"),
+            asyncio.create_task(self._held.call_back(), name="version-callbacks"),
         ]
 
     async def aclose(self) -> None:
@@ -164,38 +152,17 @@ class VersionSubscriber:
         await self.aclose()
 
     async def resync(self) -> None:
-        """Read the stored version and follow it.
-
-        The hash is the authority; a message is a hint it confirms. What the hash holds
-        is applied when it is newer than what is held. When it is older, and what is held
-        was applied before this read was sent (so the read must see it, or something
-        newer), the held version came from a lie or was lost with Redis's data: the hash
-        replaces it. A read sent earlier than that proves nothing and is ignored.
-        """
+        """Read the stored version and follow it (see HeldVersion.follow_store)."""
         asked = time.monotonic()
         stored = PublishedVersion.from_state(await read_state(self._redis, self._keys))
-        if stored is None:
-            return
-        held = self._current
-        if stored.newer_than(held):
-            self._hold(stored)
-        elif held is not None and stored.order != held.order and self._held_at < asked:
-            log.warning(
-                "the stored version %s (epoch %d, seq %d) contradicts the one held, %s "
-                "(epoch %d, seq %d): following the store",
-                stored.string, stored.epoch, stored.seq, held.string, held.epoch, held.seq,
-            )  # fmt: skip
-            self._hold(stored)
+        if stored is not None:
+            self._held.follow_store(stored, asked)
 
     async def wait_newer(
         self, than: PublishedVersion | None, within: float
     ) -> PublishedVersion | None:
         """Wait up to `within` seconds for a version newer than `than`; the newest held."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(within):
-                while self._current is None or not self._current.newer_than(than):
-                    await self._applied.wait()
-        return self._current
+        return await self._held.wait_newer(than, within)
 
     async def report_outdated(self, version_used: object = None) -> bool:
         """Ask for a forced refresh after WhatsApp refused a connection as outdated.
@@ -209,19 +176,10 @@ class VersionSubscriber:
         whether this call enqueued the refresh.
         """
         used = None if version_used is None else WAVersion.of(version_used)
-        held = self._current
+        held = self._held.current
         if used is not None and held is not None and held.version > used:
             return False
         return await self._reports.report()
-
-    def _hold(self, published: PublishedVersion) -> None:
-        """Make `published` the version held, and tell the callbacks and the waiters."""
-        old, self._current = self._current, published
-        self._held_at = time.monotonic()
-        self._changes.put_nowait((old, published))
-        # Wake every wait_newer(), then arm a fresh event for the next change.
-        self._applied.set()
-        self._applied = asyncio.Event()
 
     async def _on_message(self, channel: str, data: str) -> None:
         try:
@@ -235,8 +193,7 @@ class VersionSubscriber:
                 published.epoch,
             )
             return
-        if published.newer_than(self._current):
-            self._hold(published)
+        self._held.offer(published)
 
     async def _resync_periodically(self) -> None:
         while True:
@@ -247,19 +204,3 @@ class VersionSubscriber:
                 pass  # the subscription reconnects and resyncs when Redis is back
             except Exception as exc:  # a garbled hash, a key of the wrong type: try later
                 log.warning("reading the stored version failed: %s", describe(exc))
-
-    async def _call_back(self) -> None:
-        while True:
-            old, new = await self._changes.get()
-            for callback in list(self._callbacks):
-                try:
-                    outcome = callback(old, new)
-                    if inspect.isawaitable(outcome):
-                        await outcome
-                except Exception:
-                    log.exception("a version change callback failed")
-
-
-def announcement(old: PublishedVersion | None, new: PublishedVersion) -> str:
-    """One JSON line describing a change as applied: `new` with `previous` set to `old`."""
-    return replace(new, previous=None if old is None else old.version).encode()

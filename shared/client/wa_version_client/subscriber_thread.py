@@ -15,8 +15,9 @@ from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
 
-from wa_version_client.contract.messages import PublishedVersion
-from wa_version_client.subscriber import OnChange, VersionSubscriber
+from wa_version_client.contract.published import PublishedVersion
+from wa_version_client.held import OnChange
+from wa_version_client.subscriber import VersionSubscriber
 
 T = TypeVar("T")
 

@@ -21,9 +21,10 @@ import signal
 import sys
 
 from wa_version_client.contract.errors import ConfigError
-from wa_version_client.contract.messages import PublishedVersion
+from wa_version_client.contract.published import PublishedVersion
+from wa_version_client.held import OnChange, announcement
 from wa_version_client.logs import setup_logging
-from wa_version_client.subscriber import OnChange, VersionSubscriber, announcement
+from wa_version_client.subscriber import VersionSubscriber
 
 log = logging.getLogger("wa_version_client.watch")
 

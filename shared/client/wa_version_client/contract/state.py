@@ -139,7 +139,7 @@ class VersionState:
     def to_json(self) -> dict[str, Any]:
         """The state as the API and the result messages show it."""
         return {
-            "wa_web_version": None if self.version is None else version_json(self.version),
+            "wa_web_version": None if self.version is None else wire.version_json(self.version),
             "last_refreshed": _time_or_null(self.last_refreshed),
             "last_error": self.last_error,
             "last_success": _time_or_null(self.last_success),
@@ -148,7 +148,7 @@ class VersionState:
             "epoch": self.epoch,
             "changed_at": _time_or_null(self.changed_at),
             "pinned": self.pinned,
-            "upstream_version": None if self.upstream is None else version_json(self.upstream),
+            "upstream_version": None if self.upstream is None else wire.version_json(self.upstream),
             "upstream_seen_at": _time_or_null(self.upstream_at),
             "awaiting_upstream": self.awaiting_upstream,
         }
@@ -159,26 +159,21 @@ class VersionState:
         what = "a version state"
         try:
             return cls(
-                version=_json_version(data, "wa_web_version", what),
+                version=wire.version_object(data, "wa_web_version", what),
                 seq=wire.integer(data, "seq", what),
                 epoch=wire.integer(data, "epoch", what),
-                changed_at=_json_time(data, "changed_at", what),
+                changed_at=wire.time_or_null(data, "changed_at", what),
                 source=wire.text(data, "source", what),
-                last_refreshed=_json_time(data, "last_refreshed", what),
-                last_success=_json_time(data, "last_success", what),
+                last_refreshed=wire.time_or_null(data, "last_refreshed", what),
+                last_success=wire.time_or_null(data, "last_success", what),
                 last_error=wire.text(data, "last_error", what),
                 pinned=wire.boolean(data, "pinned", what),
-                upstream=_json_version(data, "upstream_version", what),
-                upstream_at=_json_time(data, "upstream_seen_at", what),
+                upstream=wire.version_object(data, "upstream_version", what),
+                upstream_at=wire.time_or_null(data, "upstream_seen_at", what),
                 awaiting_upstream=wire.boolean(data, "awaiting_upstream", what),
             )
         except ValueError as exc:  # a bad version or time inside well-typed fields
             raise MessageError(f"{what} does not decode: {exc}") from None
-
-
-def version_json(version: WAVersion) -> dict[str, Any]:
-    """`{"array": [2, 3000, N], "string": "2.3000.N"}`, as the seed API shows a version."""
-    return {"array": version.array, "string": str(version)}
 
 
 def _text(value: str | bytes) -> str:
@@ -193,32 +188,6 @@ def _flag(value: str) -> bool:
     if value not in {"0", "1"}:
         raise MessageError(f"{value[:40]!r} is not 0 or 1")
     return value == "1"
-
-
-def _json_version(data: Mapping[str, Any], name: str, what: str) -> WAVersion | None:
-    """`null`, or `{"array": [...], "string": "2.3000.N"}` whose two forms agree."""
-    shown = data.get(name, ...)
-    if shown is ...:
-        raise MessageError(f"{what}: {name} is missing")
-    if shown is None:
-        return None
-    if not isinstance(shown, dict):
-        raise MessageError(f"{what}: {name} is not a version object")
-    version = WAVersion.parse(wire.text(shown, "string", what))
-    if shown.get("array") != version.array:
-        raise MessageError(f"{what}: {name}'s array disagrees with its string")
-    return version
-
-
-def _json_time(data: Mapping[str, Any], name: str, what: str) -> datetime | None:
-    value = data.get(name, ...)
-    if value is ...:
-        raise MessageError(f"{what}: {name} is missing")
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise MessageError(f"{what}: {name} is not a time")
-    return parse_time(value)
 
 
 def _time_or_empty(moment: datetime | None) -> str:

@@ -14,13 +14,21 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
+from wa_version_client.contract.clock import parse_time
 from wa_version_client.contract.errors import MessageError
+from wa_version_client.contract.version import WAVersion
 
 # Up to an int64: what Redis, Lua and every client language read without loss.
 INT_MAX = 2**63 - 1
 _DIGITS = re.compile(r"0|[1-9][0-9]{0,18}")
+
+
+def dumps(data: object) -> str:
+    """`data` as compact JSON, as every message and hash field is written."""
+    return json.dumps(data, separators=(",", ":"))
 
 
 def load_object(text: str | bytes, what: str) -> dict[str, Any]:
@@ -63,6 +71,38 @@ def stored_integer(value: str, name: str) -> int:
     if not _DIGITS.fullmatch(value) or int(value) > INT_MAX:
         raise MessageError(f"{name} is {_shown(value)}, not a whole number")
     return int(value)
+
+
+def version_json(version: WAVersion) -> dict[str, Any]:
+    """`{"array": [2, 3000, N], "string": "2.3000.N"}`, as the seed API shows a version."""
+    return {"array": version.array, "string": str(version)}
+
+
+def version_object(data: Mapping[str, Any], name: str, what: str) -> WAVersion | None:
+    """`null`, or `{"array": [...], "string": "2.3000.N"}` whose two forms agree."""
+    shown = data.get(name, ...)
+    if shown is ...:
+        raise MessageError(f"{what}: {name} is missing")
+    if shown is None:
+        return None
+    if not isinstance(shown, dict):
+        raise MessageError(f"{what}: {name} is not a version object")
+    version = WAVersion.parse(text(shown, "string", what))
+    if shown.get("array") != version.array:
+        raise MessageError(f"{what}: {name}'s array disagrees with its string")
+    return version
+
+
+def time_or_null(data: Mapping[str, Any], name: str, what: str) -> datetime | None:
+    """`null`, or a time as the contract writes it."""
+    value = data.get(name, ...)
+    if value is ...:
+        raise MessageError(f"{what}: {name} is missing")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MessageError(f"{what}: {name} is not a time")
+    return parse_time(value)
 
 
 def _present(data: Mapping[str, Any], name: str, what: str) -> Any:
