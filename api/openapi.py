@@ -4,91 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.envelope import STATUS_MESSAGES
-
-# A uint32 in decimal, without leading zeros: 0 to 4294967295.
-UINT32_PATTERN = (
-    "(0|[1-9][0-9]{0,8}|[1-3][0-9]{9}|4[01][0-9]{8}|42[0-8][0-9]{7}|429[0-3][0-9]{6}"
-    "|4294[0-8][0-9]{5}|42949[0-5][0-9]{4}|429496[0-6][0-9]{3}|4294967[01][0-9]{2}"
-    "|42949672[0-8][0-9]|429496729[0-5])"
+from api.openapi_parts import (
+    ADMIN_FAILURES,
+    FORCE_PATTERN,
+    LIMIT_PATTERN,
+    STATE_PROPERTIES,
+    VERSION_PATTERN,
+    VERSION_SCHEMA,
+    answer,
+    failures,
+    success,
 )
-VERSION_PATTERN = f"^2\\.{UINT32_PATTERN}\\.{UINT32_PATTERN}$"
-
-# `force` as parse_force() reads it: these words in any letter case, nothing else.
-FORCE_PATTERN = (
-    "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0|[Yy][Ee][Ss]|[Nn][Oo]|[Oo][Nn]|[Oo][Ff][Ff])$"
-)
-
-_TIME = {"type": ["string", "null"], "format": "date-time", "examples": ["2025-12-21T10:30:00Z"]}
-_VERSION = {
-    "type": "object",
-    "required": ["array", "string"],
-    "properties": {
-        "array": {
-            "type": "array",
-            "items": {"type": "integer", "minimum": 0, "maximum": 4294967295},
-            "minItems": 3,
-            "maxItems": 3,
-            "examples": [[2, 3000, 1012345678]],
-        },
-        "string": {"type": "string", "examples": ["2.3000.1012345678"]},
-    },
-}
-_STATE_PROPERTIES: dict[str, Any] = {
-    "wa_web_version": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Version"}]},
-    "last_refreshed": {**_TIME, "description": "The last fetch attempt, failed or not."},
-    "last_error": {
-        "type": "string",
-        "description": "Why the last attempt failed; empty after success.",
-    },
-    "last_success": {**_TIME, "description": "The last successful fetch."},
-    "source": {"type": "string", "description": "The URL that answered the last successful fetch."},
-    "seq": {"type": "integer", "minimum": 0, "description": "+1 with each version change."},
-    "epoch": {
-        "type": "integer",
-        "minimum": 0,
-        "description": "When the stored state was first written (ms).",
-    },
-    "changed_at": {**_TIME, "description": "When the version last changed."},
-    "pinned": {"type": "boolean", "description": "Whether an operator pinned the version."},
-    "upstream_version": {
-        "oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Version"}],
-        "description": "The version upstream reported last (applied or not).",
-    },
-    "upstream_seen_at": {**_TIME, "description": "When upstream reported it."},
-    "awaiting_upstream": {
-        "type": "boolean",
-        "description": "Unpinned before upstream was ever heard: the next fetch applies.",
-    },
-}
-
-
-def _success(data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": ["status", "code", "message", "data"],
-        "additionalProperties": False,
-        "properties": {
-            "status": {"const": True},
-            "code": {"const": 200},
-            "message": {"type": "string"},
-            "data": data,
-        },
-    }
-
-
-def _answer(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _failures(*codes: int) -> dict[str, Any]:
-    return {
-        str(code): _answer(STATUS_MESSAGES[code], {"$ref": "#/components/schemas/Failure"})
-        for code in codes
-    }
-
-
-_ADMIN_FAILURES = (401, 429, 431, 500, 503)
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -103,18 +29,18 @@ OPENAPI: dict[str, Any] = {
             "metricsToken": {"type": "http", "scheme": "bearer"},
         },
         "schemas": {
-            "Version": _VERSION,
+            "Version": VERSION_SCHEMA,
             "State": {
                 "type": "object",
-                "required": list(_STATE_PROPERTIES),
-                "properties": _STATE_PROPERTIES,
+                "required": list(STATE_PROPERTIES),
+                "properties": STATE_PROPERTIES,
             },
             "Refreshed": {
                 "type": "object",
-                "required": ["refreshed", *_STATE_PROPERTIES],
+                "required": ["refreshed", *STATE_PROPERTIES],
                 "properties": {
                     "refreshed": {"type": "boolean", "description": "Whether this call fetched."},
-                    **_STATE_PROPERTIES,
+                    **STATE_PROPERTIES,
                 },
             },
             "Failure": {
@@ -146,11 +72,11 @@ OPENAPI: dict[str, Any] = {
                     }
                 ],
                 "responses": {
-                    "200": _answer(
+                    "200": answer(
                         "Refreshed, or the recent state when force=false",
-                        _success({"$ref": "#/components/schemas/Refreshed"}),
+                        success({"$ref": "#/components/schemas/Refreshed"}),
                     ),
-                    **_failures(400, *_ADMIN_FAILURES, 504),
+                    **failures(400, *ADMIN_FAILURES, 504),
                 },
             }
         },
@@ -160,8 +86,8 @@ OPENAPI: dict[str, Any] = {
                 "operationId": "getVersion",
                 "security": [{"adminSecret": []}],
                 "responses": {
-                    "200": _answer("The state", _success({"$ref": "#/components/schemas/State"})),
-                    **_failures(*_ADMIN_FAILURES),
+                    "200": answer("The state", success({"$ref": "#/components/schemas/State"})),
+                    **failures(*ADMIN_FAILURES),
                 },
             },
             "put": {
@@ -199,8 +125,8 @@ OPENAPI: dict[str, Any] = {
                     },
                 },
                 "responses": {
-                    "200": _answer("Pinned", _success({"$ref": "#/components/schemas/State"})),
-                    **_failures(400, 408, 413, *_ADMIN_FAILURES),
+                    "200": answer("Pinned", success({"$ref": "#/components/schemas/State"})),
+                    **failures(400, 408, 413, *ADMIN_FAILURES),
                 },
             },
         },
@@ -210,8 +136,8 @@ OPENAPI: dict[str, Any] = {
                 "operationId": "unpinVersion",
                 "security": [{"adminSecret": []}],
                 "responses": {
-                    "200": _answer("Unpinned", _success({"$ref": "#/components/schemas/State"})),
-                    **_failures(*_ADMIN_FAILURES),
+                    "200": answer("Unpinned", success({"$ref": "#/components/schemas/State"})),
+                    **failures(*ADMIN_FAILURES),
                 },
             }
         },
@@ -225,13 +151,13 @@ OPENAPI: dict[str, Any] = {
                         "name": "limit",
                         "in": "query",
                         "required": False,
-                        "schema": {"type": "string", "pattern": "^([1-9][0-9]{0,2}|1000)$"},
+                        "schema": {"type": "string", "pattern": LIMIT_PATTERN},
                     }
                 ],
                 "responses": {
-                    "200": _answer(
+                    "200": answer(
                         "The history",
-                        _success(
+                        success(
                             {
                                 "type": "object",
                                 "required": ["history"],
@@ -241,7 +167,7 @@ OPENAPI: dict[str, Any] = {
                             }
                         ),
                     ),
-                    **_failures(400, *_ADMIN_FAILURES),
+                    **failures(400, *ADMIN_FAILURES),
                 },
             }
         },
@@ -255,7 +181,7 @@ OPENAPI: dict[str, Any] = {
                         "description": "Prometheus text format 0.0.4",
                         "content": {"text/plain": {"schema": {"type": "string"}}},
                     },
-                    **_failures(*_ADMIN_FAILURES),
+                    **failures(*ADMIN_FAILURES),
                 },
             }
         },
@@ -264,8 +190,8 @@ OPENAPI: dict[str, Any] = {
                 "summary": "The process is alive",
                 "operationId": "healthz",
                 "responses": {
-                    "200": _answer("Alive", _success({"type": "object"})),
-                    **_failures(431),
+                    "200": answer("Alive", success({"type": "object"})),
+                    **failures(431),
                 },
             }
         },
@@ -274,8 +200,8 @@ OPENAPI: dict[str, Any] = {
                 "summary": "Redis answers and a worker reads jobs",
                 "operationId": "readyz",
                 "responses": {
-                    "200": _answer("Ready", _success({"type": "object"})),
-                    **_failures(431, 503),
+                    "200": answer("Ready", success({"type": "object"})),
+                    **failures(431, 503),
                 },
             }
         },

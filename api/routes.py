@@ -57,6 +57,16 @@ def parse_force(raw: str | None) -> bool:
     raise ApiError(400, f"force must be true or false (also 1/0, yes/no, on/off), got {raw[:40]!r}")
 
 
+def parse_limit(raw: str | None) -> int:
+    """How many history entries to show: 20 unless the query says 1 to 1000."""
+    if raw is None:
+        return 20
+    digits = raw.isascii() and raw.isdigit() and len(raw) <= 4 and not raw.startswith("0")
+    if not digits or not 1 <= int(raw) <= 1000:
+        raise ApiError(400, f"limit must be a whole number from 1 to 1000, got {raw[:40]!r}")
+    return int(raw)
+
+
 async def _services(request: Request) -> Services:
     """The services, once the request has shown it may use them."""
     services: Services = request.state.services
@@ -111,10 +121,7 @@ async def unpin_version(request: Request) -> JSONResponse:
 async def version_history(request: Request) -> JSONResponse:
     """The last applied versions, newest first: what, when, why (fetch, pin, unpin)."""
     services = await _services(request)
-    raw = request.query_params.get("limit", "20")
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 4) or not 1 <= int(raw) <= 1000:
-        raise ApiError(400, f"limit must be a whole number from 1 to 1000, got {raw[:40]!r}")
-    entries = await services.store.history(int(raw))
+    entries = await services.store.history(parse_limit(request.query_params.get("limit")))
     return success(
         "WhatsApp Web version history retrieved successfully",
         {"history": [json.loads(entry.encode()) for entry in entries]},
