@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from shared.errors import ConfigError
 from wa_version_client import defaults
 from wa_version_client.connection import DEFAULT_REDIS_URL, redis_url_from_env, url_password
-from wa_version_client.durations import parse_duration
+from wa_version_client.env import EnvReader
 
 DEFAULT_VERSION_URLS = ("https://web.whatsapp.com/sw.js", "https://web.whatsapp.com/")
 
@@ -74,19 +74,8 @@ class Settings:
         """Read the settings from `env` (the process environment by default)."""
         env = os.environ if env is None else env
         defaults = cls()
-
-        def duration(name: str, default: float) -> float:
-            raw = env.get(name, "").strip()
-            return parse_duration(name, raw) if raw else default
-
-        def integer(name: str, default: int, minimum: int = 1) -> int:
-            raw = env.get(name, "").strip()
-            if not raw:
-                return default
-            if not (raw.isascii() and raw.isdigit()) or len(raw) > 12 or int(raw) < minimum:
-                raise ConfigError(f"{name}={raw[:40]!r} is not a whole number ≥ {minimum}")
-            return int(raw)
-
+        read = EnvReader(env)
+        duration, integer = read.duration, read.integer
         urls = tuple(u.strip() for u in env.get("WA_VERSION_URL", "").split(",") if u.strip())
         return cls(
             redis_url=redis_url_from_env(env),
@@ -96,7 +85,7 @@ class Settings:
             auth_failure_limit=integer("AUTH_FAILURE_LIMIT", defaults.auth_failure_limit),
             auth_failure_window=duration("AUTH_FAILURE_WINDOW", defaults.auth_failure_window),
             trusted_proxy_hops=integer("TRUSTED_PROXY_HOPS", defaults.trusted_proxy_hops, 0),
-            redis_prefix=env.get("REDIS_PREFIX", "").strip() or defaults.redis_prefix,
+            redis_prefix=read.text("REDIS_PREFIX", defaults.redis_prefix),
             version_urls=urls or DEFAULT_VERSION_URLS,
             refresh_min_interval=duration("REFRESH_MIN_INTERVAL", defaults.refresh_min_interval),
             auto_refresh_interval=duration("AUTO_REFRESH_INTERVAL", defaults.auto_refresh_interval),

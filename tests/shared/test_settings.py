@@ -10,6 +10,7 @@ from shared.errors import ConfigError
 from shared.settings import DEFAULT_VERSION_URLS, Settings
 from wa_version_client.connection import DEFAULT_REDIS_URL, connect
 from wa_version_client.durations import parse_duration
+from wa_version_client.subscriber import VersionSubscriber
 
 
 @pytest.mark.parametrize(
@@ -125,3 +126,16 @@ def test_a_missing_ca_bundle_is_refused_at_start(tmp_path: Path) -> None:
     env = {"REDIS_URL": "rediss://h.invalid", "REDIS_SSL_CA_CERTS": str(tmp_path / "none.pem")}
     with pytest.raises(ConfigError, match=r"REDIS_SSL_CA_CERTS=.* is not a readable file"):
         Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{"JOB_STREAM_MAXLEN": "ten"}, {"REFRESH_WAIT": "soon"}, {"REFRESH_MIN_INTERVAL": "-1"}],
+)
+def test_the_subscriber_refuses_what_the_service_refuses(env: dict[str, str]) -> None:
+    """VersionSubscriber.from_env reads the variables it shares with the service as the
+    service does: a malformed value is a ConfigError naming it, not a silent default."""
+    with pytest.raises(ConfigError, match=next(iter(env))):
+        Settings.from_env(env)
+    with pytest.raises(ConfigError, match=next(iter(env))):
+        VersionSubscriber.from_env(env)

@@ -38,7 +38,7 @@ from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.published import PublishedVersion
 from wa_version_client.contract.repair import plausible_epoch
 from wa_version_client.contract.version import WAVersion
-from wa_version_client.durations import parse_duration
+from wa_version_client.env import EnvReader
 from wa_version_client.held import HeldVersion, OnChange
 from wa_version_client.operations import read_state
 from wa_version_client.pubsub import Subscription
@@ -91,19 +91,13 @@ class VersionSubscriber:
         REDIS_TLS_URL, with REDIS_SSL_CERT_REQS and REDIS_SSL_CA_CERTS), REDIS_PREFIX,
         REFRESH_MIN_INTERVAL (how often a report may ask), REFRESH_WAIT and
         JOB_STREAM_MAXLEN. Raises ConfigError for a malformed value."""
-        env = os.environ if env is None else env
-
-        def duration(name: str, default: float) -> float:
-            raw = env.get(name, "").strip()
-            return parse_duration(name, raw) if raw else default
-
-        maxlen = env.get("JOB_STREAM_MAXLEN", "").strip()
+        read = EnvReader(os.environ if env is None else env)
         return cls(
-            redis_url_from_env(env),
-            prefix=env.get("REDIS_PREFIX", "").strip() or defaults.PREFIX,
-            report_interval=duration("REFRESH_MIN_INTERVAL", defaults.REFRESH_MIN_INTERVAL),
-            refresh_wait=duration("REFRESH_WAIT", defaults.REFRESH_WAIT),
-            job_stream_maxlen=int(maxlen) if maxlen.isdigit() else defaults.JOB_STREAM_MAXLEN,
+            redis_url_from_env(read.env),
+            prefix=read.text("REDIS_PREFIX", defaults.PREFIX),
+            report_interval=read.duration("REFRESH_MIN_INTERVAL", defaults.REFRESH_MIN_INTERVAL),
+            refresh_wait=read.duration("REFRESH_WAIT", defaults.REFRESH_WAIT),
+            job_stream_maxlen=read.integer("JOB_STREAM_MAXLEN", defaults.JOB_STREAM_MAXLEN),
         )
 
     @property
