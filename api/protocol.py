@@ -14,14 +14,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from api.envelope import STATUS_MESSAGES
+from wa_version_client.env import EnvReader
 
 # Long enough for any real client on a slow link, short enough that holding connections
-# open costs an attacker a new one every few seconds.
-HEADER_TIMEOUT = 10.0
+# open costs an attacker a new one every few seconds. uvicorn makes the protocol, not the
+# app, so it reads its one setting from the environment itself.
+DEFAULT_HEADER_TIMEOUT = 10.0
+
+
+def header_timeout() -> float:
+    """HEADER_TIMEOUT from the environment (a duration), 10 s when unset."""
+    return EnvReader(os.environ).duration("HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT)
 
 
 def raw_failure(code: int, error: str) -> bytes:
@@ -42,7 +50,7 @@ def raw_failure(code: int, error: str) -> bytes:
 class GuardedHttpProtocol(HttpToolsProtocol):
     """HttpToolsProtocol with a header deadline and envelope answers to malformed requests."""
 
-    header_timeout = HEADER_TIMEOUT
+    header_timeout = header_timeout()
     _header_deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # uvicorn narrows the argument the same way
