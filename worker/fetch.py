@@ -29,11 +29,11 @@ from tenacity import (
     retry_if_exception_type,
     stop_after_attempt,
     stop_before_delay,
-    wait_exponential_jitter,
 )
 
 from shared.errors import FetchError, TransientFetchError
 from shared.settings import Settings
+from wa_version_client.backoff import Backoff
 from wa_version_client.contract.version import WAVersion
 from worker.revision import RevisionScanner
 
@@ -194,15 +194,14 @@ def _combine(errors: list[FetchError]) -> FetchError:
 
 
 class _Backoff:
-    """Exponential backoff with jitter, but never sooner than the upstream's Retry-After."""
+    """The house backoff (wa_version_client.backoff), up to ten times the first wait, but
+    never sooner than the upstream's Retry-After."""
 
     def __init__(self, initial: float) -> None:
-        self._exponential = wait_exponential_jitter(
-            multiplier=initial, max=initial * 10, jitter=initial
-        )
+        self._backoff = Backoff(initial=initial, maximum=initial * 10)
 
     def __call__(self, state: RetryCallState) -> float:
-        delay: float = self._exponential(state)
+        delay = self._backoff.delay(state.attempt_number - 1)
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, TransientFetchError) and error.retry_after is not None:
             delay = max(delay, error.retry_after)

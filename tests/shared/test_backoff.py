@@ -55,3 +55,13 @@ def test_trouble_shows_where_a_bug_happened_but_not_for_redis_errors(
         trouble.failed(RedisConnectionError("gone"), 0.1)
         trouble.failed(KeyError("job_id"), 0.1)
     assert [record.exc_info is not None for record in caplog.records] == [False, True]
+
+
+def test_the_delay_of_an_attempt_lies_between_half_its_ceiling_and_its_ceiling() -> None:
+    """`delay(n)` draws from [c/2, c] with c = initial·2ⁿ capped at `maximum`; a huge n
+    costs nothing (no overflow)."""
+    backoff = Backoff(initial=0.1, maximum=1.0)
+    for attempt, ceiling in [(0, 0.1), (1, 0.2), (3, 0.8), (4, 1.0), (10_000, 1.0)]:
+        delays = [backoff.delay(attempt) for _ in range(200)]
+        assert all(ceiling / 2 <= d <= ceiling for d in delays)
+        assert max(delays) - min(delays) > ceiling / 10  # jittered, not a constant

@@ -31,8 +31,13 @@ class Backoff:
     _attempt: int = 0
 
     def next_delay(self) -> float:
-        ceiling = min(self.maximum, self.initial * 2**self._attempt)
+        delay = self.delay(self._attempt)
         self._attempt += 1
+        return delay
+
+    def delay(self, attempt: int) -> float:
+        """The wait after failure number `attempt` (0 for the first), drawn anew each call."""
+        ceiling = min(self.maximum, self.initial * 2 ** min(attempt, 64))
         return random.uniform(ceiling / 2, ceiling)
 
     def reset(self) -> None:
