@@ -138,6 +138,17 @@ class StubUpstream:
     def release(self) -> None:
         self._released.set()
 
+    def reset(self) -> None:
+        """Back to a healthy upstream with nothing counted, as when it started."""
+        with self._lock:
+            self.behaviour = Behaviour()
+            self.fetches = 0
+            self.fetch_times.clear()
+            self.headers_seen.clear()
+            self.paths_seen.clear()
+            self._rollout_served = 0
+        self._released.set()
+
     def configure(self, **changes: Any) -> None:
         """Change the behaviour; TypeError for an unknown name, ValueError for a home page
         that cannot be laid out (`first_at` past `page_size`, …)."""

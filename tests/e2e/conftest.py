@@ -15,8 +15,8 @@ from tests.e2e.processes import Process, wait_for_http
 Launcher = Callable[..., Process]
 
 
-@pytest.fixture
-def base_env(redis_server: RedisServer, prefix: str, upstream: StubUpstream) -> dict[str, str]:
+def service_env(redis_server: RedisServer, prefix: str, upstream: StubUpstream) -> dict[str, str]:
+    """The environment of the Procfile's processes in a test: quick, and no auto refresh."""
     return {
         "REDIS_URL": redis_server.url,
         "REDIS_PREFIX": prefix,
@@ -27,6 +27,11 @@ def base_env(redis_server: RedisServer, prefix: str, upstream: StubUpstream) -> 
         "WORKER_LEASE_TTL": "1s",
         "PYTHONUNBUFFERED": "1",
     }
+
+
+@pytest.fixture
+def base_env(redis_server: RedisServer, prefix: str, upstream: StubUpstream) -> dict[str, str]:
+    return service_env(redis_server, prefix, upstream)
 
 
 @pytest.fixture
@@ -47,12 +52,13 @@ def launch(base_env: dict[str, str], tmp_path: Path) -> Iterator[Launcher]:
 @pytest.fixture
 def start_web(launch: Launcher) -> Callable[..., Process]:
     """Start a web process on a free port; returned once it answers HTTP."""
+    return lambda **env: web_process(launch, **env)
 
-    def start(**env: str) -> Process:
-        port = free_port()
-        process = launch("web", PORT=str(port), **env)
-        process.base_url = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{process.base_url}/", process)
-        return process
 
-    return start
+def web_process(launch: Launcher, **env: str) -> Process:
+    """A web process started by `launch` on a free port, once it answers HTTP."""
+    port = free_port()
+    process = launch("web", PORT=str(port), **env)
+    process.base_url = f"http://127.0.0.1:{port}"
+    wait_for_http(f"{process.base_url}/", process)
+    return process

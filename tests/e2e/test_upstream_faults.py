@@ -1,10 +1,18 @@
 """Upstream faults against the real processes: the right retries, a clear 500 or the next
-source, the version kept."""
+source, the version kept.
+
+The tests that change only the upstream's behaviour share one web and one worker (the
+`system` fixture): what each sees is made fresh by resetting the stub and deleting the
+stored state and counters, not by starting processes again. Tests that need settings of
+their own start their own.
+"""
 
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -12,8 +20,8 @@ import pytest
 from redis.asyncio import Redis
 
 from devtools.stub_upstream import StubUpstream
-from shared.embedded import free_port
-from tests.e2e.conftest import Launcher
+from shared.embedded import RedisServer, free_port
+from tests.e2e.conftest import Launcher, service_env, web_process
 from tests.e2e.processes import Process
 from tests.support import AUTH, REFRESH, VERSION, publish_version
 from wa_version_client.contract.keys import Keys
@@ -85,6 +93,51 @@ SURVIVED: dict[str, tuple[dict[str, Any], str, dict[str, str], str, int]] = {
 }
 
 
+@dataclass
+class System:
+    """A web and a worker with FAST settings, the stub they fetch from, their keys."""
+
+    web: Process
+    upstream: StubUpstream
+    keys: Keys
+
+
+@pytest.fixture(scope="module")
+def shared_system(
+    redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[System]:
+    upstream = StubUpstream().start()
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    env = {**service_env(redis_server, prefix, upstream), **FAST}
+    started: list[Process] = []
+
+    def launch(name: str, **more: str) -> Process:
+        started.append(Process(name, {**env, **more}, tmp_path_factory.mktemp(name)))
+        return started[-1]
+
+    try:
+        launch("worker")
+        yield System(web_process(launch), upstream, Keys(prefix))
+    finally:
+        for process in started:
+            process.stop()
+        upstream.stop()
+
+
+@pytest.fixture
+async def system(shared_system: System, redis: Redis) -> System:
+    """The shared system as new: a healthy stub that counted nothing, no stored state, no
+    counters. The job stream, its group and the worker's lease stay: they hold nothing a
+    test looks at once its jobs are answered."""
+    shared_system.upstream.reset()
+    kept = {shared_system.keys.refresh_jobs, shared_system.keys.worker_lease}
+    kept.add(shared_system.keys.worker_heartbeats)
+    async for key in redis.scan_iter(match=f"{shared_system.keys.prefix}:*"):
+        if key not in kept:
+            await redis.delete(key)
+    return shared_system
+
+
 @pytest.fixture
 def fallback() -> Iterator[StubUpstream]:
     """A second, healthy upstream: the next source."""
@@ -115,26 +168,20 @@ async def store_a_version(web: Process) -> None:
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
-async def test_fault_gives_a_clear_500_and_keeps_the_version(
-    fault: str, launch: Launcher, start_web: Callable[..., Process], upstream: StubUpstream
-) -> None:
+async def test_fault_gives_a_clear_500_and_keeps_the_version(fault: str, system: System) -> None:
     """Each fault of FAULTS: a 500 naming the source and the cause, the stored version and
     its seq unchanged, after exactly the upstream requests the retry policy allows."""
     behaviour, error, fetches = FAULTS[fault]
-    launch("worker", **FAST)
-    web = start_web(**FAST)
+    web, upstream = system.web, system.upstream
     await store_a_version(web)
     upstream.configure(**behaviour)
     await refresh_and_check_kept(web, f"{upstream.url('/sw.js')}: {error}")
     assert upstream.fetches == 1 + fetches
 
 
-async def test_429_waits_for_retry_after(
-    launch: Launcher, start_web: Callable[..., Process], upstream: StubUpstream
-) -> None:
+async def test_429_waits_for_retry_after(system: System) -> None:
     """A 429 with Retry-After: 1 is retried, never sooner than a second after the last try."""
-    launch("worker", **FAST)
-    web = start_web(**FAST)
+    web, upstream = system.web, system.upstream
     await store_a_version(web)
     upstream.configure(status=429, retry_after="1")
     await refresh_and_check_kept(web, f"{upstream.url('/sw.js')}: upstream answered HTTP 429")
@@ -159,13 +206,12 @@ async def test_connection_refused_is_reported_and_keeps_the_version(
 
 
 async def test_an_older_build_during_a_rollout_is_a_200_that_keeps_the_version(
-    launch: Launcher, start_web: Callable[..., Process], upstream: StubUpstream
+    system: System,
 ) -> None:
     """Upstream serving an older build (a rollout, builds back to back) is normal weather:
     200, the stored version kept, upstream's answer and its time recorded, no last_error,
     and the /metrics counter of older builds goes up."""
-    launch("worker", **FAST)
-    web = start_web(**FAST)
+    web, upstream = system.web, system.upstream
     await store_a_version(web)
     upstream.configure(revision=STORED - 1)
     async with httpx.AsyncClient(base_url=web.base_url, timeout=30) as client:
@@ -209,17 +255,16 @@ async def test_upstream_oddities_still_give_the_version(
 
 
 async def test_the_gate_refuses_a_plain_client_and_lets_the_worker_through(
-    launch: Launcher, start_web: Callable[..., Process], upstream: StubUpstream
+    system: System,
 ) -> None:
     """The stub's gate is on: httpx's own headers get the 400 and the 6 KB sorry page, the
     worker's BROWSER_HEADERS get the version."""
+    web, upstream = system.web, system.upstream
     async with httpx.AsyncClient(timeout=10) as plain:
         refused_sw = await plain.get(upstream.url("/sw.js"))
         refused_home = await plain.get(upstream.url("/"))
     assert (refused_sw.status_code, refused_home.status_code) == (400, 400)
     assert b"Sorry, something went wrong" in refused_home.content
-    launch("worker", **FAST)
-    web = start_web(**FAST)
     async with httpx.AsyncClient(base_url=web.base_url, timeout=30) as client:
         response = await client.post(REFRESH, headers=AUTH)
     assert response.status_code == 200, response.text
