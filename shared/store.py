@@ -116,7 +116,7 @@ class StateStore:
                 log.warning("skipping a history entry: %s", exc)
         return decoded
 
-    async def run(self, commands: Sequence[Command]) -> None:
+    async def send(self, commands: Sequence[Command]) -> None:
         """Run `commands` in one round trip (a pipeline, not a transaction)."""
         if not commands:
             return

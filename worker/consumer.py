@@ -174,14 +174,14 @@ class JobConsumer:
             self._redis, self._keys, self.name, entries, self._settings.job_max_deliveries
         )
         if poison:
-            await self._store.run(self._answer_writes(poison, decode_jobs(poison), DEAD_LETTERED))
+            await self._store.send(self._answer_writes(poison, decode_jobs(poison), DEAD_LETTERED))
         return kept
 
     async def _handle(self, entries: Sequence[Entry]) -> None:
         """Answer `entries` and the jobs that arrive while their fetch is under way."""
         jobs = live(decode_jobs(entries))
         if not jobs:
-            await self._store.run(self._answer_writes(entries, (), None))
+            await self._store.send(self._answer_writes(entries, (), None))
             return
         try:
             if (answer := await self._refresher.not_needed(jobs)) is not None:
@@ -202,7 +202,7 @@ class JobConsumer:
             log.exception("refresh of %d jobs failed unexpectedly", len(jobs))
             self._claim_all = True  # jobs read while it failed are pending: claim them next
             failed = JobResult(refreshed=False, error=UNEXPECTED_FAILURE, state=VersionState())
-            await self._store.run(self._answer_writes(entries, jobs, failed))
+            await self._store.send(self._answer_writes(entries, jobs, failed))
             return
         log_answer(said(outcome, result), jobs)
 

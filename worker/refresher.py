@@ -65,7 +65,7 @@ class Refresher:
 
     async def answer_not_needed(self, result: JobResult, jobs: int, then: AnswerWrites) -> None:
         """Write the answer of jobs that needed no fetch, and count them."""
-        await self.store.run([*jobs_writes(self.store.keys, "not_needed", jobs), *then(result)])
+        await self.store.send([*jobs_writes(self.store.keys, "not_needed", jobs), *then(result)])
 
     async def fetch(self) -> Outcome:
         """Ask upstream once (retries included); a failure is an outcome too."""

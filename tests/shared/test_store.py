@@ -80,7 +80,7 @@ async def test_follow_up_commands_run_with_the_write_that_succeeds(fake: Redis) 
 
 
 async def test_run_sends_plain_commands(fake: Redis) -> None:
-    await StateStore(fake, KEYS).run([("SET", "unit:a", "1"), ("SET", "unit:b", "2")])
+    await StateStore(fake, KEYS).send([("SET", "unit:a", "1"), ("SET", "unit:b", "2")])
     assert await fake.mget("unit:a", "unit:b") == ["1", "2"]
 
 

@@ -46,7 +46,7 @@ def version_environment(old: PublishedVersion | None, new: PublishedVersion) -> 
 def command_runner(command: str) -> OnChange:
     """A callback that runs `command` with the version in its environment."""
 
-    async def run(old: PublishedVersion | None, new: PublishedVersion) -> None:
+    async def run_command(old: PublishedVersion | None, new: PublishedVersion) -> None:
         process = await asyncio.create_subprocess_shell(
             command, env={**os.environ, **version_environment(old, new)}
         )
@@ -54,7 +54,7 @@ def command_runner(command: str) -> OnChange:
         if status != 0:
             log.warning("--exec command exited with %d for %s", status, new.string)
 
-    return run
+    return run_command
 
 
 async def watch(subscriber: VersionSubscriber, command: str | None, stop: asyncio.Event) -> None:

@@ -59,7 +59,9 @@ class RefreshJob:
 class JobResult:
     """The answer to one job: the state after the refresh and whether it fetched.
 
-    `error` is empty on success; otherwise it says why the refresh failed.
+    `refreshed` says whether a fetch was made for the job (False: the last one was recent
+    enough, or the job was set aside), whatever its outcome; `error` is empty when the
+    refresh succeeded, else it says why it failed.
     """
 
     refreshed: bool
