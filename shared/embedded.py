@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping
+from signal import SIGCONT
 
 DEFAULT_SERVER = "valkey-8.1"
 DEBIAN_REDIS = "/usr/bin/redis-server"
@@ -154,9 +155,15 @@ class RedisServer:
                 raise RuntimeError(f"{self.binary} did not answer on port {self.port}")
             time.sleep(0.02)  # polling a condition with a deadline
 
+    def signal(self, signum: int) -> None:
+        """Send `signum` to the server: SIGKILL to crash it, SIGSTOP/SIGCONT to freeze it."""
+        if self._process is not None:
+            self._process.send_signal(signum)
+
     def stop(self) -> None:
         """Stop the server (SIGTERM) and wait for it to exit."""
         if self._process is not None:
+            self._process.send_signal(SIGCONT)  # a frozen server could not act on SIGTERM
             self._process.terminate()
             self._process.wait(timeout=10)
             self._process = None

@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 
 from shared.errors import ConfigError
 from wa_version_client import defaults
-from wa_version_client.connection import DEFAULT_REDIS_URL, redis_url_from_env, url_password
+from wa_version_client.connection import (
+    DEFAULT_REDIS_URL,
+    check_redis_url,
+    redis_url_from_env,
+    url_secrets,
+)
 from wa_version_client.env import EnvReader
 
 DEFAULT_VERSION_URLS = ("https://web.whatsapp.com/sw.js", "https://web.whatsapp.com/")
@@ -109,8 +114,7 @@ class Settings:
         for url in self.version_urls:
             if not url.startswith(("http://", "https://", "file://")):
                 raise ConfigError(f"WA_VERSION_URL entry {url[:80]!r} is not http(s):// or file://")
-        if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
-            raise ConfigError("REDIS_URL must start with redis://, rediss:// or unix://")
+        check_redis_url(self.redis_url)
         if self.refresh_wait <= self.refresh_deadline:
             raise ConfigError("REFRESH_WAIT must be longer than REFRESH_DEADLINE")
         if self.job_claim_idle <= self.refresh_deadline:
@@ -120,7 +124,9 @@ class Settings:
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret these settings hold, for the log formatter to mask."""
-        in_urls = (url_password(url) for url in (self.redis_url, *self.version_urls))
+        in_urls = (
+            secret for url in (self.redis_url, *self.version_urls) for secret in url_secrets(url)
+        )
         held = (self.admin_secret, self.admin_secret_previous, self.metrics_token, *in_urls)
         return tuple(secret for secret in held if secret)
 

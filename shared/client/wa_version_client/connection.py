@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import urllib.parse
 from collections.abc import Mapping
+from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
@@ -14,29 +16,40 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from wa_version_client.contract.errors import ConfigError
 from wa_version_client.logs import hide
+from wa_version_client.sentinel import connect_sentinel, is_sentinel_url, parse_sentinel_url
 
 # What "Redis is unreachable right now" looks like; every loop that talks to Redis
 # catches these, backs off and tries again.
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+_SCHEMES = ("redis://", "rediss://", "unix://", "redis+sentinel://", "rediss+sentinel://")
 
 
 def redis_url_from_env(env: Mapping[str, str]) -> str:
     """The Redis URL the environment names, with its TLS options, for every process.
 
     `REDIS_URL`, else `REDIS_TLS_URL` (Heroku's older name), else a local Redis; on a
-    `rediss://` URL, `REDIS_SSL_CERT_REQS` and `REDIS_SSL_CA_CERTS` as redis-py's
-    `ssl_cert_reqs` and `ssl_ca_certs`, unless the URL says already.
+    TLS URL, `REDIS_SSL_CERT_REQS` and `REDIS_SSL_CA_CERTS` as redis-py's `ssl_cert_reqs`
+    and `ssl_ca_certs`, unless the URL says already. A Sentinel URL
+    (wa_version_client.sentinel) takes REDIS_SENTINEL_PASSWORD as `sentinel_password`.
     """
     url = env.get("REDIS_URL") or env.get("REDIS_TLS_URL") or DEFAULT_REDIS_URL
-    if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError("REDIS_URL must start with redis://, rediss:// or unix://")
+    check_redis_url(url)
+    url = _with_option(url, "sentinel_password", env.get("REDIS_SENTINEL_PASSWORD", ""))
     return _with_tls_options(
         url,
         cert_reqs=env.get("REDIS_SSL_CERT_REQS", "").strip(),
         ca_certs=env.get("REDIS_SSL_CA_CERTS", "").strip(),
     )
+
+
+def check_redis_url(url: str) -> None:
+    """Raise ConfigError unless `url` is a Redis URL this library connects to."""
+    if not url.startswith(_SCHEMES):
+        raise ConfigError(f"REDIS_URL must start with one of {', '.join(_SCHEMES)}")
+    if is_sentinel_url(url):
+        parse_sentinel_url(url)  # a malformed one is refused now, not at the first command
 
 
 def describe(error: BaseException) -> str:
@@ -49,29 +62,39 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
-def url_password(url: str) -> str:
-    """The password in a Redis URL, `""` when there is none."""
-    return urllib.parse.unquote(urllib.parse.urlsplit(url).password or "")
+def url_secrets(url: str) -> tuple[str, ...]:
+    """The passwords in a Redis URL (a Sentinel URL may hold two); none when there are none."""
+    if is_sentinel_url(url):
+        with contextlib.suppress(ConfigError):
+            return parse_sentinel_url(url).secrets
+        return ()
+    password = urllib.parse.unquote(urllib.parse.urlsplit(url).password or "")
+    return (password,) if password else ()
 
 
-def connect(url: str, *, max_connections: int = 64) -> Redis:
+def connect(url: str, *, max_connections: int = 64, replica: bool = False) -> Redis:
     """A client for `url` whose pool makes callers wait for a free connection.
 
     The default pool raises once its connections are all in use; a blocking pool queues
     the caller instead, so a burst of requests never fails for want of a connection.
-    Commands are retried briefly when a connection drops, so a Redis restart costs a
-    caller a few hundred milliseconds rather than an error.
+    Commands are retried briefly when a connection drops, so a Redis restart (or a
+    failover) costs a caller a few hundred milliseconds rather than an error. With a
+    Sentinel URL, `replica` asks for a replica (the primary when none is up); elsewhere
+    it changes nothing: the URL is the server read from.
     """
-    hide(url_password(url))
+    hide(*url_secrets(url))
+    options: dict[str, Any] = {
+        "decode_responses": True,
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+        "health_check_interval": 10,
+        "retry": Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=3),
+    }
+    if is_sentinel_url(url):
+        target = parse_sentinel_url(url)
+        return connect_sentinel(target, options, max_connections=max_connections, replica=replica)
     pool = BlockingConnectionPool.from_url(
-        url,
-        max_connections=max_connections,
-        timeout=5,
-        decode_responses=True,
-        socket_connect_timeout=2,
-        socket_timeout=5,
-        health_check_interval=10,
-        retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=3),
+        url, max_connections=max_connections, timeout=5, **options
     )
     return Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
 
@@ -83,7 +106,7 @@ def _with_tls_options(url: str, *, cert_reqs: str, ca_certs: str) -> str:
     itself: REDIS_SSL_CERT_REQS=none accepts it without editing the URL. Whoever verifies
     names the CA bundle (or the server's own certificate) in REDIS_SSL_CA_CERTS.
     """
-    if not url.startswith("rediss://"):
+    if not url.startswith(("rediss://", "rediss+sentinel://")):
         return url
     options = []
     if cert_reqs and "ssl_cert_reqs=" not in url:
@@ -99,3 +122,10 @@ def _with_tls_options(url: str, *, cert_reqs: str, ca_certs: str) -> str:
     if not options:
         return url
     return f"{url}{'&' if '?' in url else '?'}{'&'.join(options)}"
+
+
+def _with_option(url: str, name: str, value: str) -> str:
+    """`url` with `name=value` added, unless `value` is blank or the URL names it already."""
+    if not value.strip() or not is_sentinel_url(url) or f"{name}=" in url:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}{name}={urllib.parse.quote(value, safe='')}"

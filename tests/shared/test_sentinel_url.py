@@ -1,0 +1,60 @@
+"""A Sentinel deployment named by one URL, read strictly."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.errors import ConfigError
+from shared.settings import Settings
+from wa_version_client.connection import redis_url_from_env, url_secrets
+from wa_version_client.sentinel import SentinelTarget, parse_sentinel_url
+
+
+def test_hosts_service_db_and_credentials_are_read() -> None:
+    target = parse_sentinel_url("redis+sentinel://app:p%40ss@10.0.0.1:26379,[::1]:26380/main/2")
+    assert target == SentinelTarget(
+        sentinels=(("10.0.0.1", 26379), ("::1", 26380)),
+        service="main",
+        db=2,
+        username="app",
+        password="p@ss",
+    )
+
+
+def test_tls_and_the_sentinels_own_credentials() -> None:
+    url = "rediss+sentinel://:pw@h:1/s?sentinel_password=sp&ssl_cert_reqs=none"
+    target = parse_sentinel_url(url)
+    assert (target.tls, target.password, target.sentinel_password) == (True, "pw", "sp")
+    assert target.ssl_cert_reqs == "none"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis+sentinel://h:26379",  # no service
+        "redis+sentinel://h:26379/s/x",  # db not a number
+        "redis+sentinel://h/s",  # no port
+        "redis+sentinel://h:99999/s",  # not a port
+        "redis+sentinel://h:1/s/0/extra",
+        "redis+sentinel://h:1/s?sentinel_pasword=typo",  # an unknown option is not ignored
+    ],
+)
+def test_a_malformed_url_is_a_config_error_at_start(url: str) -> None:
+    with pytest.raises(ConfigError):
+        Settings.from_env({"REDIS_URL": url, "ADMIN_SECRET": "x"})
+
+
+def test_the_environment_adds_the_sentinel_password_and_tls_options() -> None:
+    env = {
+        "REDIS_URL": "rediss+sentinel://:pw@h:1/s",
+        "REDIS_SENTINEL_PASSWORD": "s p&",
+        "REDIS_SSL_CERT_REQS": "none",
+    }
+    target = parse_sentinel_url(redis_url_from_env(env))
+    assert (target.sentinel_password, target.ssl_cert_reqs) == ("s p&", "none")
+
+
+def test_both_passwords_are_secrets_the_logs_mask() -> None:
+    url = "redis+sentinel://:data-pw@h:1/s?sentinel_password=sentinel-pw"
+    assert set(url_secrets(url)) == {"data-pw", "sentinel-pw"}
+    assert {"data-pw", "sentinel-pw"} <= set(Settings(redis_url=url).secrets())
