@@ -49,7 +49,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             yield Services(
                 auth=AdminAuth(secrets, limiter, settings.metrics_token),
                 refresh=client,
-                store=StateStore(redis, keys, history_length=settings.history_length),
+                store=StateStore.for_settings(redis, keys, settings),
                 metrics=WebMetrics(),
                 redis=redis,
                 keys=keys,

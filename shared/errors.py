@@ -7,10 +7,18 @@ ServiceError                      (wa_version_client.contract.errors)
 │   └── TransientFetchError   ...but trying again may help (timeouts, 429, 5xx)
 ├── ResultTimeout          no worker answered a refresh job in time
 └── StateConflict          the stored state kept changing under our writes; gave up
+
+redis.exceptions.ConnectionError
+└── NotReplicated          a write was not acknowledged by enough replicas in time
 ```
+
+`NotReplicated` is a Redis ConnectionError on purpose: a write that may not survive a
+failover is treated like a Redis that cannot be reached (503, retried, jobs kept pending).
 """
 
 from __future__ import annotations
+
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from wa_version_client.contract.errors import (
     ConfigError,
@@ -24,6 +32,7 @@ __all__ = [
     "FetchError",
     "InvalidVersion",
     "MessageError",
+    "NotReplicated",
     "ResultTimeout",
     "ServiceError",
     "StateConflict",
@@ -52,3 +61,7 @@ class ResultTimeout(ServiceError):
 
 class StateConflict(ServiceError):
     """The stored state changed under every one of a bounded number of writes."""
+
+
+class NotReplicated(RedisConnectionError):
+    """Fewer replicas than REDIS_WAIT_REPLICAS acknowledged a write within its timeout."""

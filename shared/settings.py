@@ -67,6 +67,10 @@ class Settings:
     job_stream_maxlen: int = defaults.JOB_STREAM_MAXLEN
     # How many applied versions the history keeps.
     history_length: int = 100
+    # A state write is announced only once this many replicas acknowledged it (WAIT),
+    # within redis_wait_timeout; 0 announces at once (a single server).
+    redis_wait_replicas: int = 0
+    redis_wait_timeout: float = 1.0
     # How long the answer to a job stays readable in Redis.
     result_ttl: float = 60.0
     # One worker at a time reads jobs; its lease lasts this long unless renewed.
@@ -104,6 +108,8 @@ class Settings:
             job_max_deliveries=integer("JOB_MAX_DELIVERIES", defaults.job_max_deliveries),
             job_stream_maxlen=integer("JOB_STREAM_MAXLEN", defaults.job_stream_maxlen),
             history_length=integer("HISTORY_LENGTH", defaults.history_length),
+            redis_wait_replicas=integer("REDIS_WAIT_REPLICAS", defaults.redis_wait_replicas, 0),
+            redis_wait_timeout=duration("REDIS_WAIT_TIMEOUT", defaults.redis_wait_timeout),
             result_ttl=duration("RESULT_TTL", defaults.result_ttl),
             worker_lease_ttl=duration("WORKER_LEASE_TTL", defaults.worker_lease_ttl),
             worker_shutdown_grace=duration("WORKER_SHUTDOWN_GRACE", defaults.worker_shutdown_grace),

@@ -8,6 +8,12 @@ from before a lease handover), the state is read again and the decision made aga
 The answers to the jobs and their acknowledgement ride in the same script, so they are
 stored exactly when the state they report is; so does the entry of each change in the
 history list.
+
+With `wait_replicas` (REDIS_WAIT_REPLICAS), nothing is announced before it is safe from
+a failover: the script writes the state, the answers and the history; WAIT, on the same
+connection, asks that many replicas to acknowledge them; only then are the PUBLISHes sent
+and the jobs acknowledged. Short of acknowledgements, `NotReplicated` is raised and
+nobody hears of the write: the jobs stay pending and are answered again.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ from dataclasses import replace
 
 from redis.asyncio import Redis
 
-from shared.errors import MessageError, StateConflict
+from shared.errors import MessageError, NotReplicated, StateConflict
+from shared.settings import Settings
 from shared.transitions import Applied, Transition
 from wa_version_client.contract.clock import epoch_ms
 from wa_version_client.contract.keys import Keys
@@ -51,6 +58,11 @@ return 1
 """
 
 
+# What waits for the replicas' acknowledgement when REDIS_WAIT_REPLICAS is set: what tells
+# others of a write (and lets a job go) happens only once the write would survive a
+# failover.
+_AFTER_REPLICATION = frozenset({"PUBLISH", "XACK"})
+
 # Writers racing each other settle in a write or two; more means something is wrong.
 MAX_WRITE_ATTEMPTS = 10
 
@@ -58,13 +70,34 @@ MAX_WRITE_ATTEMPTS = 10
 class StateStore:
     """The version hash, written with a rev check; remembers what it last wrote."""
 
-    def __init__(self, redis: Redis, keys: Keys, *, history_length: int = 100) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        *,
+        history_length: int = 100,
+        wait_replicas: int = 0,
+        wait_timeout: float = 1.0,
+    ) -> None:
         self._redis = redis
         self._keys = keys
         self._history_length = history_length
+        self._wait_replicas = wait_replicas
+        self._wait_timeout_ms = int(wait_timeout * 1000)
         self._script = redis.register_script(_GUARDED_WRITE)
         self._known: VersionState | None = None
         self._known_rev = ""  # the rev field as stored when `_known` was read or written
+
+    @classmethod
+    def for_settings(cls, redis: Redis, keys: Keys, settings: Settings) -> StateStore:
+        """The store `settings` describe: history length, replicas to wait for."""
+        return cls(
+            redis,
+            keys,
+            history_length=settings.history_length,
+            wait_replicas=settings.redis_wait_replicas,
+            wait_timeout=settings.redis_wait_timeout,
+        )
 
     @property
     def keys(self) -> Keys:
@@ -98,13 +131,50 @@ class StateStore:
                 last = str(self._history_length - 1)
                 commands.append(("LTRIM", self._keys.history, "0", last))
             commands.extend(follow_up(applied) if follow_up else ())
-            if await self._script([self._keys.version], [self._known_rev, *_words(commands)]):
+            if await self._write_guarded(commands):
                 self._known, self._known_rev = written, str(written.rev)
                 return applied
-            state = await self.read()  # someone else wrote: decide again on what is there
+            state = await self._read_again()
         raise StateConflict(
             f"the stored version state changed under {MAX_WRITE_ATTEMPTS} writes in a row"
         )
+
+    async def _write_guarded(self, commands: Sequence[Command]) -> bool:
+        """Run `commands` if the rev is still the one decided on; whether they ran."""
+        guard = [self._keys.version]
+        if not self._wait_replicas:
+            return bool(await self._script(guard, [self._known_rev, *_words(commands)]))
+        later = [c for c in commands if c[0] in _AFTER_REPLICATION]
+        now = [c for c in commands if c[0] not in _AFTER_REPLICATION]
+        pipe = self._redis.pipeline(transaction=False)  # one connection: WAIT sees the writes
+        await self._script(guard, [self._known_rev, *_words(now)], client=pipe)
+        pipe.execute_command("WAIT", self._wait_replicas, self._wait_timeout_ms)
+        written, acknowledged = await pipe.execute()
+        if not written:
+            return False
+        if int(acknowledged) < self._wait_replicas:
+            raise NotReplicated(
+                f"{acknowledged} of {self._wait_replicas} replicas acknowledged the write "
+                f"within {self._wait_timeout_ms} ms"
+            )
+        await self.send(later)
+        return True
+
+    async def _read_again(self) -> VersionState:
+        """The stored state after a write found it changed: someone else wrote, or Redis
+        went back in time (a failover to a replica that missed the last writes, a restored
+        backup). Going back in the same epoch starts a new one, so every subscriber takes
+        what follows as newer than the version it holds from the lost writes."""
+        before = self._known
+        state = await self.read()
+        if before is not None and state.epoch == before.epoch and state.rev < before.rev:
+            log.warning(
+                "the stored state went back from rev %d to rev %d (writes were lost, as by "
+                "a failover): starting a new epoch",
+                before.rev, state.rev,
+            )  # fmt: skip
+            state = replace(state, epoch=max(epoch_ms(), state.epoch + 1))
+        return state
 
     async def history(self, limit: int) -> list[PublishedVersion]:
         """The last `limit` changes, newest first; entries that do not decode are skipped."""

@@ -24,11 +24,15 @@ from wa_version_client.contract.keys import Keys
 SECRET = "test-secret-\u00e9-not-for-production"
 
 
+# Fixtures that start real servers: a test that uses one is a test --redis-only runs.
+REDIS_FIXTURES = frozenset({"redis_server", "sentinel_deployment"})
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--redis-only",
         action="store_true",
-        help="run only the tests that use a real Redis server (the redis_server fixture)",
+        help="run only the tests that use a real Redis server (a fixture of REDIS_FIXTURES)",
     )
 
 
@@ -39,7 +43,8 @@ def pytest_report_header(config: pytest.Config) -> str:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not config.getoption("--redis-only"):
         return
-    kept = [item for item in items if "redis_server" in getattr(item, "fixturenames", ())]
+    uses = REDIS_FIXTURES.intersection
+    kept = [item for item in items if uses(getattr(item, "fixturenames", ()))]
     deselected = [item for item in items if item not in kept]
     config.hook.pytest_deselected(items=deselected)
     items[:] = kept

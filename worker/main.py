@@ -48,7 +48,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     keys = Keys(settings.redis_prefix)
     async with upstream_client(settings) as http:
         refresher = Refresher(
-            StateStore(redis, keys, history_length=settings.history_length),
+            StateStore.for_settings(redis, keys, settings),
             VersionFetcher(settings, http),
             settings.refresh_min_interval,
         )

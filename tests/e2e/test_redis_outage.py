@@ -52,10 +52,10 @@ async def test_requests_survive_redis_restarts(
             connections = len(await client.client_list())
         finally:
             await client.aclose()
-    statuses = Counter(status for _, status, _ in traffic.answers)
+    statuses = Counter(answer.status for answer in traffic.answers)
     print(f"answers {dict(statuses)}, recovered after {[f'{r:.2f}s' for r in recoveries]}")
     assert set(statuses) <= {200, 503, 504}
-    for _, status, body in traffic.answers:
-        assert body["code"] == status
-        assert body["status"] is (status == 200)
+    for answer in traffic.answers:
+        assert answer.body["code"] == answer.status
+        assert answer.body["status"] is (answer.status == 200)
     assert connections <= 16  # web + worker + this probe; no connection piles up

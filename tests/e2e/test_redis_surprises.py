@@ -106,7 +106,7 @@ async def test_flushall_under_traffic_costs_at_most_the_jobs_it_erased(system: S
                 lambda: traffic.statuses_since(flushed).count(200) >= 5,  # noqa: B023 (awaited in this iteration)
                 within=30,
             )
-    statuses = Counter(status for _, status, _ in traffic.answers)
+    statuses = Counter(answer.status for answer in traffic.answers)
     assert set(statuses) <= {200, 504}, statuses
     system.assert_alive(pids)
 

@@ -12,7 +12,7 @@ import pytest
 from redis.asyncio import Redis
 
 from shared import transitions
-from shared.errors import StateConflict
+from shared.errors import NotReplicated, StateConflict
 from shared.store import MAX_WRITE_ATTEMPTS, StateStore
 from shared.transitions import Applied
 from tests.support import wait_until
@@ -167,3 +167,51 @@ async def test_a_new_hash_starts_a_new_epoch_that_later_writes_keep(
     third = await StateStore(redis, keys).commit(fetched(8))
     assert third.state.epoch > first.state.epoch
     assert third.state.seq == 1
+
+
+async def test_a_state_gone_back_in_time_starts_a_new_epoch(fake: Redis) -> None:
+    """The store wrote rev 2; Redis now holds the rev-1 hash (a failover to a replica that
+    missed the last write): the next write carries a greater epoch, so subscribers that
+    hold the lost seq 2 take it as newer."""
+    store = StateStore(fake, KEYS)
+    first = await store.commit(fetched(1))
+    snapshot = {str(k): str(v) for k, v in (await fake.hgetall(KEYS.version)).items()}
+    lost = await store.commit(fetched(2))
+    for field, value in snapshot.items():  # back to rev 1, same epoch
+        await fake.hset(KEYS.version, field, value)
+    after = await store.commit(fetched(3))
+    assert after.state.epoch > lost.state.epoch == first.state.epoch
+    assert after.changed is not None
+    assert after.changed.newer_than(lost.changed)
+
+
+async def test_a_write_by_another_writer_keeps_the_epoch(fake: Redis) -> None:
+    """A rev that moved forward under the store is a write by someone else, not a loss."""
+    store = StateStore(fake, KEYS)
+    first = await store.commit(fetched(1))
+    await StateStore(fake, KEYS).commit(fetched(2))
+    after = await store.commit(fetched(3))
+    assert after.state.epoch == first.state.epoch
+
+
+async def test_a_write_no_replica_acknowledged_is_announced_to_nobody(
+    redis: Redis, keys: Keys
+) -> None:
+    """With wait_replicas and a server that has no replica: NotReplicated is raised, and
+    neither the version-changed message nor the follow-up's XACK/PUBLISH is sent."""
+    store = StateStore(redis, keys, wait_replicas=1, wait_timeout=0.05)
+    entry_id = str(await redis.xadd(keys.refresh_jobs, {"job": "1"}))
+    await redis.xgroup_create(keys.refresh_jobs, keys.workers_group, id="0")
+    await redis.xreadgroup(keys.workers_group, "w", {keys.refresh_jobs: ">"})
+    follow_up: list[tuple[str, ...]] = [("XACK", keys.refresh_jobs, keys.workers_group, entry_id)]
+    heard: list[str] = []
+    async with redis.pubsub() as pubsub:
+        await pubsub.subscribe(keys.version_changed)
+        with pytest.raises(NotReplicated, match="0 of 1 replicas"):
+            await store.commit(fetched(1), lambda applied: follow_up)
+        while (message := await pubsub.get_message(timeout=0.2)) is not None:
+            if message["type"] == "message":
+                heard.append(message["data"])
+    assert heard == []
+    pending = await redis.xpending(keys.refresh_jobs, keys.workers_group)
+    assert pending["pending"] == 1

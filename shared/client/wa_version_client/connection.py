@@ -99,6 +99,27 @@ def connect(url: str, *, max_connections: int = 64, replica: bool = False) -> Re
     return Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
 
 
+def read_from(where: str) -> bool:
+    """REDIS_READ_FROM: `primary` (the default) or `replica`; whether it says replica."""
+    if where not in {"primary", "replica"}:
+        raise ConfigError(f"REDIS_READ_FROM={where[:20]!r}: use primary or replica")
+    return where == "replica"
+
+
+def connect_reader(
+    redis_url: str, read_from_replica: bool, replica_url: str | None
+) -> Redis | None:
+    """The client to read and subscribe with, when it is not the primary's."""
+    if replica_url:
+        check_redis_url(replica_url)
+        return connect(replica_url, max_connections=4)
+    if not read_from_replica:
+        return None
+    if not is_sentinel_url(redis_url):
+        raise ConfigError("reading from a replica needs a Sentinel URL, or a replica's URL")
+    return connect(redis_url, max_connections=4, replica=True)
+
+
 def _with_tls_options(url: str, *, cert_reqs: str, ca_certs: str) -> str:
     """`url` with `ssl_cert_reqs` and `ssl_ca_certs` from the environment, unless it says.
 

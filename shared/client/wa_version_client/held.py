@@ -46,18 +46,22 @@ class HeldVersion:
         if published.newer_than(self._current):
             self._hold(published)
 
-    def follow_store(self, stored: PublishedVersion, asked: float) -> None:
+    def follow_store(self, stored: PublishedVersion, asked: float, *, primary: bool) -> None:
         """Follow what the store holds, read by a request sent at `asked` (monotonic).
 
-        The store is the authority; a message is a hint it confirms. What it holds is
-        applied when it is newer than what is held. When it is older, and what is held
-        was applied before the read was sent (so the read must see it, or something
-        newer), the held version came from a lie or was lost with Redis's data: the
-        store's replaces it. A read sent earlier than that proves nothing and is ignored.
+        The primary's hash is the authority; a message is a hint it confirms. What it
+        holds is applied when it is newer than what is held. When it is older, and what
+        is held was applied before the read was sent (so the read must see it, or
+        something newer), the held version came from a lie or was lost with Redis's
+        data: the store's replaces it. A read sent earlier than that proves nothing and
+        is ignored. A replica's hash (`primary` false) may lag behind by design: it only
+        ever moves the held version forward.
         """
         held = self._current
         if stored.newer_than(held):
             self._hold(stored)
+        elif not primary:
+            return
         elif held is not None and stored.order != held.order and self._held_at < asked:
             log.warning(
                 "the stored version %s (epoch %d, seq %d) contradicts the one held, %s "

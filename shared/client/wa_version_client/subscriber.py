@@ -30,7 +30,9 @@ from wa_version_client.connection import (
     DEFAULT_REDIS_URL,
     REDIS_DOWN,
     connect,
+    connect_reader,
     describe,
+    read_from,
     redis_url_from_env,
 )
 from wa_version_client.contract.errors import MessageError
@@ -61,10 +63,18 @@ class VersionSubscriber:
         refresh_wait: float = defaults.REFRESH_WAIT,
         job_stream_maxlen: int = defaults.JOB_STREAM_MAXLEN,
         ping_interval: float = 5.0,
+        read_from_replica: bool = False,
+        replica_url: str | None = None,
         redis: Redis | None = None,
     ) -> None:
+        """`read_from_replica` (with a Sentinel URL) or `replica_url` (a replica's own URL):
+        read the hash and hear changes on a replica, so a fleet adds replicas rather than
+        connections to the primary; only reports (rare) write to the primary, over a
+        connection opened when the first one is made."""
         self._redis = redis if redis is not None else connect(redis_url, max_connections=4)
-        self._owns_redis = redis is None
+        self._reader = connect_reader(redis_url, read_from_replica, replica_url) or self._redis
+        self._owned = [] if redis is not None else [self._redis]
+        self._owned += [self._reader] if self._reader is not self._redis else []
         self._keys = Keys(prefix)
         self._resync_interval = resync_interval
         self._held = HeldVersion()
@@ -77,7 +87,7 @@ class VersionSubscriber:
             job_stream_maxlen=job_stream_maxlen,
         )
         self.subscription = Subscription(
-            self._redis,
+            self._reader,
             [self._keys.version_changed],
             on_message=self._on_message,
             on_subscribed=self.resync,
@@ -89,8 +99,9 @@ class VersionSubscriber:
     def from_env(cls, env: Mapping[str, str] | None = None) -> VersionSubscriber:
         """A subscriber set up from the environment the service reads: REDIS_URL (or
         REDIS_TLS_URL, with REDIS_SSL_CERT_REQS and REDIS_SSL_CA_CERTS), REDIS_PREFIX,
-        REFRESH_MIN_INTERVAL (how often a report may ask), REFRESH_WAIT and
-        JOB_STREAM_MAXLEN. Raises ConfigError for a malformed value."""
+        REFRESH_MIN_INTERVAL (how often a report may ask), REFRESH_WAIT,
+        JOB_STREAM_MAXLEN, and where to read: REDIS_READ_FROM=replica (with a Sentinel
+        URL) or REDIS_REPLICA_URL. Raises ConfigError for a malformed value."""
         read = EnvReader(os.environ if env is None else env)
         return cls(
             redis_url_from_env(read.env),
@@ -98,6 +109,8 @@ class VersionSubscriber:
             report_interval=read.duration("REFRESH_MIN_INTERVAL", defaults.REFRESH_MIN_INTERVAL),
             refresh_wait=read.duration("REFRESH_WAIT", defaults.REFRESH_WAIT),
             job_stream_maxlen=read.integer("JOB_STREAM_MAXLEN", defaults.JOB_STREAM_MAXLEN),
+            read_from_replica=read_from(read.text("REDIS_READ_FROM", "primary")),
+            replica_url=read.text("REDIS_REPLICA_URL") or None,
         )
 
     @property
@@ -130,8 +143,8 @@ class VersionSubscriber:
     async def aclose(self) -> None:
         await cancel_and_wait(*self._tasks)
         self._tasks = []
-        if self._owns_redis:
-            await self._redis.aclose()
+        for client in self._owned:
+            await client.aclose()
 
     async def __aenter__(self) -> VersionSubscriber:
         await self.start()
@@ -148,9 +161,9 @@ class VersionSubscriber:
     async def resync(self) -> None:
         """Read the stored version and follow it (see HeldVersion.follow_store)."""
         asked = time.monotonic()
-        stored = PublishedVersion.from_state(await read_state(self._redis, self._keys))
+        stored = PublishedVersion.from_state(await read_state(self._reader, self._keys))
         if stored is not None:
-            self._held.follow_store(stored, asked)
+            self._held.follow_store(stored, asked, primary=self._reader is self._redis)
 
     async def wait_newer(
         self, than: PublishedVersion | None, within: float

@@ -1,0 +1,201 @@
+"""Redis Sentinel against the real processes: the primary killed or frozen under traffic.
+
+A primary, two replicas and three sentinels (devtools/sentinels.py), every data node with
+`min-replicas-to-write 1`; web and worker on the `redis+sentinel://` URL; subscribers on
+the primary and on replicas. After a failover every process follows the new primary with
+no restart, every call is answered, every subscriber ends on the latest version, and no
+job is left pending. The figures measured are printed (`pytest -s`) and quoted in the
+README's "High availability".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from devtools.sentinels import SentinelDeployment
+from devtools.stub_upstream import StubUpstream
+from tests.e2e.conftest import Launcher
+from tests.e2e.processes import Process
+from tests.e2e.traffic import Traffic
+from tests.support import AUTH, REFRESH, wait_until
+from wa_version_client.connection import connect
+from wa_version_client.contract.keys import Keys
+from wa_version_client.contract.published import PublishedVersion
+from wa_version_client.subscriber import VersionSubscriber
+
+pytestmark = pytest.mark.slow
+
+REFRESH_WAIT = 8.0
+TIMING = {
+    "REFRESH_WAIT": "8s",
+    "REFRESH_DEADLINE": "5s",
+    "FETCH_TIMEOUT": "2s",
+    "REDIS_WAIT_REPLICAS": "1",
+}
+FIRST, DURING, LAST = 1026131876, 1026131877, 1026131878
+
+
+@pytest.fixture
+def sentinel_deployment() -> Iterator[SentinelDeployment]:
+    with SentinelDeployment() as deployment:
+        yield deployment
+
+
+@dataclass
+class System:
+    """Web and worker on the deployment, subscribers on the primary and on replicas."""
+
+    deployment: SentinelDeployment
+    worker: Process
+    web: Process
+    subscribers: list[VersionSubscriber]
+    keys: Keys
+
+    def primary(self) -> Redis:
+        return connect(self.deployment.url())
+
+    def assert_alive(self, pids: tuple[int, int]) -> None:
+        assert self.worker.popen.poll() is None, self.worker.output
+        assert self.web.popen.poll() is None, self.web.output
+        assert (self.worker.popen.pid, self.web.popen.pid) == pids
+
+    def on(self, patch: int) -> bool:
+        return all(s.current is not None and s.current.version.patch == patch
+                   for s in self.subscribers)  # fmt: skip
+
+
+@pytest.fixture
+def readers(request: pytest.FixtureRequest) -> str:
+    """Where the subscribers read: all on the primary (the default), or half of them on
+    replicas (a test parametrized with "replica")."""
+    return str(getattr(request, "param", "primary"))
+
+
+@pytest.fixture
+async def system(
+    sentinel_deployment: SentinelDeployment,
+    launch: Launcher,
+    start_web: Callable[..., Process],
+    upstream: StubUpstream,
+    keys: Keys,
+    readers: str,
+) -> AsyncIterator[System]:
+    url = sentinel_deployment.url()
+    worker = launch("worker", REDIS_URL=url, **TIMING)
+    web = start_web(REDIS_URL=url, **TIMING)
+    upstream.configure(revision=FIRST)
+    async with httpx.AsyncClient(base_url=web.base_url, timeout=30) as client:
+        assert (await client.post(REFRESH, headers=AUTH)).status_code == 200
+    async with AsyncExitStack() as stack:
+        subscribers = [
+            await stack.enter_async_context(
+                VersionSubscriber(url, prefix=keys.prefix, read_from_replica=on_replica)
+            )
+            for on_replica in (False, readers == "replica") * 5
+        ]
+        system = System(sentinel_deployment, worker, web, subscribers, keys)
+        await wait_until(lambda: system.on(FIRST))
+        yield system
+
+
+@pytest.mark.parametrize("readers", ["primary", "replica"], indirect=True)
+async def test_killing_the_primary_under_traffic_loses_nothing(
+    system: System, upstream: StubUpstream
+) -> None:
+    """SIGKILL the primary while refreshes run: every call answers 200, 503 or 504 within
+    REFRESH_WAIT; a refresh answers 200 again within seconds of the promotion; the
+    subscribers (on the primary and on replicas) end on the latest version; no job is left
+    pending; web and worker keep their PIDs."""
+    pids = (system.worker.popen.pid, system.web.popen.pid)
+    async with Traffic(system.web.base_url) as traffic:
+        await wait_until(lambda: 200 in traffic.statuses_since(0), within=30)
+        upstream.configure(revision=DURING)
+        old = system.deployment.primary_port()
+        killed = time.monotonic()
+        system.deployment.servers[old].signal(signal.SIGKILL)
+        await asyncio.to_thread(system.deployment.wait_for_promotion, old)
+        promoted = time.monotonic()
+        await wait_until(lambda: traffic.first_since(promoted, 200) is not None, within=30)
+        upstream.configure(revision=LAST)
+        asked_for_last = time.monotonic()
+        await wait_until(lambda: _answered(traffic, asked_for_last, LAST), within=30)
+    first_200 = traffic.first_since(promoted, 200)
+    assert first_200 is not None
+    print(
+        f"\nsentinel failover: promoted {promoted - killed:.2f}s after SIGKILL; "
+        f"first 200 {first_200.at - promoted:.2f}s after the promotion; "
+        f"answers {sorted(set(traffic.statuses_since(0)))}, "
+        f"slowest {max(a.seconds for a in traffic.answers):.2f}s"
+    )
+    await _assert_settled(system, traffic, pids)
+
+
+async def test_a_frozen_primary_thawed_after_the_failover_takes_no_lost_write(
+    system: System, upstream: StubUpstream
+) -> None:
+    """SIGSTOP the primary, let a replica be promoted, SIGCONT it: the old primary comes
+    back as a replica and refuses writes meanwhile (min-replicas-to-write), so every state
+    a refresh answered after the promotion is in the new primary's history (epoch, seq and
+    version); everything else as for a kill."""
+    pids = (system.worker.popen.pid, system.web.popen.pid)
+    async with Traffic(system.web.base_url) as traffic:
+        await wait_until(lambda: 200 in traffic.statuses_since(0), within=30)
+        upstream.configure(revision=DURING)
+        old = system.deployment.primary_port()
+        frozen = system.deployment.servers[old]
+        frozen.signal(signal.SIGSTOP)
+        await asyncio.to_thread(system.deployment.wait_for_promotion, old)
+        promoted = time.monotonic()
+        frozen.signal(signal.SIGCONT)
+        await wait_until(lambda: traffic.first_since(promoted, 200) is not None, within=30)
+        upstream.configure(revision=LAST)
+        asked_for_last = time.monotonic()
+        await wait_until(lambda: _answered(traffic, asked_for_last, LAST), within=30)
+    await _assert_settled(system, traffic, pids)
+    redis = system.primary()
+    try:
+        history = [
+            PublishedVersion.decode(e) for e in await redis.lrange(system.keys.history, 0, -1)
+        ]
+    finally:
+        await redis.aclose()
+    changes = {(change.epoch, change.seq): change.string for change in history}
+    after = [a.body["data"] for a in traffic.answers if a.at > promoted and a.status == 200]
+    assert after
+    for data in after:
+        assert changes.get((data["epoch"], data["seq"])) == data["wa_web_version"]["string"]
+
+
+def _answered(traffic: Traffic, since: float, patch: int) -> bool:
+    return any(
+        a.at > since
+        and a.status == 200
+        and a.body["data"]["wa_web_version"]["string"].endswith(f".{patch}")
+        for a in traffic.answers
+    )
+
+
+async def _assert_settled(system: System, traffic: Traffic, pids: tuple[int, int]) -> None:
+    assert set(traffic.statuses_since(0)) <= {200, 503, 504}
+    assert max(a.seconds for a in traffic.answers) <= REFRESH_WAIT + 2
+    await wait_until(lambda: system.on(LAST), within=15)
+    redis = system.primary()
+    try:
+        await wait_until(lambda: _nothing_pending(redis, system.keys), within=15)
+    finally:
+        await redis.aclose()
+    system.assert_alive(pids)
+
+
+async def _nothing_pending(redis: Redis, keys: Keys) -> bool:
+    summary = await redis.xpending(keys.refresh_jobs, keys.workers_group)
+    return int(summary["pending"]) == 0
