@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.results import ResultWaiter
 from shared.settings import Settings
@@ -48,11 +49,23 @@ class RefreshClient:
         return await self.enqueue_and_wait(force=force)
 
     async def enqueue_and_wait(self, *, force: bool) -> JobResult:
-        """Put a job on the stream and await its answer."""
+        """Put a job on the stream and await its answer, all within `refresh_wait`.
+
+        A Redis that hangs (a frozen primary before a failover) costs the caller the wait,
+        not the wait plus the socket timeouts: enqueuing counts against it.
+        """
         job = self._new_job(force=force)
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.settings.refresh_wait
         with self.waiter.expect(job.job_id) as answer:
-            await enqueue(self.redis, self.keys, job, maxlen=self.settings.job_stream_maxlen)
-            return await self.waiter.wait(job.job_id, answer, self.settings.refresh_wait)
+            try:
+                async with asyncio.timeout_at(give_up):
+                    await enqueue(
+                        self.redis, self.keys, job, maxlen=self.settings.job_stream_maxlen
+                    )
+            except TimeoutError:
+                raise RedisTimeoutError("Redis did not take the refresh job in time") from None
+            return await self.waiter.wait(job.job_id, answer, max(0.0, give_up - loop.time()))
 
     async def request(self, *, force: bool) -> str:
         """Put a job on the stream without waiting for its answer; the job's id."""

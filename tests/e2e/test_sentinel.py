@@ -19,13 +19,15 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from devtools.sentinels import SentinelDeployment
 from devtools.stub_upstream import StubUpstream
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process
-from tests.e2e.traffic import Traffic
+from tests.e2e.traffic import Answer, Traffic
 from tests.support import AUTH, REFRESH, wait_until
 from wa_version_client.connection import connect
 from wa_version_client.contract.keys import Keys
@@ -69,8 +71,7 @@ class System:
         assert (self.worker.popen.pid, self.web.popen.pid) == pids
 
     def on(self, patch: int) -> bool:
-        return all(s.current is not None and s.current.version.patch == patch
-                   for s in self.subscribers)  # fmt: skip
+        return _all_on(self.subscribers, patch)
 
 
 @pytest.fixture
@@ -142,10 +143,12 @@ async def test_killing_the_primary_under_traffic_loses_nothing(
 async def test_a_frozen_primary_thawed_after_the_failover_takes_no_lost_write(
     system: System, upstream: StubUpstream
 ) -> None:
-    """SIGSTOP the primary, let a replica be promoted, SIGCONT it: the old primary comes
-    back as a replica and refuses writes meanwhile (min-replicas-to-write), so every state
-    a refresh answered after the promotion is in the new primary's history (epoch, seq and
-    version); everything else as for a kill."""
+    """SIGSTOP the primary, let a replica be promoted, SIGCONT it. On thaw it runs the
+    commands that waited in its sockets before it notices its replicas left; from then on
+    it refuses writes (min-replicas-to-write, then READONLY once demoted), so every state
+    answered to a refresh sent after that is in the new primary's history (epoch, seq,
+    version). The window and what was lost in it are printed; everything else as for a
+    kill."""
     pids = (system.worker.popen.pid, system.web.popen.pid)
     async with Traffic(system.web.base_url) as traffic:
         await wait_until(lambda: 200 in traffic.statuses_since(0), within=30)
@@ -156,6 +159,9 @@ async def test_a_frozen_primary_thawed_after_the_failover_takes_no_lost_write(
         await asyncio.to_thread(system.deployment.wait_for_promotion, old)
         promoted = time.monotonic()
         frozen.signal(signal.SIGCONT)
+        thawed = time.monotonic()
+        await wait_until(lambda: _refuses_writes(old), within=30)
+        refusing = time.monotonic()
         await wait_until(lambda: traffic.first_since(promoted, 200) is not None, within=30)
         upstream.configure(revision=LAST)
         asked_for_last = time.monotonic()
@@ -169,10 +175,70 @@ async def test_a_frozen_primary_thawed_after_the_failover_takes_no_lost_write(
     finally:
         await redis.aclose()
     changes = {(change.epoch, change.seq): change.string for change in history}
-    after = [a.body["data"] for a in traffic.answers if a.at > promoted and a.status == 200]
-    assert after
-    for data in after:
-        assert changes.get((data["epoch"], data["seq"])) == data["wa_web_version"]["string"]
+
+    def kept(answer: Answer) -> bool:
+        data = answer.body["data"]
+        shown: str = data["wa_web_version"]["string"]
+        return changes.get((data["epoch"], data["seq"])) == shown
+
+    answered = [a for a in traffic.answers if a.status == 200]
+    later = [a for a in answered if a.at - a.seconds > refusing]
+    assert later
+    assert all(kept(answer) for answer in later)
+    print(
+        f"\nsentinel freeze: the thawed primary took writes for {refusing - thawed:.2f}s; "
+        f"{sum(not kept(a) for a in answered)} of {len(answered)} answered states lost"
+    )
+
+
+async def test_subscribers_on_replicas_follow_a_refresh_on_the_primary(
+    system: System, upstream: StubUpstream
+) -> None:
+    """Twenty subscribers reading from replicas hear a refresh made on the primary, and
+    add no pub/sub client and no connection to the primary."""
+    primary = connect(f"redis://127.0.0.1:{system.deployment.primary_port()}/0")
+    try:
+        before = await _clients(primary)
+        url = system.deployment.url()
+        async with AsyncExitStack() as stack:
+            on_replicas = [
+                await stack.enter_async_context(
+                    VersionSubscriber(url, prefix=system.keys.prefix, read_from_replica=True)
+                )
+                for _ in range(20)
+            ]
+            await wait_until(lambda: all(s.current is not None for s in on_replicas))
+            upstream.configure(revision=LAST)
+            async with httpx.AsyncClient(base_url=system.web.base_url, timeout=30) as client:
+                assert (await client.post(REFRESH, headers=AUTH)).status_code == 200
+            await wait_until(lambda: _all_on(on_replicas, LAST))
+            during = await _clients(primary)
+    finally:
+        await primary.aclose()
+    assert during[0] == before[0]  # not one more pub/sub client on the primary
+    assert during[1] - before[1] < len(on_replicas)  # the web may open a connection or two
+
+
+def _all_on(subscribers: list[VersionSubscriber], patch: int) -> bool:
+    return all(s.current is not None and s.current.version.patch == patch for s in subscribers)
+
+
+async def _clients(redis: Redis) -> tuple[int, int]:
+    """(pub/sub clients, all clients) on `redis`, this probe's own connection excluded."""
+    clients = [c for c in await redis.client_list() if c.get("cmd") != "client|list"]
+    listening = [c for c in clients if int(c.get("sub", 0)) or int(c.get("psub", 0))]
+    return len(listening), len(clients)
+
+
+def _refuses_writes(port: int) -> bool:
+    """Whether the server on `port` refuses a write now (NOREPLICAS, or READONLY once
+    demoted); a write it takes lands on a scratch key, lost with the rest at demotion."""
+    with SyncRedis(port=port, socket_timeout=1) as client:
+        try:
+            client.set("wa-version-test:probe", "1")
+        except ResponseError:
+            return True
+    return False
 
 
 def _answered(traffic: Traffic, since: float, patch: int) -> bool:

@@ -23,7 +23,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+from redis.asyncio.sentinel import (
+    Sentinel,
+    SentinelConnectionPool,
+    SentinelManagedConnection,
+    SentinelManagedSSLConnection,
+)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 
 from wa_version_client.contract.errors import ConfigError
 
@@ -107,15 +114,47 @@ def connect_sentinel(
         **tls,
         **connection,
     )
-    choose = sentinel.slave_for if replica else sentinel.master_for
-    client: Redis = choose(
+    if replica:
+        client: Redis = sentinel.slave_for(
+            target.service,
+            redis_class=_SentinelRedis,
+            connection_pool_class=_BlockingSentinelPool,
+            max_connections=max_connections,
+            timeout=5,
+        )
+        return client
+    client = sentinel.master_for(
         target.service,
         redis_class=_SentinelRedis,
         connection_pool_class=_BlockingSentinelPool,
+        connection_class=_TlsPrimaryConnection if target.tls else _PrimaryConnection,
         max_connections=max_connections,
         timeout=5,
     )
     return client
+
+
+class _PrimaryConnection(SentinelManagedConnection):
+    """A connection to the primary that leaves a primary cut off from its replicas.
+
+    redis-py drops a connection that meets a demoted primary (READONLY). A primary that
+    answers NOREPLICAS (`min-replicas-to-write`) is as likely a former primary, frozen
+    and thawed after a failover, that the sentinels have not demoted yet (they wait about
+    ten seconds): the connection is dropped too, and the next one asks the sentinels.
+    """
+
+    async def read_response(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().read_response(*args, **kwargs)
+        except ResponseError as exc:
+            if not str(exc).startswith("NOREPLICAS"):
+                raise
+            await self.disconnect()
+            raise RedisConnectionError(f"the primary refuses writes: {exc}") from exc
+
+
+class _TlsPrimaryConnection(_PrimaryConnection, SentinelManagedSSLConnection):
+    """The same over TLS."""
 
 
 class _BlockingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):
