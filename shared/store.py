@@ -10,10 +10,11 @@ stored exactly when the state they report is; so does the entry of each change i
 history list.
 
 With `wait_replicas` (REDIS_WAIT_REPLICAS), nothing is announced before it is safe from
-a failover: the script writes the state, the answers and the history; WAIT, on the same
-connection, asks that many replicas to acknowledge them; only then are the PUBLISHes sent
-and the jobs acknowledged. Short of acknowledgements, `NotReplicated` is raised and
-nobody hears of the write: the jobs stay pending and are answered again.
+a failover: the script writes the state and the history; WAIT, on the same connection,
+asks that many replicas to acknowledge them, and (with Sentinel) the sentinels must still
+name the server written to as the primary; only then are the messages published, the
+answers stored and the jobs acknowledged. Otherwise `NotReplicated` is raised and nobody
+hears of the write: the jobs stay pending and are answered again.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.published import PublishedVersion
 from wa_version_client.contract.repair import readable_state
 from wa_version_client.contract.state import VersionState
+from wa_version_client.sentinel import settled_primary
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +61,13 @@ return 1
 
 
 # What waits for the replicas' acknowledgement when REDIS_WAIT_REPLICAS is set: what tells
-# others of a write (and lets a job go) happens only once the write would survive a
-# failover.
-_AFTER_REPLICATION = frozenset({"PUBLISH", "XACK"})
+# others of a write (the messages, the answers stored for callers, letting the jobs go)
+# happens only once the write would survive a failover.
+_AFTER_REPLICATION = frozenset({"PUBLISH", "SET", "XACK"})
+
+# How long a write waits for a failover under way to end before it is told whether the
+# server it went to is the primary: about what the sentinels take to finish one.
+SETTLE_WITHIN = 5.0
 
 # Writers racing each other settle in a write or two; more means something is wrong.
 MAX_WRITE_ATTEMPTS = 10
@@ -83,7 +89,7 @@ class StateStore:
         self._keys = keys
         self._history_length = history_length
         self._wait_replicas = wait_replicas
-        self._wait_timeout_ms = int(wait_timeout * 1000)
+        self._wait = (wait_replicas, int(wait_timeout * 1000))  # WAIT's arguments
         self._script = redis.register_script(_GUARDED_WRITE)
         self._known: VersionState | None = None
         self._known_rev = ""  # the rev field as stored when `_known` was read or written
@@ -146,17 +152,22 @@ class StateStore:
             return bool(await self._script(guard, [self._known_rev, *_words(commands)]))
         later = [c for c in commands if c[0] in _AFTER_REPLICATION]
         now = [c for c in commands if c[0] not in _AFTER_REPLICATION]
-        pipe = self._redis.pipeline(transaction=False)  # one connection: WAIT sees the writes
-        await self._script(guard, [self._known_rev, *_words(now)], client=pipe)
-        pipe.execute_command("WAIT", self._wait_replicas, self._wait_timeout_ms)
-        written, acknowledged = await pipe.execute()
-        if not written:
-            return False
-        if int(acknowledged) < self._wait_replicas:
+        async with self._redis.client() as one:  # one connection: WAIT sees its writes
+            if not await self._script(guard, [self._known_rev, *_words(now)], client=one):
+                return False
+            acknowledged = int(await one.wait(*self._wait))
+            address = _address(one)
+        if acknowledged < self._wait_replicas:
             raise NotReplicated(
                 f"{acknowledged} of {self._wait_replicas} replicas acknowledged the write "
-                f"within {self._wait_timeout_ms} ms"
+                f"within {self._wait[1]} ms"
             )
+        primary = await settled_primary(self._redis, within=SETTLE_WITHIN)
+        if address is not None and primary is not None and primary != address:
+            # A former primary, frozen and thawed during a failover, took the write: it is
+            # lost when the sentinels demote it, so nobody may hear of it.
+            where = f"{address[0]}:{address[1]}"
+            raise NotReplicated(f"the write went to {where}, no longer the primary")
         await self.send(later)
         return True
 
@@ -206,3 +217,10 @@ def _words(commands: Sequence[Command]) -> list[str | int]:
         words.append(len(command))
         words.extend(command)
     return words
+
+
+def _address(client: Redis) -> tuple[str, int] | None:
+    """Where a single-connection client's connection goes (None for a unix socket)."""
+    connection = client.connection
+    host, port = getattr(connection, "host", None), getattr(connection, "port", None)
+    return None if host is None or port is None else (str(host), int(port))

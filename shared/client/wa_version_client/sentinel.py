@@ -18,12 +18,15 @@ next one goes to the new primary. Nothing of ours decides who the primary is.
 
 from __future__ import annotations
 
+import asyncio
 import urllib.parse
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.sentinel import (
+    MasterNotFoundError,
     Sentinel,
     SentinelConnectionPool,
     SentinelManagedConnection,
@@ -99,7 +102,7 @@ def connect_sentinel(
     `connection` holds the options every connection gets (timeouts, retries, decoding).
     """
     tls = _tls_options(target)
-    sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+    sentinel = _Sentinel(  # type: ignore[no-untyped-call]  # redis-py's __init__ is unannotated
         target.sentinels,
         sentinel_kwargs={
             "username": target.sentinel_username,
@@ -134,6 +137,46 @@ def connect_sentinel(
     return client
 
 
+class _Sentinel(Sentinel):
+    """Sentinel that goes by what most sentinels say, not by the first one to answer.
+
+    redis-py takes the primary named by the first sentinel that answers. Right after a
+    failover, the sentinel that led it still names the old primary while its failover is
+    "in progress", one that has not heard of it yet (they tell each other every two
+    seconds) does too, and an old primary frozen and thawed answers again: a client would
+    go back to it. Every sentinel is asked at once; views of a failover in progress are
+    set aside, then the views of the latest configuration (the highest `config-epoch`:
+    each failover increments it) are taken, and the primary most of them name wins.
+    """
+
+    async def discover_master(self, service_name: str) -> tuple[str, int]:
+        primary, _ = await self.primary_view(service_name)
+        return primary
+
+    async def primary_view(self, service_name: str) -> tuple[tuple[str, int], bool]:
+        """The primary most sentinels of the latest configuration name, and whether any
+        sentinel reports a failover in progress."""
+        answers = await asyncio.gather(
+            *(s.sentinel_master(service_name) for s in self.sentinels), return_exceptions=True
+        )
+        states = [a for a in answers if isinstance(a, dict)]
+        in_progress = any("failover_in_progress" in str(a.get("flags", "")) for a in states)
+        views = [
+            state
+            for state in states
+            if self.check_master_state(state, service_name)
+            and "failover_in_progress" not in str(state.get("flags", ""))
+        ]
+        if not views:
+            failures = ", ".join(repr(a) for a in answers if isinstance(a, BaseException))
+            raise MasterNotFoundError(f"No settled master found for {service_name!r} {failures}")
+        latest = max(int(v.get("config-epoch", 0)) for v in views)
+        named = Counter(
+            (str(v["ip"]), int(v["port"])) for v in views if int(v.get("config-epoch", 0)) == latest
+        )
+        return named.most_common(1)[0][0], in_progress
+
+
 class _PrimaryConnection(SentinelManagedConnection):
     """A connection to the primary that leaves a primary cut off from its replicas.
 
@@ -166,10 +209,33 @@ class _SentinelRedis(Redis):
 
     async def aclose(self, close_connection_pool: bool | None = None) -> None:
         pool = self.connection_pool
+        closes_pool = close_connection_pool or (
+            close_connection_pool is None and self.auto_close_connection_pool
+        )
         await super().aclose(close_connection_pool)
-        if isinstance(pool, SentinelConnectionPool):
+        if closes_pool and isinstance(pool, SentinelConnectionPool):
             for sentinel in pool.sentinel_manager.sentinels:
                 await sentinel.aclose()
+
+
+async def settled_primary(client: Redis, within: float) -> tuple[str, int] | None:
+    """The primary the sentinels of `client` name once no failover is under way (a primary
+    being replaced may still take writes, then lose them): asked every 0.1 s for up to
+    `within` seconds, then MasterNotFoundError. None for a client not on Sentinel."""
+    pool = client.connection_pool
+    if not isinstance(pool, SentinelConnectionPool):
+        return None
+    manager = pool.sentinel_manager
+    if not isinstance(manager, _Sentinel):
+        return None
+    give_up = asyncio.get_running_loop().time() + within
+    while True:
+        primary, in_progress = await manager.primary_view(pool.service_name)
+        if not in_progress:
+            return primary
+        if asyncio.get_running_loop().time() > give_up:
+            raise MasterNotFoundError(f"a failover of {pool.service_name!r} is still under way")
+        await asyncio.sleep(0.1)  # polling the sentinels, with a deadline
 
 
 def _credentials(userinfo: str) -> tuple[str | None, str | None]:
