@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from shared.errors import ResultTimeout
 from shared.results import ResultWaiter
 from shared.settings import Settings
 from wa_version_client.contract.clock import epoch_ms, utc_now
@@ -65,7 +66,12 @@ class RefreshClient:
                     )
             except TimeoutError:
                 raise RedisTimeoutError("Redis did not take the refresh job in time") from None
-            return await self.waiter.wait(job.job_id, answer, max(0.0, give_up - loop.time()))
+            left = max(0.0, give_up - loop.time())
+            try:
+                return await self.waiter.wait(job.job_id, answer, left)
+            except ResultTimeout:  # said with the wait the caller configured, not what was left
+                wait = self.settings.refresh_wait
+                raise ResultTimeout(f"no worker answered the refresh within {wait:g}s") from None
 
     async def request(self, *, force: bool) -> str:
         """Put a job on the stream without waiting for its answer; the job's id."""
