@@ -7,7 +7,7 @@ import pytest
 from shared.errors import ConfigError
 from shared.settings import Settings
 from wa_version_client.connection import redis_url_from_env, url_secrets
-from wa_version_client.sentinel import SentinelTarget, parse_sentinel_url
+from wa_version_client.sentinel_url import SentinelTarget, parse_sentinel_url
 
 
 def test_hosts_service_db_and_credentials_are_read() -> None:

@@ -16,7 +16,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from wa_version_client.contract.errors import ConfigError
 from wa_version_client.logs import hide
-from wa_version_client.sentinel import connect_sentinel, is_sentinel_url, parse_sentinel_url
+from wa_version_client.sentinel import connect_sentinel
+from wa_version_client.sentinel_url import is_sentinel_url, parse_sentinel_url
 
 # What "Redis is unreachable right now" looks like; every loop that talks to Redis
 # catches these, backs off and tries again.

@@ -19,9 +19,7 @@ next one goes to the new primary. Nothing of ours decides who the primary is.
 from __future__ import annotations
 
 import asyncio
-import urllib.parse
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -35,63 +33,7 @@ from redis.asyncio.sentinel import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
-from wa_version_client.contract.errors import ConfigError
-
-SCHEMES = ("redis+sentinel", "rediss+sentinel")
-_OPTIONS = {"sentinel_password", "sentinel_username", "ssl_cert_reqs", "ssl_ca_certs"}
-
-
-@dataclass(frozen=True, slots=True)
-class SentinelTarget:
-    """What a `redis+sentinel://` URL names."""
-
-    sentinels: tuple[tuple[str, int], ...]
-    service: str
-    db: int = 0
-    username: str | None = None
-    password: str | None = None
-    tls: bool = False
-    sentinel_username: str | None = None
-    sentinel_password: str | None = None
-    ssl_cert_reqs: str | None = None
-    ssl_ca_certs: str | None = None
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        return tuple(s for s in (self.password, self.sentinel_password) if s)
-
-
-def is_sentinel_url(url: str) -> bool:
-    return url.split("://", 1)[0] in SCHEMES
-
-
-def parse_sentinel_url(url: str) -> SentinelTarget:
-    """The sentinels, service, db and credentials of `url`; ConfigError saying what is wrong."""
-    scheme, _, rest = url.partition("://")
-    if scheme not in SCHEMES:
-        raise ConfigError(f"a Sentinel URL starts with {' or '.join(SCHEMES)}://")
-    location, _, query = rest.partition("?")
-    netloc, _, path = location.partition("/")
-    userinfo, _, hosts = netloc.rpartition("@")
-    username, password = _credentials(userinfo)
-    parts = [p for p in path.split("/") if p]
-    if not parts or len(parts) > 2:
-        raise ConfigError("a Sentinel URL names the service after the hosts: …/service[/db]")
-    if len(parts) == 2 and not (parts[1].isascii() and parts[1].isdigit()):
-        raise ConfigError(f"the db of a Sentinel URL is a number, not {parts[1][:20]!r}")
-    options = _options(query)
-    return SentinelTarget(
-        sentinels=tuple(_address(h) for h in hosts.split(",")),
-        service=urllib.parse.unquote(parts[0]),
-        db=int(parts[1]) if len(parts) == 2 else 0,
-        username=username,
-        password=password,
-        tls=scheme == "rediss+sentinel",
-        sentinel_username=options.get("sentinel_username"),
-        sentinel_password=options.get("sentinel_password"),
-        ssl_cert_reqs=options.get("ssl_cert_reqs"),
-        ssl_ca_certs=options.get("ssl_ca_certs"),
-    )
+from wa_version_client.sentinel_url import SentinelTarget
 
 
 def connect_sentinel(
@@ -236,32 +178,6 @@ async def settled_primary(client: Redis, within: float) -> tuple[str, int] | Non
         if asyncio.get_running_loop().time() > give_up:
             raise MasterNotFoundError(f"a failover of {pool.service_name!r} is still under way")
         await asyncio.sleep(0.1)  # polling the sentinels, with a deadline
-
-
-def _credentials(userinfo: str) -> tuple[str | None, str | None]:
-    if not userinfo:
-        return None, None
-    user, colon, password = userinfo.partition(":")
-    return (
-        urllib.parse.unquote(user) or None,
-        urllib.parse.unquote(password) if colon else None,
-    )
-
-
-def _address(host_port: str) -> tuple[str, int]:
-    host, colon, port = host_port.strip().rpartition(":")
-    if not colon or not host or not (port.isascii() and port.isdigit()) or int(port) > 65535:
-        raise ConfigError(f"a sentinel is host:port, not {host_port[:60]!r}")
-    return host.strip("[]"), int(port)
-
-
-def _options(query: str) -> dict[str, str]:
-    options = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
-    unknown = set(options) - _OPTIONS
-    if unknown:
-        names = ", ".join(sorted(_OPTIONS))
-        raise ConfigError(f"unknown Sentinel URL option {sorted(unknown)[0][:40]!r}; know {names}")
-    return options
 
 
 def _tls_options(target: SentinelTarget) -> dict[str, Any]:
