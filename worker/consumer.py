@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
@@ -20,6 +21,7 @@ from redis.exceptions import RedisError, ResponseError
 from shared.settings import Settings
 from shared.store import Command
 from wa_version_client.backoff import Backoff, Trouble
+from wa_version_client.connection import REDIS_DOWN
 from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.messages import JobResult, RefreshJob
 from wa_version_client.contract.state import VersionState
@@ -65,7 +67,10 @@ class JobConsumer:
         self._claim_all = True
         self._next_claim = 0.0
         self._stop = asyncio.Event()
-        self._in_hand = False  # whether jobs are being answered now
+        self._holding: list[Entry] = []  # the jobs being answered now
+        # Deliveries that were Redis's fault, not the job's: a job in hand when Redis failed
+        # is claimed again, and that claim must not count toward setting it aside.
+        self._excused: Counter[str] = Counter()
         # A read of the stream still under way when the last fetch ended (its jobs came
         # too late for that fetch): the next step takes its result.
         self._reading: asyncio.Task[list[Entry]] | None = None
@@ -109,6 +114,9 @@ class JobConsumer:
                 await self._step()
             except Exception as exc:  # whatever Redis answers, the loop goes on
                 self._claim_all = True  # what was in hand is pending: claim it again
+                if isinstance(exc, REDIS_DOWN):
+                    self._excused.update(entry_id for entry_id, _ in self._holding)
+                self._holding = []
                 await cancel_and_wait(*self._take_reading())
                 delay = backoff.next_delay()
                 trouble.failed(exc, delay)
@@ -119,7 +127,7 @@ class JobConsumer:
 
     async def _stop_work(self, work: asyncio.Task[None]) -> None:
         await self._stop.wait()
-        if self._in_hand:
+        if self._holding:
             grace = self._settings.worker_shutdown_grace
             await asyncio.wait([work], timeout=grace)
             if work.done():
@@ -133,11 +141,11 @@ class JobConsumer:
             if len(entries) > 1:
                 entries = await rest_of_burst(self._stream, entries)
             if entries:
-                self._in_hand = True
-                try:
-                    await self._handle(entries)
-                finally:
-                    self._in_hand = False
+                self._holding = entries
+                await self._handle(entries)
+                for entry_id, _ in self._holding:
+                    self._excused.pop(entry_id, None)
+                self._holding = []
         except ResponseError as exc:
             if not stream_lost(exc):
                 raise
@@ -171,7 +179,12 @@ class JobConsumer:
         """Claimed pending jobs, less those delivered too often (answered as dead letters)."""
         entries = await self._stream.claim(min_idle=min_idle)
         kept, poison = await set_aside_poison(
-            self._redis, self._keys, self.name, entries, self._settings.job_max_deliveries
+            self._redis,
+            self._keys,
+            self.name,
+            entries,
+            self._settings.job_max_deliveries,
+            excused=self._excused,
         )
         if poison:
             await self._store.send(self._answer_writes(poison, decode_jobs(poison), DEAD_LETTERED))
@@ -191,7 +204,7 @@ class JobConsumer:
                 return
             gathered = await fetch_joining(self._stream, self._refresher.fetch)
             self._reading, outcome = gathered.reading, gathered.outcome
-            entries = [*entries, *gathered.entries]
+            entries = self._holding = [*entries, *gathered.entries]
             jobs = [*jobs, *live(decode_jobs(gathered.entries))]
             result = await self._refresher.record(
                 outcome, len(jobs), self._writes_for(entries, jobs)

@@ -10,7 +10,7 @@ it; a job that keeps doing that (one that crashes the worker, say) is set aside 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
@@ -24,10 +24,18 @@ DEAD_LETTER_MAXLEN = 1000
 
 
 async def set_aside_poison(
-    redis: Redis, keys: Keys, consumer: str, entries: Sequence[Entry], max_deliveries: int
+    redis: Redis,
+    keys: Keys,
+    consumer: str,
+    entries: Sequence[Entry],
+    max_deliveries: int,
+    *,
+    excused: Mapping[str, int] | None = None,
 ) -> tuple[list[Entry], list[Entry]]:
     """Split claimed `entries` into (to handle, set aside); the set-aside ones are copied
-    to the dead-letter stream (the caller answers and acknowledges them)."""
+    to the dead-letter stream (the caller answers and acknowledges them). `excused` counts,
+    per entry, the deliveries that were not the job's fault (Redis failed while it was in
+    hand): they do not count."""
     if not entries:
         return [], []
     pending: Any = await redis.xpending_range(
@@ -38,7 +46,11 @@ async def set_aside_poison(
         count=len(entries),
         consumername=consumer,
     )
-    deliveries = {item["message_id"]: int(item["times_delivered"]) for item in pending}
+    excused = excused or {}
+    deliveries = {
+        item["message_id"]: int(item["times_delivered"]) - excused.get(item["message_id"], 0)
+        for item in pending
+    }
     poison = [e for e in entries if deliveries.get(e[0], 0) > max_deliveries]
     if not poison:
         return list(entries), []

@@ -12,6 +12,7 @@ import pytest
 from redis.asyncio import Redis
 
 from devtools.stub_upstream import StubUpstream
+from shared.errors import NotReplicated
 from shared.refresh_client import RefreshClient
 from shared.refresh_client import refresh_client as running_refresh_client
 from shared.settings import Settings
@@ -268,3 +269,40 @@ async def test_a_lease_key_of_the_wrong_type_is_logged_and_outlived(
         assert not worker.leading
         await redis.delete(keys.worker_lease)
         await wait_until(lambda: worker.leading)
+
+
+class StoreThatFailsFirst(StateStore):
+    """A StateStore whose first `failures` commits fail as Redis would during a failover."""
+
+    def __init__(self, redis: Redis, keys: Keys, failures: int) -> None:
+        super().__init__(redis, keys)
+        self.failures = failures
+
+    async def commit(self, decide: Any, follow_up: Any = None) -> Any:
+        if self.failures > 0:
+            self.failures -= 1
+            raise NotReplicated("0 of 1 replicas acknowledged the write within 10 ms")
+        return await super().commit(decide, follow_up)
+
+
+async def test_redis_failing_while_a_job_is_in_hand_does_not_make_it_a_dead_letter(
+    redis: Redis, keys: Keys, make_settings: SettingsFactory, upstream: StubUpstream
+) -> None:
+    """Four writes in a row fail (a failover under way) while a job is in hand: each time
+    the job is claimed again, and those deliveries were Redis's fault, so with
+    job_max_deliveries 2 the job is still answered, not set aside."""
+    settings = make_settings(job_max_deliveries=2)
+    store = StoreThatFailsFirst(redis, keys, failures=4)
+    async with refresh_client(redis, keys, settings) as client, httpx.AsyncClient() as http:
+        refresher = Refresher(store, VersionFetcher(settings, http), 600)
+        worker = JobConsumer(redis, keys, settings, refresher, name="w")
+        stop = asyncio.Event()
+        running = asyncio.create_task(worker.run(stop))
+        try:
+            result = await client.enqueue_and_wait(force=True)
+        finally:
+            stop.set()
+            await running
+    assert store.failures == 0
+    assert (result.refreshed, result.error) == (True, "")
+    assert await redis.xlen(keys.dead_letter) == 0
