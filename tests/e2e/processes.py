@@ -4,6 +4,9 @@ watcher's output."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 from devtools.processes import ROOT, Process, procfile, wait_for_http
 
@@ -18,3 +21,15 @@ def lines(process: Process) -> list[dict[str, object]]:
 
 def strings(process: Process) -> list[object]:
     return [line["string"] for line in lines(process)]
+
+
+def refresh_command(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m worker refresh ARGS` with `env` added to this environment; its outcome."""
+    return subprocess.run(
+        [sys.executable, "-m", "worker", "refresh", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

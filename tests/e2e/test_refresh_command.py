@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from shared.embedded import free_port
 from tests.e2e.conftest import Launcher
-from tests.e2e.processes import ROOT
+from tests.e2e.processes import refresh_command as refresh
 
 pytestmark = pytest.mark.slow
-
-
-def refresh(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "worker", "refresh", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def test_refresh_then_no_force_inside_the_interval(

@@ -11,6 +11,7 @@ README's "High availability".
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -26,7 +27,7 @@ from redis.exceptions import ResponseError
 from devtools.sentinels import SentinelDeployment
 from devtools.stub_upstream import StubUpstream
 from tests.e2e.conftest import Launcher
-from tests.e2e.processes import Process
+from tests.e2e.processes import Process, refresh_command, strings
 from tests.e2e.traffic import Answer, Traffic
 from tests.support import AUTH, REFRESH, wait_until
 from wa_version_client.connection import connect
@@ -270,3 +271,20 @@ async def _assert_settled(system: System, traffic: Traffic, pids: tuple[int, int
 async def _nothing_pending(redis: Redis, keys: Keys) -> bool:
     summary = await redis.xpending(keys.refresh_jobs, keys.workers_group)
     return int(summary["pending"]) == 0
+
+
+async def test_the_watcher_and_the_refresh_command_work_on_sentinel(
+    system: System, launch: Launcher, base_env: dict[str, str], upstream: StubUpstream
+) -> None:
+    """The Procfile's watcher (reading from a replica) and `python -m worker refresh` take
+    the redis+sentinel:// URL like every other process: the command refreshes, the
+    watcher prints the version before and after."""
+    url = system.deployment.url()
+    watcher = launch("watcher", REDIS_URL=url, REDIS_READ_FROM="replica")
+    await wait_until(lambda: strings(watcher) == [f"2.3000.{FIRST}"], within=30)
+    upstream.configure(revision=LAST)
+    env = {**base_env, "REDIS_URL": url, **TIMING}
+    done = await asyncio.to_thread(refresh_command, env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["wa_web_version"]["string"] == f"2.3000.{LAST}"
+    await wait_until(lambda: strings(watcher) == [f"2.3000.{FIRST}", f"2.3000.{LAST}"], within=30)
