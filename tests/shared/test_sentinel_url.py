@@ -58,3 +58,18 @@ def test_both_passwords_are_secrets_the_logs_mask() -> None:
     url = "redis+sentinel://:data-pw@h:1/s?sentinel_password=sentinel-pw"
     assert set(url_secrets(url)) == {"data-pw", "sentinel-pw"}
     assert {"data-pw", "sentinel-pw"} <= set(Settings(redis_url=url).secrets())
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis+sentinel://:top/secret@h:1/s",  # an unescaped '/' splits the password
+        "redis+sentinel://:top@secret@h:1/s/x",
+        "redis+sentinel://user:top:secret@h/s",
+    ],
+)
+def test_a_malformed_url_is_refused_without_quoting_its_password(url: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        parse_sentinel_url(url)
+    assert "secret" not in str(refused.value)
+    assert "top" not in str(refused.value)

@@ -53,7 +53,9 @@ def parse_sentinel_url(url: str) -> SentinelTarget:
     if not parts or len(parts) > 2:
         raise ConfigError("a Sentinel URL names the service after the hosts: …/service[/db]")
     if len(parts) == 2 and not (parts[1].isascii() and parts[1].isdigit()):
-        raise ConfigError(f"the db of a Sentinel URL is a number, not {parts[1][:20]!r}")
+        # What is said never quotes the URL: an unescaped '/' or '@' in a password would
+        # put part of it here.
+        raise ConfigError("the db of a Sentinel URL is a number: …/service/0")
     options = _options(query)
     return SentinelTarget(
         sentinels=tuple(_address(h) for h in hosts.split(",")),
@@ -82,7 +84,10 @@ def _credentials(userinfo: str) -> tuple[str | None, str | None]:
 def _address(host_port: str) -> tuple[str, int]:
     host, colon, port = host_port.strip().rpartition(":")
     if not colon or not host or not (port.isascii() and port.isdigit()) or int(port) > 65535:
-        raise ConfigError(f"a sentinel is host:port, not {host_port[:60]!r}")
+        raise ConfigError(
+            "each sentinel in a Sentinel URL is host:port (a password with '/', '@' or ':' "
+            "must be percent-encoded)"
+        )
     return host.strip("[]"), int(port)
 
 
