@@ -7,6 +7,7 @@ a primary is judged down after DOWN_AFTER_MS without an answer.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import tempfile
 import time
@@ -70,10 +71,18 @@ class SentinelDeployment:
         self.primary_port_at_start = 0
 
     def start(self, timeout: float = 30.0) -> SentinelDeployment:
-        """Start every process; return once the sentinels know each other and the replicas."""
+        """Start every process; return once the sentinels know each other and the replicas.
+        If that fails, whatever was started is stopped."""
+        try:
+            return self._start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, timeout: float) -> SentinelDeployment:
         safety = (
             "--min-replicas-to-write",
-            "1",
+            str(self._min_replicas),
             "--min-replicas-max-lag",
             str(MIN_REPLICAS_MAX_LAG),
         )
@@ -132,10 +141,10 @@ class SentinelDeployment:
         return port
 
     def stop(self) -> None:
-        for sentinel in self.sentinels:
-            sentinel.stop()
-        for server in self.servers.values():
-            server.stop()
+        """Stop every process, each even if stopping another failed."""
+        for stop in [*(s.stop for s in self.sentinels), *(s.stop for s in self.servers.values())]:
+            with contextlib.suppress(Exception):
+                stop()
 
     def __enter__(self) -> SentinelDeployment:
         return self.start()

@@ -125,6 +125,9 @@ class Settings:
             raise ConfigError("REFRESH_WAIT must be longer than REFRESH_DEADLINE")
         if self.job_claim_idle <= self.refresh_deadline:
             raise ConfigError("JOB_CLAIM_IDLE must be longer than REFRESH_DEADLINE")
+        if self.redis_wait_replicas and not 0.001 <= self.redis_wait_timeout <= 4:
+            # WAIT 0 blocks forever, and past the 5 s socket timeout the connection drops.
+            raise ConfigError("REDIS_WAIT_TIMEOUT must be between 1ms and 4s")
         if self.worker_lease_ttl < 0.1:
             raise ConfigError("WORKER_LEASE_TTL must be at least 100ms")
 

@@ -93,6 +93,7 @@ class StateStore:
         self._script = redis.register_script(_GUARDED_WRITE)
         self._known: VersionState | None = None
         self._known_rev = ""  # the rev field as stored when `_known` was read or written
+        self._unannounced: PublishedVersion | None = None  # written, NotReplicated
 
     @classmethod
     def for_settings(cls, redis: Redis, keys: Keys, settings: Settings) -> StateStore:
@@ -136,14 +137,31 @@ class StateStore:
                 commands.append(("LPUSH", self._keys.history, announcement))
                 last = str(self._history_length - 1)
                 commands.append(("LTRIM", self._keys.history, "0", last))
+            elif (pending := self._unannounced_in(written)) is not None:
+                # A change written earlier but never announced (NotReplicated) survived:
+                # announce it now, or subscribers would hear of it only at their re-read.
+                commands.append(("PUBLISH", self._keys.version_changed, pending.encode()))
             commands.extend(follow_up(applied) if follow_up else ())
-            if await self._write_guarded(commands):
+            try:
+                done = await self._write_guarded(commands)
+            except NotReplicated:
+                self._unannounced = applied.changed or self._unannounced
+                raise
+            if done:
                 self._known, self._known_rev = written, str(written.rev)
+                self._unannounced = None
                 return applied
             state = await self._read_again()
         raise StateConflict(
             f"the stored version state changed under {MAX_WRITE_ATTEMPTS} writes in a row"
         )
+
+    def _unannounced_in(self, state: VersionState) -> PublishedVersion | None:
+        """The change written but not announced, if `state` is still the state it made."""
+        pending = self._unannounced
+        if pending is None or pending.order != (state.epoch, state.seq):
+            return None
+        return pending if pending.version == state.version else None
 
     async def _write_guarded(self, commands: Sequence[Command]) -> bool:
         """Run `commands` if the rev is still the one decided on; whether they ran."""
@@ -153,9 +171,14 @@ class StateStore:
         later = [c for c in commands if c[0] in _AFTER_REPLICATION]
         now = [c for c in commands if c[0] not in _AFTER_REPLICATION]
         async with self._redis.client() as one:  # one connection: WAIT sees its writes
+            connection = await one.client_id()
             if not await self._script(guard, [self._known_rev, *_words(now)], client=one):
                 return False
             acknowledged = int(await one.wait(*self._wait))
+            if await one.client_id() != connection:
+                # redis-py reconnected and sent WAIT again on a connection that wrote
+                # nothing: its answer says nothing of the write.
+                raise NotReplicated("the connection was replaced before WAIT answered")
             address = _address(one)
         if acknowledged < self._wait_replicas:
             raise NotReplicated(

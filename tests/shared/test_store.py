@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+import signal
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import fakeredis
 import pytest
 from redis.asyncio import Redis
 
 from shared import transitions
+from shared.embedded import RedisServer
 from shared.errors import NotReplicated, StateConflict
 from shared.store import MAX_WRITE_ATTEMPTS, StateStore
 from shared.transitions import Applied
 from tests.support import wait_until
+from wa_version_client.connection import connect
 from wa_version_client.contract.clock import epoch_ms
 from wa_version_client.contract.keys import Keys
+from wa_version_client.contract.published import PublishedVersion
 from wa_version_client.contract.repair import readable_state
 from wa_version_client.contract.state import VersionState
 from wa_version_client.contract.version import WAVersion
@@ -215,3 +220,59 @@ async def test_a_write_no_replica_acknowledged_is_announced_to_nobody(
     assert heard == []
     pending = await redis.xpending(keys.refresh_jobs, keys.workers_group)
     assert pending["pending"] == 1
+
+
+@pytest.fixture
+def primary_and_replica(redis_server: RedisServer) -> Iterator[tuple[RedisServer, RedisServer]]:
+    """A primary and its replica, both of the server the session runs."""
+    with (
+        RedisServer() as primary,
+        RedisServer(None, "--replicaof", "127.0.0.1", str(primary.port)) as replica,
+    ):
+        yield primary, replica
+
+
+async def _replicas_online(redis: Redis) -> bool:
+    info = await redis.info("replication")
+    return any(
+        isinstance(v, dict) and v.get("state") == "online"
+        for k, v in info.items()
+        if k.startswith("slave")
+    )
+
+
+async def test_a_change_written_but_not_announced_is_announced_by_the_next_write(
+    primary_and_replica: tuple[RedisServer, RedisServer], keys: Keys
+) -> None:
+    """The replica frozen: the change is written but WAIT times out (NotReplicated, no
+    message). Once the replica is back, the next write finds that change still stored
+    and publishes it, instead of leaving subscribers to their periodic re-read."""
+    primary, replica = primary_and_replica
+    redis = connect(primary.url)
+    try:
+        await wait_until(lambda: _replicas_online(redis))
+        store = StateStore(redis, keys, wait_replicas=1, wait_timeout=0.1)
+        async with redis.pubsub() as pubsub:
+            await pubsub.subscribe(keys.version_changed)
+            replica.signal(signal.SIGSTOP)
+            try:
+                with pytest.raises(NotReplicated):
+                    await store.commit(fetched(7))
+            finally:
+                replica.signal(signal.SIGCONT)
+            heard = await _messages(pubsub, within=0.3)
+            assert heard == []
+            await store.commit(fetched(7))  # the same version: no change of its own
+            heard = await _messages(pubsub, within=2)
+        assert [PublishedVersion.decode(m).version.patch for m in heard] == [7]
+    finally:
+        await redis.aclose()
+
+
+async def _messages(pubsub: Any, within: float) -> list[str]:
+    """The messages heard until none comes for `within` seconds."""
+    heard = []
+    while (message := await pubsub.get_message(timeout=within)) is not None:
+        if message["type"] == "message":
+            heard.append(message["data"])
+    return heard

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Awaitable
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -79,6 +80,11 @@ def connect_sentinel(
     return client
 
 
+# How long the sentinels are given to answer where the primary is: the ones that answered
+# decide, so one that hangs costs this, not the socket timeout.
+SENTINEL_WAIT = 1.0
+
+
 class _Sentinel(Sentinel):
     """Sentinel that goes by what most sentinels say, not by the first one to answer.
 
@@ -98,8 +104,8 @@ class _Sentinel(Sentinel):
     async def primary_view(self, service_name: str) -> tuple[tuple[str, int], bool]:
         """The primary most sentinels of the latest configuration name, and whether any
         sentinel reports a failover in progress."""
-        answers = await asyncio.gather(
-            *(s.sentinel_master(service_name) for s in self.sentinels), return_exceptions=True
+        answers = await _answers_within(
+            [s.sentinel_master(service_name) for s in self.sentinels], SENTINEL_WAIT
         )
         states = [a for a in answers if isinstance(a, dict)]
         in_progress = any("failover_in_progress" in str(a.get("flags", "")) for a in states)
@@ -132,7 +138,8 @@ class _PrimaryConnection(SentinelManagedConnection):
         try:
             return await super().read_response(*args, **kwargs)
         except ResponseError as exc:
-            if not str(exc).startswith("NOREPLICAS"):
+            # Valkey and Redis 7 say it first; Redis 6.2 wraps it in the script's error.
+            if "NOREPLICAS" not in str(exc):
                 raise
             await self.disconnect()
             raise RedisConnectionError(f"the primary refuses writes: {exc}") from exc
@@ -154,10 +161,12 @@ class _SentinelRedis(Redis):
         closes_pool = close_connection_pool or (
             close_connection_pool is None and self.auto_close_connection_pool
         )
-        await super().aclose(close_connection_pool)
-        if closes_pool and isinstance(pool, SentinelConnectionPool):
-            for sentinel in pool.sentinel_manager.sentinels:
-                await sentinel.aclose()
+        try:
+            await super().aclose(close_connection_pool)
+        finally:
+            if closes_pool and isinstance(pool, SentinelConnectionPool):
+                for sentinel in pool.sentinel_manager.sentinels:
+                    await sentinel.aclose()
 
 
 async def settled_primary(client: Redis, within: float) -> tuple[str, int] | None:
@@ -172,12 +181,31 @@ async def settled_primary(client: Redis, within: float) -> tuple[str, int] | Non
         return None
     give_up = asyncio.get_running_loop().time() + within
     while True:
-        primary, in_progress = await manager.primary_view(pool.service_name)
-        if not in_progress:
+        try:
+            primary, in_progress = await manager.primary_view(pool.service_name)
+        except MasterNotFoundError:
+            # Mid-failover the leader's view is set aside and the others see the old
+            # primary down: no settled view yet, which is waited out like the flag.
+            primary, in_progress = None, True
+        if primary is not None and not in_progress:
             return primary
         if asyncio.get_running_loop().time() > give_up:
             raise MasterNotFoundError(f"a failover of {pool.service_name!r} is still under way")
         await asyncio.sleep(0.1)  # polling the sentinels, with a deadline
+
+
+async def _answers_within(calls: list[Awaitable[Any]], seconds: float) -> list[Any]:
+    """Each call's result or exception; a call still running after `seconds` (a sentinel
+    that accepts connections but does not answer) is cancelled and counts as a timeout."""
+    tasks = [asyncio.ensure_future(call) for call in calls]
+    done, pending = await asyncio.wait(tasks, timeout=seconds)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    return [
+        task.exception() or task.result() if task in done else TimeoutError("no answer")
+        for task in tasks
+    ]
 
 
 def _tls_options(target: SentinelTarget) -> dict[str, Any]:
