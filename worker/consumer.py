@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
@@ -34,6 +34,9 @@ from worker.refresher import AnswerWrites, Refresher
 from worker.stream import Entry, JobStream, decode_jobs, stream_lost
 
 log = logging.getLogger(__name__)
+
+# How many jobs' excused deliveries are remembered (far more than are ever in hand).
+MAX_EXCUSED = 10_000
 
 UNEXPECTED_FAILURE = "the worker failed to handle the refresh; the failure is in its log"
 DEAD_LETTERED = JobResult(
@@ -100,6 +103,13 @@ class JobConsumer:
             await cancel_and_wait(stopper, keeper, work, *self._take_reading())
             await self._keeper.release()
 
+    def _excuse(self, entry_ids: Iterable[str]) -> None:
+        """Note one delivery of each that was Redis's fault. Jobs another worker took over
+        never come back to be forgotten: the oldest notes go past MAX_EXCUSED."""
+        self._excused.update(entry_ids)
+        while len(self._excused) > MAX_EXCUSED:
+            del self._excused[next(iter(self._excused))]
+
     def _claim_everything(self) -> None:
         """Before reading new jobs, claim every pending one (a predecessor's included)."""
         self._claim_all = True
@@ -115,7 +125,7 @@ class JobConsumer:
             except Exception as exc:  # whatever Redis answers, the loop goes on
                 self._claim_all = True  # what was in hand is pending: claim it again
                 if isinstance(exc, REDIS_DOWN):
-                    self._excused.update(entry_id for entry_id, _ in self._holding)
+                    self._excuse(entry_id for entry_id, _ in self._holding)
                 self._holding = []
                 await cancel_and_wait(*self._take_reading())
                 delay = backoff.next_delay()
@@ -186,6 +196,8 @@ class JobConsumer:
             self._settings.job_max_deliveries,
             excused=self._excused,
         )
+        for entry_id, _ in poison:
+            self._excused.pop(entry_id, None)
         if poison:
             await self._store.send(self._answer_writes(poison, decode_jobs(poison), DEAD_LETTERED))
         return kept

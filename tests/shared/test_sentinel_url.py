@@ -63,7 +63,7 @@ def test_both_passwords_are_secrets_the_logs_mask() -> None:
 @pytest.mark.parametrize(
     "url",
     [
-        "redis+sentinel://:top/secret@h:1/s",  # an unescaped '/' splits the password
+        "redis+sentinel://:top/secret@h/s",  # no port
         "redis+sentinel://:top@secret@h:1/s/x",
         "redis+sentinel://user:top:secret@h/s",
     ],
@@ -73,3 +73,26 @@ def test_a_malformed_url_is_refused_without_quoting_its_password(url: str) -> No
         parse_sentinel_url(url)
     assert "secret" not in str(refused.value)
     assert "top" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis+sentinel://:secret:h1:26379/s",  # the '@' forgotten: no host named ':secret:h1'
+        "redis+sentinel://h:1/s#frag",
+        "redis+sentinel://h:1/s?sentinel_password=a&sentinel_password=b",
+    ],
+)
+def test_ambiguous_urls_are_refused(url: str) -> None:
+    with pytest.raises(ConfigError):
+        parse_sentinel_url(url)
+
+
+def test_a_slash_in_a_password_before_the_at_stays_in_the_password() -> None:
+    target = parse_sentinel_url("redis+sentinel://:pa/ss@h:1/s/3")
+    assert (target.password, target.sentinels, target.service, target.db) == (
+        "pa/ss",
+        (("h", 1),),
+        "s",
+        3,
+    )

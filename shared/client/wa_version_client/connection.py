@@ -27,6 +27,19 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 _SCHEMES = ("redis://", "rediss://", "unix://", "redis+sentinel://", "rediss+sentinel://")
 
 
+def replica_url_from_env(env: Mapping[str, str]) -> str | None:
+    """REDIS_REPLICA_URL with the TLS options REDIS_URL gets; None when unset."""
+    url = env.get("REDIS_REPLICA_URL", "").strip()
+    if not url:
+        return None
+    check_redis_url(url)
+    return _with_tls_options(
+        url,
+        cert_reqs=env.get("REDIS_SSL_CERT_REQS", "").strip(),
+        ca_certs=env.get("REDIS_SSL_CA_CERTS", "").strip(),
+    )
+
+
 def redis_url_from_env(env: Mapping[str, str]) -> str:
     """The Redis URL the environment names, with its TLS options, for every process.
 
@@ -113,6 +126,8 @@ def connect_reader(
     """The client to read and subscribe with, when it is not the primary's."""
     if replica_url:
         check_redis_url(replica_url)
+        if is_sentinel_url(replica_url):
+            raise ConfigError("a replica URL names one replica; for Sentinel, read from=replica")
         return connect(replica_url, max_connections=4)
     if not read_from_replica:
         return None
@@ -148,6 +163,9 @@ def _with_tls_options(url: str, *, cert_reqs: str, ca_certs: str) -> str:
 
 def _with_option(url: str, name: str, value: str) -> str:
     """`url` with `name=value` added, unless `value` is blank or the URL names it already."""
-    if not value.strip() or not is_sentinel_url(url) or f"{name}=" in url:
+    if not value.strip() or not is_sentinel_url(url):
+        return url
+    _, _, query = url.partition("?")
+    if name in dict(urllib.parse.parse_qsl(query, keep_blank_values=True)):
         return url
     return f"{url}{'&' if '?' in url else '?'}{name}={urllib.parse.quote(value, safe='')}"

@@ -45,9 +45,12 @@ def parse_sentinel_url(url: str) -> SentinelTarget:
     scheme, _, rest = url.partition("://")
     if scheme not in SCHEMES:
         raise ConfigError(f"a Sentinel URL starts with {' or '.join(SCHEMES)}://")
+    if "#" in rest:
+        raise ConfigError("a Sentinel URL has no #fragment ('#' in a password is %23)")
     location, _, query = rest.partition("?")
-    netloc, _, path = location.partition("/")
-    userinfo, _, hosts = netloc.rpartition("@")
+    # The credentials end at the last '@', so a '/' in a password cannot pass for a path.
+    userinfo, _, hosts_and_path = location.rpartition("@")
+    hosts, _, path = hosts_and_path.partition("/")
     username, password = _credentials(userinfo)
     parts = [p for p in path.split("/") if p]
     if not parts or len(parts) > 2:
@@ -83,7 +86,9 @@ def _credentials(userinfo: str) -> tuple[str | None, str | None]:
 
 def _address(host_port: str) -> tuple[str, int]:
     host, colon, port = host_port.strip().rpartition(":")
-    if not colon or not host or not (port.isascii() and port.isdigit()) or int(port) > 65535:
+    bare_colon = ":" in host and not (host.startswith("[") and host.endswith("]"))
+    digits = port.isascii() and port.isdigit()
+    if not colon or not host or bare_colon or not digits or int(port) > 65535:
         raise ConfigError(
             "each sentinel in a Sentinel URL is host:port (a password with '/', '@' or ':' "
             "must be percent-encoded)"
@@ -92,7 +97,10 @@ def _address(host_port: str) -> tuple[str, int]:
 
 
 def _options(query: str) -> dict[str, str]:
-    options = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
+    pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+    options = dict(pairs)
+    if len(options) < len(pairs):
+        raise ConfigError("a Sentinel URL names each option once")
     unknown = set(options) - _OPTIONS
     if unknown:
         names = ", ".join(sorted(_OPTIONS))

@@ -34,6 +34,7 @@ from wa_version_client.connection import (
     describe,
     read_from,
     redis_url_from_env,
+    replica_url_from_env,
 )
 from wa_version_client.contract.errors import MessageError
 from wa_version_client.contract.keys import Keys
@@ -71,8 +72,9 @@ class VersionSubscriber:
         read the hash and hear changes on a replica, so a fleet adds replicas rather than
         connections to the primary; only reports (rare) write to the primary, over a
         connection opened when the first one is made."""
+        reader = connect_reader(redis_url, read_from_replica, replica_url)  # may refuse
         self._redis = redis if redis is not None else connect(redis_url, max_connections=4)
-        self._reader = connect_reader(redis_url, read_from_replica, replica_url) or self._redis
+        self._reader = reader or self._redis
         self._owned = [] if redis is not None else [self._redis]
         self._owned += [self._reader] if self._reader is not self._redis else []
         self._keys = Keys(prefix)
@@ -110,7 +112,7 @@ class VersionSubscriber:
             refresh_wait=read.duration("REFRESH_WAIT", defaults.REFRESH_WAIT),
             job_stream_maxlen=read.integer("JOB_STREAM_MAXLEN", defaults.JOB_STREAM_MAXLEN),
             read_from_replica=read_from(read.text("REDIS_READ_FROM", "primary")),
-            replica_url=read.text("REDIS_REPLICA_URL") or None,
+            replica_url=replica_url_from_env(read.env),
         )
 
     @property
