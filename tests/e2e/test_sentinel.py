@@ -26,6 +26,7 @@ from redis.exceptions import ResponseError
 
 from devtools.sentinels import SentinelDeployment
 from devtools.stub_upstream import StubUpstream
+from shared.results import LAST_LOOK
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process, refresh_command, strings
 from tests.e2e.traffic import Answer, Traffic
@@ -218,7 +219,7 @@ async def test_subscribers_on_replicas_follow_a_refresh_on_the_primary(
     finally:
         await primary.aclose()
     assert during[0] == before[0]  # not one more pub/sub client on the primary
-    assert during[1] - before[1] < len(on_replicas)  # the web may open a connection or two
+    assert during[1] - before[1] <= 2  # the web's pool may open a connection for the call
 
 
 def _all_on(subscribers: list[VersionSubscriber], patch: int) -> bool:
@@ -258,7 +259,8 @@ def _answered(traffic: Traffic, since: float, patch: int) -> bool:
 
 async def _assert_settled(system: System, traffic: Traffic, pids: tuple[int, int]) -> None:
     assert set(traffic.statuses_since(0)) <= {200, 503, 504}
-    assert max(a.seconds for a in traffic.answers) <= REFRESH_WAIT + 2
+    # REFRESH_WAIT, the last look for a stored answer, and the HTTP round trip.
+    assert max(a.seconds for a in traffic.answers) <= REFRESH_WAIT + LAST_LOOK + 1
     await wait_until(lambda: system.on(LAST), within=15)
     redis = system.primary()
     try:
