@@ -26,6 +26,7 @@ from dataclasses import replace
 from redis.asyncio import Redis
 
 from shared.errors import MessageError, NotReplicated, StateConflict
+from shared.replicated import AFTER_REPLICATION, write_replicated
 from shared.settings import Settings
 from shared.transitions import Applied, Transition
 from wa_version_client.contract.clock import epoch_ms
@@ -33,7 +34,6 @@ from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.published import PublishedVersion
 from wa_version_client.contract.repair import readable_state
 from wa_version_client.contract.state import VersionState
-from wa_version_client.sentinel import settled_primary
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +59,6 @@ end
 return 1
 """
 
-
-# What waits for the replicas' acknowledgement when REDIS_WAIT_REPLICAS is set: what tells
-# others of a write (the messages, the answers stored for callers, letting the jobs go)
-# happens only once the write would survive a failover.
-_AFTER_REPLICATION = frozenset({"PUBLISH", "SET", "XACK"})
-
-# How long a write waits for a failover under way to end before it is told whether the
-# server it went to is the primary: about what the sentinels take to finish one.
-SETTLE_WITHIN = 5.0
 
 # Writers racing each other settle in a write or two; more means something is wrong.
 MAX_WRITE_ATTEMPTS = 10
@@ -168,29 +159,12 @@ class StateStore:
         guard = [self._keys.version]
         if not self._wait_replicas:
             return bool(await self._script(guard, [self._known_rev, *_words(commands)]))
-        later = [c for c in commands if c[0] in _AFTER_REPLICATION]
-        now = [c for c in commands if c[0] not in _AFTER_REPLICATION]
-        async with self._redis.client() as one:  # one connection: WAIT sees its writes
-            connection = await one.client_id()
-            if not await self._script(guard, [self._known_rev, *_words(now)], client=one):
-                return False
-            acknowledged = int(await one.wait(*self._wait))
-            if await one.client_id() != connection:
-                # redis-py reconnected and sent WAIT again on a connection that wrote
-                # nothing: its answer says nothing of the write.
-                raise NotReplicated("the connection was replaced before WAIT answered")
-            address = _address(one)
-        if acknowledged < self._wait_replicas:
-            raise NotReplicated(
-                f"{acknowledged} of {self._wait_replicas} replicas acknowledged the write "
-                f"within {self._wait[1]} ms"
-            )
-        primary = await settled_primary(self._redis, within=SETTLE_WITHIN)
-        if address is not None and primary is not None and primary != address:
-            # A former primary, frozen and thawed during a failover, took the write: it is
-            # lost when the sentinels demote it, so nobody may hear of it.
-            where = f"{address[0]}:{address[1]}"
-            raise NotReplicated(f"the write went to {where}, no longer the primary")
+        later = [c for c in commands if c[0] in AFTER_REPLICATION]
+        now = [c for c in commands if c[0] not in AFTER_REPLICATION]
+        if not await write_replicated(
+            self._redis, self._script, guard, [self._known_rev, *_words(now)], self._wait
+        ):
+            return False
         await self.send(later)
         return True
 
@@ -240,10 +214,3 @@ def _words(commands: Sequence[Command]) -> list[str | int]:
         words.append(len(command))
         words.extend(command)
     return words
-
-
-def _address(client: Redis) -> tuple[str, int] | None:
-    """Where a single-connection client's connection goes (None for a unix socket)."""
-    connection = client.connection
-    host, port = getattr(connection, "host", None), getattr(connection, "port", None)
-    return None if host is None or port is None else (str(host), int(port))

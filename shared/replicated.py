@@ -1,0 +1,66 @@
+"""A guarded write that counts only once replicas have it and the sentinels still name
+its server as the primary (REDIS_WAIT_REPLICAS; see shared/store.py and the README's
+High availability).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+from shared.errors import NotReplicated
+from wa_version_client.sentinel import settled_primary
+
+# What waits for the replicas' acknowledgement: what tells others of a write (the
+# messages, the answers stored for callers, letting the jobs go) happens only once the
+# write would survive a failover.
+AFTER_REPLICATION = frozenset({"PUBLISH", "SET", "XACK"})
+
+# How long a write waits for a failover under way to end before it is told whether the
+# server it went to is the primary: about what the sentinels take to finish one.
+SETTLE_WITHIN = 5.0
+
+
+async def write_replicated(
+    redis: Redis,
+    script: AsyncScript,
+    keys: Sequence[str],
+    args: Sequence[str | int],
+    wait: tuple[int, int],
+) -> bool:
+    """Run `script` on one connection, then WAIT (`wait`: replicas, milliseconds) on it.
+
+    False when the script did not write (its guard failed); NotReplicated when fewer
+    replicas acknowledged, when the connection was replaced before WAIT answered, or when
+    the sentinels no longer name the server written to as the primary.
+    """
+    replicas, timeout_ms = wait
+    async with redis.client() as one:  # one connection: WAIT sees its writes
+        connection = await one.client_id()
+        if not await script(list(keys), list(args), client=one):
+            return False
+        acknowledged = int(await one.wait(replicas, timeout_ms))
+        if await one.client_id() != connection:
+            # redis-py reconnected and sent WAIT again on a connection that wrote nothing:
+            # its answer says nothing of the write.
+            raise NotReplicated("the connection was replaced before WAIT answered")
+        address = _address(one)
+    if acknowledged < replicas:
+        raise NotReplicated(
+            f"{acknowledged} of {replicas} replicas acknowledged the write within {timeout_ms} ms"
+        )
+    primary = await settled_primary(redis, within=SETTLE_WITHIN)
+    if address is not None and primary is not None and primary != address:
+        # A former primary, frozen and thawed during a failover, took the write: it is lost
+        # when the sentinels demote it, so nobody may hear of it.
+        raise NotReplicated(f"the write went to {address[0]}:{address[1]}, no longer the primary")
+    return True
+
+
+def _address(client: Redis) -> tuple[str, int] | None:
+    """Where a single-connection client's connection goes (None for a unix socket)."""
+    connection = client.connection
+    host, port = getattr(connection, "host", None), getattr(connection, "port", None)
+    return None if host is None or port is None else (str(host), int(port))
