@@ -4,6 +4,7 @@ tests and the benchmarks."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -61,6 +62,21 @@ class Process:
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait()
+
+
+_LISTENING = re.compile(r"Uvicorn running on https?://[^:/]+:(\d+)")
+
+
+def listening_port(process: Process, within: float = 30) -> int:
+    """The port a web process bound, from uvicorn's startup line; fail if it dies first."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if (found := _LISTENING.search(process.output)) is not None:
+            return int(found.group(1))
+        if process.popen.poll() is not None:
+            raise AssertionError(f"{process.name} exited early:\n{process.output}")
+        time.sleep(0.02)  # polling the log for the line, bounded by the deadline
+    raise AssertionError(f"{process.name} said no port within {within}s:\n{process.output}")
 
 
 def wait_for_http(url: str, process: Process, within: float = 30) -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from devtools.stub_upstream import StubUpstream
-from shared.embedded import RedisServer, free_port
+from shared.embedded import RedisServer
 from tests.conftest import SECRET
-from tests.e2e.processes import Process, wait_for_http
+from tests.e2e.processes import Process, listening_port, wait_for_http
 
 Launcher = Callable[..., Process]
 
@@ -56,9 +56,13 @@ def start_web(launch: Launcher) -> Callable[..., Process]:
 
 
 def web_process(launch: Launcher, **env: str) -> Process:
-    """A web process started by `launch` on a free port, once it answers HTTP."""
-    port = free_port()
-    process = launch("web", PORT=str(port), **env)
-    process.base_url = f"http://127.0.0.1:{port}"
+    """A web process started by `launch`, once it answers HTTP.
+
+    It binds port 0 and the port is read from uvicorn's own startup line: a port found
+    free and then bound later could be taken meanwhile by another test's web (the tests
+    run four at a time), whose answers would then pass for this one's.
+    """
+    process = launch("web", PORT="0", **env)
+    process.base_url = f"http://127.0.0.1:{listening_port(process)}"
     wait_for_http(f"{process.base_url}/", process)
     return process

@@ -8,9 +8,9 @@ import os
 import subprocess
 import sys
 
-from devtools.processes import ROOT, Process, procfile, wait_for_http
+from devtools.processes import ROOT, Process, listening_port, procfile, wait_for_http
 
-__all__ = ["ROOT", "Process", "lines", "procfile", "strings", "wait_for_http"]
+__all__ = ["ROOT", "Process", "lines", "listening_port", "procfile", "strings", "wait_for_http"]
 
 
 def lines(process: Process) -> list[dict[str, object]]:
