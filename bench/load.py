@@ -14,21 +14,17 @@ import json
 import time
 import urllib.parse
 
+from devtools.raw_http import read_answer
+
 
 async def connection(host: str, port: int, request: bytes, until: float, counts: list[int]) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         while time.monotonic() < until:
             writer.write(request)
-            status_line = await reader.readline()
-            length = 0
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            await reader.readexactly(length)
+            status = await read_answer(reader)
             counts[0] += 1
-            if not status_line.split(b" ", 2)[1].startswith(b"2"):
+            if not 200 <= status < 300:
                 counts[1] += 1
     finally:
         writer.close()

@@ -18,6 +18,7 @@ import pytest
 from redis.asyncio import Redis
 
 from devtools.processes import memory_mb
+from devtools.raw_http import read_answer
 from devtools.stub_upstream import StubUpstream
 from tests.conftest import SECRET
 from tests.e2e.conftest import Launcher
@@ -101,14 +102,7 @@ async def on_one_connection(base_url: str, requests: list[bytes]) -> list[int]:
     try:
         for request in requests:
             writer.write(request)
-            status_line = await reader.readline()
-            length = 0
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            await reader.readexactly(length)
-            statuses.append(int(status_line.split()[1]))
+            statuses.append(await read_answer(reader))
     finally:
         writer.close()
     return statuses

@@ -127,10 +127,7 @@ async def test_killing_the_primary_under_traffic_loses_nothing(
         system.deployment.servers[old].signal(signal.SIGKILL)
         await asyncio.to_thread(system.deployment.wait_for_promotion, old)
         promoted = time.monotonic()
-        await wait_until(lambda: traffic.first_since(promoted, 200) is not None, within=30)
-        upstream.configure(revision=LAST)
-        asked_for_last = time.monotonic()
-        await wait_until(lambda: _answered(traffic, asked_for_last, LAST), within=30)
+        await _back_and_on_to_last(traffic, upstream, promoted)
     first_200 = traffic.first_since(promoted, 200)
     assert first_200 is not None
     print(
@@ -166,10 +163,7 @@ async def test_a_frozen_primary_thawed_after_the_failover_takes_no_lost_write(
         thawed = time.monotonic()
         await wait_until(lambda: _refuses_writes(old), within=30)
         refusing = time.monotonic()
-        await wait_until(lambda: traffic.first_since(promoted, 200) is not None, within=30)
-        upstream.configure(revision=LAST)
-        asked_for_last = time.monotonic()
-        await wait_until(lambda: _answered(traffic, asked_for_last, LAST), within=30)
+        await _back_and_on_to_last(traffic, upstream, promoted)
     await _assert_settled(system, traffic, pids)
     redis = system.primary()
     try:
@@ -246,6 +240,15 @@ def _refuses_writes(port: int) -> bool:
         except ResponseError:
             return True
     return False
+
+
+async def _back_and_on_to_last(traffic: Traffic, upstream: StubUpstream, since: float) -> None:
+    """Wait for a 200 after `since`, then make upstream serve LAST and wait for a refresh
+    that answers it."""
+    await wait_until(lambda: traffic.first_since(since, 200) is not None, within=30)
+    upstream.configure(revision=LAST)
+    asked_for_last = time.monotonic()
+    await wait_until(lambda: _answered(traffic, asked_for_last, LAST), within=30)
 
 
 def _answered(traffic: Traffic, since: float, patch: int) -> bool:
