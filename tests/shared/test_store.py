@@ -251,7 +251,7 @@ async def test_a_change_written_but_not_announced_is_announced_by_the_next_write
     redis = connect(primary.url)
     try:
         await wait_until(lambda: _replicas_online(redis))
-        store = StateStore(redis, keys, wait_replicas=1, wait_timeout=0.1)
+        store = StateStore(redis, keys, wait_replicas=1, wait_timeout=1.0)
         async with redis.pubsub() as pubsub:
             await pubsub.subscribe(keys.version_changed)
             replica.signal(signal.SIGSTOP)
@@ -262,11 +262,19 @@ async def test_a_change_written_but_not_announced_is_announced_by_the_next_write
                 replica.signal(signal.SIGCONT)
             heard = await _messages(pubsub, within=0.3)
             assert heard == []
+            await wait_until(lambda: _replica_caught_up(redis))
             await store.commit(fetched(7))  # the same version: no change of its own
             heard = await _messages(pubsub, within=2)
         assert [PublishedVersion.decode(m).version.patch for m in heard] == [7]
     finally:
         await redis.aclose()
+
+
+async def _replica_caught_up(redis: Redis) -> bool:
+    """Whether the replica has acknowledged everything the primary wrote."""
+    info = await redis.info("replication")
+    replicas = [v for k, v in info.items() if k.startswith("slave") and isinstance(v, dict)]
+    return bool(replicas) and int(replicas[0]["offset"]) >= int(info["master_repl_offset"])
 
 
 async def _messages(pubsub: Any, within: float) -> list[str]:
