@@ -14,12 +14,11 @@ import logging
 import math
 import time
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.requests import Request
 
 from api.envelope import ApiError
-from wa_version_client.connection import describe
+from wa_version_client.connection import RedisClient, describe
 from wa_version_client.contract.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -41,7 +40,7 @@ return {count, redis.call('PTTL', KEYS[1])}
 class FailedAuthLimiter:
     """Counts failed authentications per client; says how long a client is blocked."""
 
-    def __init__(self, redis: Redis, keys: Keys, *, limit: int, window: float) -> None:
+    def __init__(self, redis: RedisClient, keys: Keys, *, limit: int, window: float) -> None:
         self._keys = keys
         self._limit = limit
         self._window_ms = int(window * 1000)

@@ -6,7 +6,6 @@ import json
 from dataclasses import dataclass
 
 from prometheus_client import CONTENT_TYPE_LATEST
-from redis.asyncio import Redis
 from starlette.endpoints import HTTPEndpoint
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -23,6 +22,7 @@ from shared.metrics import WebMetrics, render
 from shared.refresh_client import RefreshClient
 from shared.results import ResultWaiter
 from shared.store import StateStore
+from wa_version_client.connection import RedisClient
 from wa_version_client.contract.clock import utc_now
 from wa_version_client.contract.keys import Keys
 
@@ -38,7 +38,7 @@ class Services:
     refresh: RefreshClient
     store: StateStore
     metrics: WebMetrics
-    redis: Redis
+    redis: RedisClient
     keys: Keys
     results: ResultWaiter
     # A worker beats every third of its lease at least; three missed beats: gone.

@@ -1,19 +1,17 @@
-"""Whether this deployment can answer refreshes: Redis reachable, a worker reading jobs."""
+"""Whether this deployment can answer refreshes: RedisClient reachable, a worker reading jobs."""
 
 from __future__ import annotations
 
 import logging
 
-from redis.asyncio import Redis
-
-from wa_version_client.connection import REDIS_DOWN, describe
+from wa_version_client.connection import REDIS_DOWN, RedisClient, describe
 from wa_version_client.contract.clock import epoch_ms
 from wa_version_client.contract.keys import Keys
 
 log = logging.getLogger(__name__)
 
 
-async def readiness_problems(redis: Redis, keys: Keys, heartbeat_within: float) -> list[str]:
+async def readiness_problems(redis: RedisClient, keys: Keys, heartbeat_within: float) -> list[str]:
     """What stands in the way of answering a refresh now; empty when ready."""
     try:
         # Workers note themselves alive every few seconds (see worker/lease.py).
@@ -21,6 +19,6 @@ async def readiness_problems(redis: Redis, keys: Keys, heartbeat_within: float) 
         alive = await redis.zcount(keys.worker_heartbeats, since, "+inf")
     except REDIS_DOWN as exc:
         # The cause goes to the log, not to whoever asks: /readyz needs no secret.
-        log.warning("not ready: Redis is unreachable: %s", describe(exc))
+        log.warning("not ready: RedisClient is unreachable: %s", describe(exc))
         return ["Redis is unreachable"]
     return [] if alive else [f"no worker heartbeat in the last {heartbeat_within:g}s"]

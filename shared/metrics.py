@@ -21,9 +21,9 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector
-from redis.asyncio import Redis
 
 from shared.store import Command
+from wa_version_client.connection import RedisClient
 from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.state import VersionState
 from wa_version_client.operations import read_state
@@ -67,7 +67,9 @@ class WebMetrics:
         )
 
 
-async def render(redis: Redis, keys: Keys, web: WebMetrics, subscription_losses: int) -> bytes:
+async def render(
+    redis: RedisClient, keys: Keys, web: WebMetrics, subscription_losses: int
+) -> bytes:
     """The Prometheus text: this process's counters and the cluster's, read now."""
     fields: dict[str, str] = await redis.hgetall(keys.metrics)  # type: ignore[assignment]  # decoded
     state = await read_state(redis, keys)
@@ -78,7 +80,7 @@ async def render(redis: Redis, keys: Keys, web: WebMetrics, subscription_losses:
     return generate_latest(web.registry) + generate_latest(registry)
 
 
-async def _pending(redis: Redis, keys: Keys) -> int:
+async def _pending(redis: RedisClient, keys: Keys) -> int:
     if not await redis.exists(keys.refresh_jobs):
         return 0
     try:

@@ -10,12 +10,12 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.errors import ResultTimeout
 from shared.results import ResultWaiter
 from shared.settings import Settings
+from wa_version_client.connection import RedisClient
 from wa_version_client.contract.clock import epoch_ms, utc_now
 from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.messages import JobResult, RefreshJob
@@ -29,7 +29,7 @@ from wa_version_client.tasks import cancel_and_wait
 class RefreshClient:
     """Reads the state, and enqueues refresh jobs and awaits their answers."""
 
-    redis: Redis
+    redis: RedisClient
     keys: Keys
     settings: Settings
     waiter: ResultWaiter
@@ -86,7 +86,7 @@ class RefreshClient:
 
 @contextlib.asynccontextmanager
 async def refresh_client(
-    redis: Redis, keys: Keys, settings: Settings
+    redis: RedisClient, keys: Keys, settings: Settings
 ) -> AsyncIterator[RefreshClient]:
     """A RefreshClient whose result subscription runs for the block's duration.
 

@@ -14,9 +14,8 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from redis.asyncio import Redis
-
 from shared.errors import MessageError, ResultTimeout
+from wa_version_client.connection import RedisClient
 from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.messages import BatchResult, JobResult
 from wa_version_client.pubsub import Subscription
@@ -30,7 +29,7 @@ LAST_LOOK = 0.5
 class ResultWaiter:
     """Hands each job's result to whoever `expect`ed it. Run `run()` as a task."""
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: RedisClient, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
         self._waiting: dict[str, asyncio.Future[JobResult]] = {}

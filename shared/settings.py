@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 
 from shared.errors import ConfigError
 from wa_version_client import defaults
+from wa_version_client.cluster_url import is_cluster_url
 from wa_version_client.connection import (
     DEFAULT_REDIS_URL,
+    check_prefix_fits,
     check_redis_url,
     redis_url_from_env,
     url_secrets,
@@ -121,6 +123,9 @@ class Settings:
             if not url.startswith(("http://", "https://", "file://")):
                 raise ConfigError(f"WA_VERSION_URL entry {url[:80]!r} is not http(s):// or file://")
         check_redis_url(self.redis_url)
+        check_prefix_fits(self.redis_url, self.redis_prefix)
+        if self.redis_wait_replicas and is_cluster_url(self.redis_url):
+            raise ConfigError("REDIS_WAIT_REPLICAS is not supported on a Redis Cluster yet")
         if self.refresh_wait <= self.refresh_deadline:
             raise ConfigError("REFRESH_WAIT must be longer than REFRESH_DEADLINE")
         if self.job_claim_idle <= self.refresh_deadline:

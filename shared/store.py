@@ -25,10 +25,11 @@ from dataclasses import replace
 
 from redis.asyncio import Redis
 
-from shared.errors import MessageError, NotReplicated, StateConflict
+from shared.errors import ConfigError, MessageError, NotReplicated, StateConflict
 from shared.replicated import AFTER_REPLICATION, write_replicated
 from shared.settings import Settings
 from shared.transitions import Applied, Transition
+from wa_version_client.connection import RedisClient
 from wa_version_client.contract.clock import epoch_ms
 from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.published import PublishedVersion
@@ -69,13 +70,15 @@ class StateStore:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         keys: Keys,
         *,
         history_length: int = 100,
         wait_replicas: int = 0,
         wait_timeout: float = 1.0,
     ) -> None:
+        if wait_replicas and not isinstance(redis, Redis):
+            raise ConfigError("waiting for replicas is not supported on a Redis Cluster yet")
         self._redis = redis
         self._keys = keys
         self._history_length = history_length
@@ -87,7 +90,7 @@ class StateStore:
         self._unannounced: PublishedVersion | None = None  # written, NotReplicated
 
     @classmethod
-    def for_settings(cls, redis: Redis, keys: Keys, settings: Settings) -> StateStore:
+    def for_settings(cls, redis: RedisClient, keys: Keys, settings: Settings) -> StateStore:
         """The store `settings` describe: history length, replicas to wait for."""
         return cls(
             redis,
@@ -159,6 +162,7 @@ class StateStore:
         guard = [self._keys.version]
         if not self._wait_replicas:
             return bool(await self._script(guard, [self._known_rev, *_words(commands)]))
+        assert isinstance(self._redis, Redis)  # a cluster is refused in __init__
         later = [c for c in commands if c[0] in AFTER_REPLICATION]
         now = [c for c in commands if c[0] not in AFTER_REPLICATION]
         if not await write_replicated(

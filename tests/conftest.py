@@ -18,14 +18,14 @@ from redis.asyncio import Redis
 from devtools.stub_upstream import StubUpstream
 from shared.embedded import RedisServer, describe_server
 from shared.settings import Settings
-from wa_version_client.connection import connect
+from wa_version_client.connection import connect_server
 from wa_version_client.contract.keys import Keys
 
 SECRET = "test-secret-\u00e9-not-for-production"
 
 
 # Fixtures that start real servers: a test that uses one is a test --redis-only runs.
-REDIS_FIXTURES = frozenset({"redis_server", "sentinel_deployment"})
+REDIS_FIXTURES = frozenset({"redis_server", "sentinel_deployment", "cluster_deployment"})
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -70,7 +70,7 @@ def keys(prefix: str) -> Keys:
 
 @pytest.fixture
 async def redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
-    client = connect(redis_server.url)
+    client = connect_server(redis_server.url)
     yield client
     await client.aclose()
 

@@ -15,13 +15,12 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from shared.settings import Settings
 from shared.store import Command
 from wa_version_client.backoff import Backoff, Trouble
-from wa_version_client.connection import REDIS_DOWN
+from wa_version_client.connection import REDIS_DOWN, RedisClient
 from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.messages import JobResult, RefreshJob
 from wa_version_client.contract.state import VersionState
@@ -50,7 +49,7 @@ class JobConsumer:
     """Answers refresh jobs while it holds the lease. Run `run(stop)` until `stop` is set."""
 
     def __init__(
-        self, redis: Redis, keys: Keys, settings: Settings, refresher: Refresher, *, name: str
+        self, redis: RedisClient, keys: Keys, settings: Settings, refresher: Refresher, *, name: str
     ) -> None:
         self._redis = redis
         self._store = refresher.store

@@ -13,8 +13,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from redis.asyncio import Redis
-
+from wa_version_client.connection import RedisClient
 from wa_version_client.contract.keys import Keys
 from worker.stream import Entry
 
@@ -24,7 +23,7 @@ DEAD_LETTER_MAXLEN = 1000
 
 
 async def set_aside_poison(
-    redis: Redis,
+    redis: RedisClient,
     keys: Keys,
     consumer: str,
     entries: Sequence[Entry],

@@ -14,9 +14,8 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from redis.asyncio import Redis
-
 from wa_version_client.backoff import Trouble
+from wa_version_client.connection import RedisClient
 from wa_version_client.contract.clock import epoch_ms
 
 log = logging.getLogger(__name__)
@@ -50,7 +49,9 @@ return 0
 class Lease:
     """A Redis key holding the holder's name, expiring after `ttl` seconds unless renewed."""
 
-    def __init__(self, redis: Redis, key: str, holder: str, ttl: float, heartbeats: str) -> None:
+    def __init__(
+        self, redis: RedisClient, key: str, holder: str, ttl: float, heartbeats: str
+    ) -> None:
         self._key = key
         self._heartbeats = heartbeats
         self._holder = holder

@@ -14,10 +14,9 @@ import asyncio
 import logging
 import random
 
-from redis.asyncio import Redis
-
 from shared.settings import Settings
 from wa_version_client.backoff import Trouble
+from wa_version_client.connection import RedisClient
 from wa_version_client.contract.clock import epoch_ms, utc_now
 from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.messages import RefreshJob
@@ -29,7 +28,7 @@ log = logging.getLogger(__name__)
 class AutoRefresh:
     """Enqueues a refresh when one is due and no other worker did this interval."""
 
-    def __init__(self, redis: Redis, keys: Keys, settings: Settings) -> None:
+    def __init__(self, redis: RedisClient, keys: Keys, settings: Settings) -> None:
         self._redis = redis
         self._keys = keys
         self._settings = settings

@@ -10,11 +10,11 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from shared.errors import MessageError
 from shared.store import Command
+from wa_version_client.connection import RedisClient
 from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.messages import BatchResult, JobResult, RefreshJob
 
@@ -34,7 +34,7 @@ BLOCK_MS = 1000
 class JobStream:
     """`<prefix>:refresh-jobs` read by `consumer` in the group `workers`."""
 
-    def __init__(self, redis: Redis, keys: Keys, consumer: str) -> None:
+    def __init__(self, redis: RedisClient, keys: Keys, consumer: str) -> None:
         self._redis = redis
         self._keys = keys
         self._consumer = consumer

@@ -22,7 +22,7 @@ from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process
 from tests.e2e.traffic import Traffic
 from tests.support import AUTH, REFRESH, blocked_in_xreadgroup, wait_until
-from wa_version_client.connection import connect
+from wa_version_client.connection import connect_server
 from wa_version_client.contract.keys import Keys
 
 pytestmark = pytest.mark.slow
@@ -61,7 +61,7 @@ async def system(
     settings = {"REDIS_URL": own_server.url, "REFRESH_DEADLINE": "3s", "REFRESH_WAIT": "5s"}
     worker = launch("worker", **settings)
     web = start_web(**settings)
-    redis = connect(own_server.url)
+    redis = connect_server(own_server.url)
     try:
         yield System(worker, web, redis, keys)
     finally:

@@ -31,7 +31,7 @@ from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process, refresh_command, strings
 from tests.e2e.traffic import Answer, Traffic
 from tests.support import AUTH, REFRESH, wait_until
-from wa_version_client.connection import connect
+from wa_version_client.connection import connect_server
 from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.published import PublishedVersion
 from wa_version_client.subscriber import VersionSubscriber
@@ -65,7 +65,7 @@ class System:
     keys: Keys
 
     def primary(self) -> Redis:
-        return connect(self.deployment.url())
+        return connect_server(self.deployment.url())
 
     def assert_alive(self, pids: tuple[int, int]) -> None:
         assert self.worker.popen.poll() is None, self.worker.output
@@ -193,7 +193,7 @@ async def test_subscribers_on_replicas_follow_a_refresh_on_the_primary(
 ) -> None:
     """Twenty subscribers reading from replicas hear a refresh made on the primary, and
     add no pub/sub client and no connection to the primary."""
-    primary = connect(f"redis://127.0.0.1:{system.deployment.primary_port()}/0")
+    primary = connect_server(f"redis://127.0.0.1:{system.deployment.primary_port()}/0")
     try:
         before = await _clients(primary)
         url = system.deployment.url()

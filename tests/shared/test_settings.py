@@ -8,7 +8,7 @@ import pytest
 
 from shared.errors import ConfigError
 from shared.settings import DEFAULT_VERSION_URLS, Settings
-from wa_version_client.connection import DEFAULT_REDIS_URL, connect
+from wa_version_client.connection import DEFAULT_REDIS_URL, connect_server
 from wa_version_client.durations import parse_duration
 from wa_version_client.subscriber import VersionSubscriber
 
@@ -105,7 +105,7 @@ def test_heroku_tls_certificate_check_can_be_relaxed(url: str, expected: str) ->
 
 def test_redis_py_reads_the_certificate_check_from_the_url() -> None:
     """ssl_cert_reqs=none in the URL reaches the connections redis-py makes."""
-    client = connect("rediss://h.invalid:6380/0?ssl_cert_reqs=none")
+    client = connect_server("rediss://h.invalid:6380/0?ssl_cert_reqs=none")
     kwargs = client.connection_pool.connection_kwargs
     assert kwargs["ssl_cert_reqs"] == "none"
     assert client.connection_pool.connection_class.__name__ == "SSLConnection"
@@ -118,7 +118,7 @@ def test_a_ca_bundle_is_added_to_a_tls_url(tmp_path: Path) -> None:
     env = {"REDIS_TLS_URL": "rediss://:pw@h.invalid:6380", "REDIS_SSL_CA_CERTS": str(bundle)}
     url = Settings.from_env(env).redis_url
     assert url == f"rediss://:pw@h.invalid:6380?ssl_ca_certs={str(bundle).replace(' ', '%20')}"
-    kwargs = connect(url).connection_pool.connection_kwargs
+    kwargs = connect_server(url).connection_pool.connection_kwargs
     assert kwargs["ssl_ca_certs"] == str(bundle)
 
 

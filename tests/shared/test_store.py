@@ -19,7 +19,7 @@ from shared.errors import NotReplicated, StateConflict
 from shared.store import MAX_WRITE_ATTEMPTS, StateStore
 from shared.transitions import Applied
 from tests.support import wait_until
-from wa_version_client.connection import connect
+from wa_version_client.connection import connect_server
 from wa_version_client.contract.clock import epoch_ms
 from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.published import PublishedVersion
@@ -248,7 +248,7 @@ async def test_a_change_written_but_not_announced_is_announced_by_the_next_write
     message). Once the replica is back, the next write finds that change still stored
     and publishes it, instead of leaving subscribers to their periodic re-read."""
     primary, replica = primary_and_replica
-    redis = connect(primary.url)
+    redis = connect_server(primary.url)
     try:
         await wait_until(lambda: _replicas_online(redis))
         store = StateStore(redis, keys, wait_replicas=1, wait_timeout=1.0)

@@ -9,11 +9,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from wa_version_client.cluster import connect_cluster, require_hash_tag
+from wa_version_client.cluster_url import is_cluster_url, parse_cluster_url
 from wa_version_client.contract.errors import ConfigError
 from wa_version_client.logs import hide
 from wa_version_client.sentinel import connect_sentinel
@@ -23,8 +26,23 @@ from wa_version_client.sentinel_url import is_sentinel_url, parse_sentinel_url
 # catches these, backs off and tries again.
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 
+# A single server, a Sentinel deployment or a cluster: what `connect` returns.
+RedisClient = Redis | RedisCluster
+
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-_SCHEMES = ("redis://", "rediss://", "unix://", "redis+sentinel://", "rediss+sentinel://")
+
+# What every connection gets, whatever it connects to.
+_OPTIONS: dict[str, Any] = {
+    "decode_responses": True,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "health_check_interval": 10,
+}
+_SCHEMES = (
+    "redis://", "rediss://", "unix://",
+    "redis+sentinel://", "rediss+sentinel://",
+    "redis+cluster://", "rediss+cluster://",
+)  # fmt: skip
 
 
 def replica_url_from_env(env: Mapping[str, str]) -> str | None:
@@ -64,6 +82,15 @@ def check_redis_url(url: str) -> None:
         raise ConfigError(f"REDIS_URL must start with one of {', '.join(_SCHEMES)}")
     if is_sentinel_url(url):
         parse_sentinel_url(url)  # a malformed one is refused now, not at the first command
+    if is_cluster_url(url):
+        parse_cluster_url(url)
+
+
+def check_prefix_fits(url: str, prefix: str) -> None:
+    """Raise ConfigError when `url` is a cluster's and the names under `prefix` would
+    spread over its slots (wa_version_client.cluster)."""
+    if is_cluster_url(url):
+        require_hash_tag(prefix)
 
 
 def describe(error: BaseException) -> str:
@@ -78,16 +105,32 @@ def describe(error: BaseException) -> str:
 
 def url_secrets(url: str) -> tuple[str, ...]:
     """The passwords in a Redis URL (a Sentinel URL may hold two); none when there are none."""
-    if is_sentinel_url(url):
-        with contextlib.suppress(ConfigError):
+    with contextlib.suppress(ConfigError):
+        if is_sentinel_url(url):
             return parse_sentinel_url(url).secrets
+        if is_cluster_url(url):
+            return parse_cluster_url(url).secrets
+    if is_sentinel_url(url) or is_cluster_url(url):
         return ()
     password = urllib.parse.unquote(urllib.parse.urlsplit(url).password or "")
     return (password,) if password else ()
 
 
-def connect(url: str, *, max_connections: int = 64, replica: bool = False) -> Redis:
-    """A client for `url` whose pool makes callers wait for a free connection.
+def connect(url: str, *, max_connections: int = 64, replica: bool = False) -> RedisClient:
+    """A client for `url`: a cluster's (wa_version_client.cluster), else `connect_server`'s.
+
+    With a cluster URL, `replica` sends reads and subscriptions to the slot's replicas.
+    """
+    if not is_cluster_url(url):
+        return connect_server(url, max_connections=max_connections, replica=replica)
+    hide(*url_secrets(url))
+    nodes = parse_cluster_url(url)
+    return connect_cluster(nodes, _OPTIONS, max_connections=max_connections, replica=replica)
+
+
+def connect_server(url: str, *, max_connections: int = 64, replica: bool = False) -> Redis:
+    """A client of one server (or of a Sentinel deployment's primary) whose pool makes
+    callers wait for a free connection.
 
     The default pool raises once its connections are all in use; a blocking pool queues
     the caller instead, so a burst of requests never fails for want of a connection.
@@ -96,12 +139,11 @@ def connect(url: str, *, max_connections: int = 64, replica: bool = False) -> Re
     Sentinel URL, `replica` asks for a replica (the primary when none is up); elsewhere
     it changes nothing: the URL is the server read from.
     """
+    if is_cluster_url(url):
+        raise ConfigError("a cluster has no one server to connect to")
     hide(*url_secrets(url))
-    options: dict[str, Any] = {
-        "decode_responses": True,
-        "socket_connect_timeout": 2,
-        "socket_timeout": 5,
-        "health_check_interval": 10,
+    options = {
+        **_OPTIONS,
         "retry": Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=3),
     }
     if is_sentinel_url(url):
@@ -122,17 +164,21 @@ def read_from(where: str) -> bool:
 
 def connect_reader(
     redis_url: str, read_from_replica: bool, replica_url: str | None
-) -> Redis | None:
+) -> RedisClient | None:
     """The client to read and subscribe with, when it is not the primary's."""
     if replica_url:
         check_redis_url(replica_url)
-        if is_sentinel_url(replica_url):
-            raise ConfigError("a replica URL names one replica; for Sentinel, read from=replica")
+        if is_sentinel_url(replica_url) or is_cluster_url(replica_url):
+            raise ConfigError(
+                "a replica URL names one replica; for Sentinel or Cluster, read from=replica"
+            )
         return connect(replica_url, max_connections=4)
     if not read_from_replica:
         return None
-    if not is_sentinel_url(redis_url):
-        raise ConfigError("reading from a replica needs a Sentinel URL, or a replica's URL")
+    if not (is_sentinel_url(redis_url) or is_cluster_url(redis_url)):
+        raise ConfigError(
+            "reading from a replica needs a Sentinel or Cluster URL, or a replica's URL"
+        )
     return connect(redis_url, max_connections=4, replica=True)
 
 
@@ -143,7 +189,7 @@ def _with_tls_options(url: str, *, cert_reqs: str, ca_certs: str) -> str:
     itself: REDIS_SSL_CERT_REQS=none accepts it without editing the URL. Whoever verifies
     names the CA bundle (or the server's own certificate) in REDIS_SSL_CA_CERTS.
     """
-    if not url.startswith(("rediss://", "rediss+sentinel://")):
+    if not url.startswith(("rediss://", "rediss+sentinel://", "rediss+cluster://")):
         return url
     options = []
     if cert_reqs and "ssl_cert_reqs=" not in url:

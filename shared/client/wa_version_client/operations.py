@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
-
+from wa_version_client.connection import RedisClient
 from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.messages import RefreshJob
 from wa_version_client.contract.repair import readable_state
 from wa_version_client.contract.state import VersionState
 
 
-async def read_state(redis: Redis, keys: Keys) -> VersionState:
+async def read_state(redis: RedisClient, keys: Keys) -> VersionState:
     """The stored state, read now, as far as it decodes (see `readable_state`)."""
     return readable_state(await redis.hgetall(keys.version))
 
 
-async def enqueue(redis: Redis, keys: Keys, job: RefreshJob, *, maxlen: int) -> str:
+async def enqueue(redis: RedisClient, keys: Keys, job: RefreshJob, *, maxlen: int) -> str:
     """Append `job` to the stream, trimmed to about `maxlen` entries; its entry id."""
     entry_id = await redis.xadd(
         keys.refresh_jobs,

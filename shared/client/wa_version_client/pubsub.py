@@ -13,13 +13,13 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from wa_version_client.backoff import Backoff, Trouble
-from wa_version_client.connection import describe
+from wa_version_client.cluster import reread_slot_map, slot_map_read
+from wa_version_client.connection import RedisClient, describe
 from wa_version_client.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class Subscription:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         channels: Sequence[str],
         *,
         on_message: OnMessage,
@@ -62,6 +62,7 @@ class Subscription:
         trouble = Trouble(log, f"the subscription to {', '.join(self._channels)}")
         while True:
             try:
+                await slot_map_read(self._redis)
                 async with self._redis.pubsub() as pubsub:
                     await pubsub.subscribe(*self._channels)
                     _raise_if_cancelled()
@@ -72,6 +73,7 @@ class Subscription:
                 delay = backoff.next_delay()
                 trouble.failed(exc, delay)
                 await asyncio.sleep(delay)
+                await reread_slot_map(self._redis, self._channels[0])  # a cluster's slot moved
 
     async def _read(self, pubsub: PubSub, backoff: Backoff, trouble: Trouble) -> None:
         while True:

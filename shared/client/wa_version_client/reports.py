@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from redis.asyncio import Redis
-
+from wa_version_client.connection import RedisClient
 from wa_version_client.contract.clock import epoch_ms
 from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.messages import RefreshJob
@@ -24,7 +23,7 @@ class OutdatedReports:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         keys: Keys,
         *,
         interval: float,

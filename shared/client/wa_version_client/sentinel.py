@@ -35,6 +35,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from wa_version_client.sentinel_url import SentinelTarget
+from wa_version_client.url_parts import tls_options
 
 
 def connect_sentinel(
@@ -44,7 +45,7 @@ def connect_sentinel(
 
     `connection` holds the options every connection gets (timeouts, retries, decoding).
     """
-    tls = _tls_options(target)
+    tls = tls_options(target.tls, target.ssl_cert_reqs, target.ssl_ca_certs)
     sentinel = _Sentinel(  # type: ignore[no-untyped-call]  # redis-py's __init__ is unannotated
         target.sentinels,
         sentinel_kwargs={
@@ -206,14 +207,3 @@ async def _answers_within(calls: list[Awaitable[Any]], seconds: float) -> list[A
         task.exception() or task.result() if task in done else TimeoutError("no answer")
         for task in tasks
     ]
-
-
-def _tls_options(target: SentinelTarget) -> dict[str, Any]:
-    if not target.tls:
-        return {}
-    options: dict[str, Any] = {"ssl": True}
-    if target.ssl_cert_reqs:
-        options["ssl_cert_reqs"] = target.ssl_cert_reqs
-    if target.ssl_ca_certs:
-        options["ssl_ca_certs"] = target.ssl_ca_certs
-    return options

@@ -23,12 +23,12 @@ import time
 from collections.abc import Mapping
 from types import TracebackType
 
-from redis.asyncio import Redis
-
 from wa_version_client import defaults
 from wa_version_client.connection import (
     DEFAULT_REDIS_URL,
     REDIS_DOWN,
+    RedisClient,
+    check_prefix_fits,
     connect,
     connect_reader,
     describe,
@@ -66,12 +66,13 @@ class VersionSubscriber:
         ping_interval: float = 5.0,
         read_from_replica: bool = False,
         replica_url: str | None = None,
-        redis: Redis | None = None,
+        redis: RedisClient | None = None,
     ) -> None:
         """`read_from_replica` (with a Sentinel URL) or `replica_url` (a replica's own URL):
         read the hash and hear changes on a replica, so a fleet adds replicas rather than
         connections to the primary; only reports (rare) write to the primary, over a
         connection opened when the first one is made."""
+        check_prefix_fits(redis_url, prefix)
         reader = connect_reader(redis_url, read_from_replica, replica_url)  # may refuse
         self._redis = redis if redis is not None else connect(redis_url, max_connections=4)
         self._reader = reader or self._redis

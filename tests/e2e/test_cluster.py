@@ -1,0 +1,187 @@
+"""Redis Cluster against the real processes: refreshes, pins, subscribers, and the primary
+of the service's slot killed under traffic.
+
+Three primaries with one replica each (devtools/cluster.py); web, worker and subscribers
+on the `redis+cluster://` URL with a hash-tagged prefix, so every key lives in one slot.
+After the slot's primary dies its replica is promoted and every process follows it with
+no restart, every call is answered, every subscriber ends on the latest version, and no
+job is left pending. The figures measured are printed (`pytest -s`) and quoted in the
+README's "High availability".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from redis.asyncio.cluster import RedisCluster
+
+from devtools.cluster import ClusterDeployment
+from devtools.stub_upstream import StubUpstream
+from shared.results import LAST_LOOK
+from tests.e2e.conftest import Launcher
+from tests.e2e.processes import Process
+from tests.e2e.traffic import Traffic
+from tests.support import AUTH, REFRESH, VERSION, wait_until
+from wa_version_client.connection import connect
+from wa_version_client.contract.keys import Keys
+from wa_version_client.subscriber import VersionSubscriber
+
+pytestmark = pytest.mark.slow
+
+REFRESH_WAIT = 8.0
+TIMING = {"REFRESH_WAIT": "8s", "REFRESH_DEADLINE": "5s", "FETCH_TIMEOUT": "2s"}
+FIRST, DURING, LAST = 1026131876, 1026131877, 1026131878
+PIN = 1026139999
+
+
+@pytest.fixture
+def cluster_deployment() -> Iterator[ClusterDeployment]:
+    with ClusterDeployment() as deployment:
+        yield deployment
+
+
+@pytest.fixture
+def prefix() -> str:
+    """The test's own prefix, hash-tagged: on a cluster every key must share one slot."""
+    return f"{{test-{uuid.uuid4().hex[:12]}}}"
+
+
+@dataclass
+class System:
+    """Web and worker on the cluster, subscribers on primaries and on replicas."""
+
+    cluster: ClusterDeployment
+    worker: Process
+    web: Process
+    subscribers: list[VersionSubscriber]
+    keys: Keys
+
+    def client(self) -> RedisCluster:
+        client = connect(self.cluster.url())
+        assert isinstance(client, RedisCluster)
+        return client
+
+    def on(self, patch: int) -> bool:
+        return all(
+            s.current is not None and s.current.version.patch == patch for s in self.subscribers
+        )
+
+
+@pytest.fixture
+async def system(
+    cluster_deployment: ClusterDeployment,
+    launch: Launcher,
+    start_web: Callable[..., Process],
+    upstream: StubUpstream,
+    keys: Keys,
+) -> AsyncIterator[System]:
+    url = cluster_deployment.url()
+    worker = launch("worker", REDIS_URL=url, **TIMING)
+    web = start_web(REDIS_URL=url, **TIMING)
+    upstream.configure(revision=FIRST)
+    async with httpx.AsyncClient(base_url=web.base_url, timeout=30) as client:
+        answer = await client.post(REFRESH, headers=AUTH)
+        assert answer.status_code == 200, answer.text
+    async with AsyncExitStack() as stack:
+        subscribers = [
+            await stack.enter_async_context(
+                VersionSubscriber(url, prefix=keys.prefix, read_from_replica=on_replica)
+            )
+            for on_replica in (False, True) * 5
+        ]
+        system = System(cluster_deployment, worker, web, subscribers, keys)
+        await wait_until(lambda: system.on(FIRST))
+        yield system
+
+
+async def test_refreshes_and_pins_reach_every_subscriber(
+    system: System, upstream: StubUpstream
+) -> None:
+    """On a cluster a refresh stores and announces the new version, a pin overrides it,
+    an unpin gives the fetched one back, and every subscriber (on the slot's primary and
+    on its replica) follows each."""
+    upstream.configure(revision=LAST)
+    async with httpx.AsyncClient(base_url=system.web.base_url, timeout=30) as client:
+        refreshed = await client.post(REFRESH, headers=AUTH)
+        assert refreshed.status_code == 200, refreshed.text
+        assert refreshed.json()["data"]["wa_web_version"]["string"] == f"2.3000.{LAST}"
+        await wait_until(lambda: system.on(LAST))
+        pinned = await client.put(VERSION, headers=AUTH, json={"version": f"2.3000.{PIN}"})
+        assert pinned.status_code == 200, pinned.text
+        await wait_until(lambda: system.on(PIN))
+        unpinned = await client.delete(f"{VERSION}/pin", headers=AUTH)
+        assert unpinned.status_code == 200, unpinned.text
+    await wait_until(lambda: system.on(LAST))
+
+
+async def test_killing_the_slot_primary_under_traffic_loses_nothing(
+    system: System, upstream: StubUpstream
+) -> None:
+    """SIGKILL the primary serving the service's slot while refreshes run: every call
+    answers 200, 503 or 504 within REFRESH_WAIT; a refresh answers 200 again within
+    seconds of the promotion; every subscriber ends on the latest version; no job is left
+    pending; web and worker keep their PIDs."""
+    pids = (system.worker.popen.pid, system.web.popen.pid)
+    slot_key = system.keys.version
+    async with Traffic(system.web.base_url) as traffic:
+        await wait_until(lambda: 200 in traffic.statuses_since(0), within=30)
+        upstream.configure(revision=DURING)
+        old = system.cluster.owner_of(slot_key)
+        killed = time.monotonic()
+        system.cluster.servers[old].signal(signal.SIGKILL)
+        await asyncio.to_thread(system.cluster.wait_for_promotion, slot_key, old)
+        promoted = time.monotonic()
+        await wait_until(lambda: traffic.first_since(promoted, 200) is not None, within=30)
+        upstream.configure(revision=LAST)
+        asked_for_last = time.monotonic()
+        await wait_until(lambda: _answered(traffic, asked_for_last, LAST), within=30)
+    first_200 = traffic.first_since(promoted, 200)
+    assert first_200 is not None
+    converged = await _time_to(lambda: system.on(LAST), within=15)
+    print(
+        f"\ncluster failover: promoted {promoted - killed:.2f}s after SIGKILL; "
+        f"first 200 {first_200.at - promoted:.2f}s after the promotion; subscribers on "
+        f"the latest {converged:.2f}s after its answer; "
+        f"answers {sorted(set(traffic.statuses_since(0)))}, "
+        f"slowest {max(a.seconds for a in traffic.answers):.2f}s"
+    )
+    assert set(traffic.statuses_since(0)) <= {200, 503, 504}
+    # REFRESH_WAIT, the last look for a stored answer, and the HTTP round trip.
+    assert max(a.seconds for a in traffic.answers) <= REFRESH_WAIT + LAST_LOOK + 1
+    redis = system.client()
+    try:
+        await wait_until(lambda: _nothing_pending(redis, system.keys), within=15)
+    finally:
+        await redis.aclose()
+    assert system.worker.popen.poll() is None, system.worker.output
+    assert system.web.popen.poll() is None, system.web.output
+    assert (system.worker.popen.pid, system.web.popen.pid) == pids
+
+
+def _answered(traffic: Traffic, since: float, patch: int) -> bool:
+    return any(
+        a.at > since
+        and a.status == 200
+        and a.body["data"]["wa_web_version"]["string"].endswith(f".{patch}")
+        for a in traffic.answers
+    )
+
+
+async def _time_to(condition: Callable[[], bool], within: float) -> float:
+    """Seconds until `condition` holds (polled), failing the test after `within`."""
+    start = time.monotonic()
+    await wait_until(condition, within=within)
+    return time.monotonic() - start
+
+
+async def _nothing_pending(redis: RedisCluster, keys: Keys) -> bool:
+    summary = await redis.xpending(keys.refresh_jobs, keys.workers_group)
+    return int(summary["pending"]) == 0
