@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 from redis.asyncio.cluster import RedisCluster
-from redis.cluster import LoadBalancingStrategy, key_slot
+from redis.cluster import LoadBalancingStrategy
+from redis.crc import key_slot
 
 from shared.errors import ConfigError
 from shared.settings import Settings
