@@ -33,6 +33,7 @@ class ClusterDeployment:
     ) -> None:
         self.binary = server_binary(choice)
         self.servers: dict[int, RedisServer] = {}
+        self.paired: dict[int, list[int]] = {}  # each primary at start: its replicas
         self._primaries = primaries
         self._replicas_each = replicas_each
 
@@ -70,6 +71,7 @@ class ClusterDeployment:
                 primary_id = str(client.execute_command("CLUSTER MYID"))
             with _client(port) as client:
                 client.execute_command("CLUSTER REPLICATE", primary_id)
+            self.paired.setdefault(primary, []).append(port)
         _poll(self._settled, deadline, "the cluster is ok with every replica in sync")
         return self
 
@@ -98,14 +100,18 @@ class ClusterDeployment:
             if name.startswith("slave") and isinstance(value, dict)
         ]
 
-    def wait_for_promotion(self, key: str, old_primary: int, timeout: float = 30.0) -> int:
-        """Wait until a node other than `old_primary` serves `key`'s slot; its port."""
+    def wait_for_promotion(self, old_primary: int, timeout: float = 30.0) -> int:
+        """Wait until a replica `old_primary` had at the start says it is a primary; its
+        port. (The moment it says so, not when every node has heard.)"""
         deadline = time.monotonic() + timeout
-        while (port := self.owner_of(key)) == old_primary:
+        while True:
+            for port in self.paired.get(old_primary, []):
+                with contextlib.suppress(RedisError):
+                    if _role(port) == "master":
+                        return port
             if time.monotonic() > deadline:
                 raise RuntimeError(f"no replica was promoted within {timeout:g}s")
             time.sleep(0.02)  # polling a condition with a deadline
-        return port
 
     def stop(self) -> None:
         """Stop every node, each even if stopping another failed."""
@@ -123,6 +129,10 @@ class ClusterDeployment:
         for port in self.servers:
             with _client(port) as client:
                 if client.cluster("info")["cluster_state"] != "ok":
+                    return False
+                # Clients learn the replicas from CLUSTER SLOTS: every node must list them.
+                ranges = client.execute_command("CLUSTER SLOTS")
+                if any(len(nodes) - 1 < self._replicas_each for _, _, *nodes in ranges):
                     return False
         primaries = [p for p in self.servers if _role(p) == "master"]
         wanted = self._replicas_each

@@ -1,0 +1,55 @@
+"""What the Sentinel and Cluster failover tests share: the versions served, the traffic's
+checks, and the waits."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from devtools.stub_upstream import StubUpstream
+from shared.results import LAST_LOOK
+from tests.e2e.traffic import Traffic
+from tests.support import wait_until
+from wa_version_client.connection import RedisClient
+from wa_version_client.contract.keys import Keys
+from wa_version_client.subscriber import VersionSubscriber
+
+REFRESH_WAIT = 8.0
+TIMING = {"REFRESH_WAIT": "8s", "REFRESH_DEADLINE": "5s", "FETCH_TIMEOUT": "2s"}
+# Upstream serves FIRST before the failure, DURING it, LAST once the system is back.
+FIRST, DURING, LAST = 1026131876, 1026131877, 1026131878
+
+
+def all_on(subscribers: Sequence[VersionSubscriber], patch: int) -> bool:
+    return all(s.current is not None and s.current.version.patch == patch for s in subscribers)
+
+
+def answered(traffic: Traffic, since: float, patch: int) -> bool:
+    """Whether a refresh answered after `since` with version 2.3000.`patch`."""
+    return any(
+        a.at > since
+        and a.status == 200
+        and a.body["data"]["wa_web_version"]["string"].endswith(f".{patch}")
+        for a in traffic.answers
+    )
+
+
+async def back_and_on_to_last(traffic: Traffic, upstream: StubUpstream, since: float) -> None:
+    """Wait for a 200 after `since`, then make upstream serve LAST and wait for a refresh
+    that answers it."""
+    await wait_until(lambda: traffic.first_since(since, 200) is not None, within=30)
+    upstream.configure(revision=LAST)
+    asked_for_last = time.monotonic()
+    await wait_until(lambda: answered(traffic, asked_for_last, LAST), within=30)
+
+
+def assert_every_call_answered(traffic: Traffic) -> None:
+    """200, or a 503/504 envelope during the gap; never a hang past REFRESH_WAIT."""
+    assert set(traffic.statuses_since(0)) <= {200, 503, 504}
+    # REFRESH_WAIT, the last look for a stored answer, and the HTTP round trip.
+    assert max(a.seconds for a in traffic.answers) <= REFRESH_WAIT + LAST_LOOK + 1
+
+
+async def nothing_pending(redis: RedisClient, keys: Keys) -> bool:
+    summary = await redis.xpending(keys.refresh_jobs, keys.workers_group)
+    return int(summary["pending"]) == 0
