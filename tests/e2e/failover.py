@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from devtools.stub_upstream import StubUpstream
 from shared.results import LAST_LOOK
+from tests.e2e.processes import Process
 from tests.e2e.traffic import Traffic
 from tests.support import wait_until
 from wa_version_client.connection import RedisClient
@@ -43,9 +44,11 @@ async def back_and_on_to_last(traffic: Traffic, upstream: StubUpstream, since: f
     await wait_until(lambda: answered(traffic, asked_for_last, LAST), within=30)
 
 
-def assert_every_call_answered(traffic: Traffic) -> None:
-    """200, or a 503/504 envelope during the gap; never a hang past REFRESH_WAIT."""
-    assert set(traffic.statuses_since(0)) <= {200, 503, 504}
+def assert_every_call_answered(traffic: Traffic, web: Process) -> None:
+    """200, or a 503/504 envelope during the gap; never a hang past REFRESH_WAIT. A
+    failure shows what the web process logged as errors."""
+    errors = [line[:4000] for line in web.output.splitlines() if '"level": "error"' in line]
+    assert set(traffic.statuses_since(0)) <= {200, 503, 504}, errors[-3:]
     # REFRESH_WAIT, the last look for a stored answer, and the HTTP round trip.
     assert max(a.seconds for a in traffic.answers) <= REFRESH_WAIT + LAST_LOOK + 1
 

@@ -241,7 +241,7 @@ def _refuses_writes(port: int) -> bool:
 
 
 async def _assert_settled(system: System, traffic: Traffic, pids: tuple[int, int]) -> None:
-    assert_every_call_answered(traffic)
+    assert_every_call_answered(traffic, system.web)
     await wait_until(lambda: system.on(LAST), within=15)
     redis = system.primary()
     try:
