@@ -1,4 +1,4 @@
-"""Whether this deployment can answer refreshes: RedisClient reachable, a worker reading jobs."""
+"""Whether this deployment can answer refreshes: Redis reachable, a worker reading jobs."""
 
 from __future__ import annotations
 
@@ -19,6 +19,6 @@ async def readiness_problems(redis: RedisClient, keys: Keys, heartbeat_within: f
         alive = await redis.zcount(keys.worker_heartbeats, since, "+inf")
     except REDIS_DOWN as exc:
         # The cause goes to the log, not to whoever asks: /readyz needs no secret.
-        log.warning("not ready: RedisClient is unreachable: %s", describe(exc))
+        log.warning("not ready: Redis is unreachable: %s", describe(exc))
         return ["Redis is unreachable"]
     return [] if alive else [f"no worker heartbeat in the last {heartbeat_within:g}s"]
