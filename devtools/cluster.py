@@ -165,6 +165,12 @@ def _cluster_args() -> tuple[str, ...]:
         "--cluster-enabled", "yes",
         "--cluster-config-file", "nodes.conf",
         "--cluster-node-timeout", str(NODE_TIMEOUT_MS),
+        # A replica's first sync starts at once, not after Redis 7's and Valkey's default
+        # 5 s wait for more replicas to share it.
+        "--repl-diskless-sync-delay", "0",
+        # Valkey lists a replica in CLUSTER SLOTS (where clients learn of it) only once
+        # its replication offset moved: with no writes, at the primary's first ping.
+        "--repl-ping-replica-period", "1",
     )  # fmt: skip
 
 

@@ -85,6 +85,10 @@ class SentinelDeployment:
             str(self._min_replicas),
             "--min-replicas-max-lag",
             str(MIN_REPLICAS_MAX_LAG),
+            # A replica's first sync starts at once, not after Redis 7's and Valkey's
+            # default 5 s wait for more replicas to share it.
+            "--repl-diskless-sync-delay",
+            "0",
         )
         primary = RedisServer(None, *safety, choice=self.binary)
         primary.start()
