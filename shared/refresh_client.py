@@ -22,6 +22,7 @@ from wa_version_client.contract.messages import JobResult, RefreshJob
 from wa_version_client.contract.state import VersionState
 from wa_version_client.logs import request_id
 from wa_version_client.operations import enqueue, read_state
+from wa_version_client.sentinel import follow_primary
 from wa_version_client.tasks import cancel_and_wait
 
 
@@ -90,11 +91,13 @@ async def refresh_client(
 ) -> AsyncIterator[RefreshClient]:
     """A RefreshClient whose result subscription runs for the block's duration.
 
-    Redis may be down on entry: the subscription keeps retrying meanwhile.
+    Redis may be down on entry: the subscription keeps retrying meanwhile. On Sentinel,
+    the client's connections follow the primary the sentinels name (follow_primary).
     """
     waiter = ResultWaiter(redis, keys)
     listening = asyncio.create_task(waiter.run(), name="result-waiter")
+    following = asyncio.create_task(follow_primary(redis), name="follow-primary")
     try:
         yield RefreshClient(redis, keys, settings, waiter)
     finally:
-        await cancel_and_wait(listening)
+        await cancel_and_wait(listening, following)

@@ -16,6 +16,7 @@ from shared.store import StateStore
 from wa_version_client.connection import connect
 from wa_version_client.contract.keys import Keys
 from wa_version_client.logs import hide
+from wa_version_client.sentinel import follow_primary
 from wa_version_client.tasks import cancel_and_wait
 from worker.consumer import JobConsumer
 from worker.fetch import VersionFetcher
@@ -54,11 +55,12 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         )
         consumer = JobConsumer(redis, keys, settings, refresher, name=worker_name())
         schedule = asyncio.create_task(AutoRefresh(redis, keys, settings).run())
+        following = asyncio.create_task(follow_primary(redis), name="follow-primary")
         log.info("worker %s started", consumer.name)
         try:
             await consumer.run(stop)
         finally:
-            await cancel_and_wait(schedule)
+            await cancel_and_wait(schedule, following)
             await redis.aclose()
     log.info("worker %s stopped", consumer.name)
 

@@ -19,11 +19,13 @@ next one goes to the new primary. Nothing of ours decides who the primary is.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import Awaitable
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.sentinel import (
     MasterNotFoundError,
     Sentinel,
@@ -151,7 +153,20 @@ class _TlsPrimaryConnection(_PrimaryConnection, SentinelManagedSSLConnection):
 
 
 class _BlockingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):
-    """A Sentinel pool that makes callers wait for a free connection, as `connect()`'s does."""
+    """A Sentinel pool that makes callers wait for a free connection, as `connect()`'s does.
+
+    A connection handed back from a server the pool no longer takes for the primary is
+    closed first, so its next use asks the sentinels: redis-py's synchronous pool does
+    this, its asyncio pool does not, and a connection that was busy (a blocking read)
+    when the primary changed would otherwise go on writing to the old one.
+    """
+
+    async def release(self, connection: AbstractConnection) -> None:
+        # Not redis-py's owns_connection: in asyncio it calls a method its base lacks.
+        address = (getattr(connection, "host", None), getattr(connection, "port", None))
+        if self.is_master and self.master_address not in {None, address}:
+            await connection.disconnect()
+        await super().release(connection)
 
 
 class _SentinelRedis(Redis):
@@ -168,6 +183,30 @@ class _SentinelRedis(Redis):
             if closes_pool and isinstance(pool, SentinelConnectionPool):
                 for sentinel in pool.sentinel_manager.sentinels:
                     await sentinel.aclose()
+
+
+# How often a service process asks the sentinels whether the primary changed.
+FOLLOW_INTERVAL = 1.0
+
+
+async def follow_primary(client: object, interval: float = FOLLOW_INTERVAL) -> None:
+    """Keep `client`'s connections on the primary the sentinels name; run it as a task.
+
+    redis-py asks the sentinels only when it opens a connection, and closes the idle ones
+    only when that answer changed: connections opened while a failover went astray (a
+    replica promoted, then the failover given up and another promoted) keep writing to a
+    server the sentinels no longer name, until it is demoted some ten seconds later.
+    Asking every `interval` seconds bounds that to about a second. Returns at once for
+    a client not on Sentinel, and for a replica's.
+    """
+    pool = getattr(client, "connection_pool", None)
+    if not isinstance(pool, SentinelConnectionPool) or not pool.is_master:
+        return
+    while True:
+        await asyncio.sleep(interval)  # a polling timer, not a race
+        with contextlib.suppress(MasterNotFoundError, RedisConnectionError, TimeoutError):
+            # Closes the idle connections if the answer changed. redis-py leaves it unannotated.
+            await pool.get_master_address()  # type: ignore[no-untyped-call]
 
 
 async def settled_primary(client: Redis, within: float) -> tuple[str, int] | None:
