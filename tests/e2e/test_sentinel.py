@@ -140,6 +140,7 @@ async def test_killing_the_primary_under_traffic_loses_nothing(
     )
     if first_200.at - promoted > 5:  # not asserted (see the README); shown to explain it
         print("the worker said meanwhile:", *_warnings(system.worker.output), sep="\n  ")
+        print("the web said meanwhile:", *_warnings(system.web.output), sep="\n  ")
     await _assert_settled(system, traffic, pids)
 
 
