@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from bench import fanout
+from bench import fanout, footprint
 from bench.harness import HEADERS, System, peak_rss_mb
 from bench.peers import job as peer_job
 from devtools.processes import ROOT
@@ -52,6 +52,7 @@ class Sizes:
     subscribers: tuple[int, ...] = (100, 1000, 5000)
     workers: tuple[int, ...] = (1, 2, 4, 8)
     webs: tuple[int, ...] = (1, 2, 4)
+    footprint: int = 1000  # idle subscribers in one process
 
 
 QUICK = Sizes(
@@ -64,6 +65,7 @@ QUICK = Sizes(
     subscribers=(20,),
     workers=(1, 2),
     webs=(1,),
+    footprint=20,
 )
 
 
@@ -388,6 +390,29 @@ def run(sizes: Sizes, report: Report) -> None:  # noqa: C901 (one straight scrip
             "p99 ≤ 50 ms (1,000); restart ≤ 2 s",
         )
 
+    idle = asyncio.run(footprint.measure(sizes.footprint))
+    held = f"{sizes.footprint:,} idle subscribers in one process"
+    report.add(
+        "connections per idle subscriber",
+        f"{idle['connections']:.2f}",
+        f"{held}: a pub/sub connection and a pooled one for reads",
+        "",
+    )
+    report.add(
+        "manager RSS per subscriber",
+        f"{idle['rss_kb']:.0f} KB",
+        f"(RSS with {sizes.footprint:,} - RSS with 1) / {sizes.footprint - 1:,}",
+        "",
+    )
+    report.add(
+        "Redis memory per subscriber connection",
+        f"{idle['redis_kb']:.1f} KB",
+        f"INFO memory used_memory added / connections, idle ({held}); just connected "
+        f"{idle['fresh_kb']:.1f} KB (a 16 KB reply buffer, shrunk when idle); "
+        f"CLIENT LIST tot-mem {idle['client_kb']:.1f} KB",
+        "",
+    )
+
 
 NOTES = """
 ## How to read it
@@ -414,6 +439,10 @@ NOTES = """
   manager holds one subscriber. After a Redis restart every subscriber reconnects
   (backoff up to 1 s) and re-reads the hash; with 5,000 subscribers that is 10,000
   connections re-made at once.
+- *Footprint* (`bench/footprint.py`) holds 1 and then 1,000 idle subscribers in one
+  child process, each with its own connections; RSS per subscriber leaves out what a
+  process pays once (the interpreter, imports), and Redis's figures are read while
+  they are connected.
 """
 
 

@@ -31,7 +31,11 @@ def test_fanout_bench_runs() -> None:
 
 
 def test_the_benchmark_suite_runs(tmp_path: Path) -> None:
-    """`python -m bench --quick`: every measurement, rq and arq included, at tiny sizes."""
+    """`python -m bench --quick`: every measurement, rq and arq included, at tiny sizes.
+
+    Each row named below prints a figure; the footprint's connections row too, so the
+    footprint step (bench/footprint.py) is run by the suite.
+    """
     output = run("bench", "--quick", "--output", str(tmp_path / "BENCHMARKS.md"))
     rows = dict(_row(line) for line in output.splitlines() if " | goal" in line)
     for figure in (
@@ -42,6 +46,7 @@ def test_the_benchmark_suite_runs(tmp_path: Path) -> None:
         "force=false inside the min interval",
         "peak RSS",
         "subscribers' on_change",
+        "connections per idle subscriber",
     ):
         measured = next(value for name, value in rows.items() if figure in name)
         numbers = [float(n) for n in re.findall(r"\d+(?:\.\d+)?", measured)]
