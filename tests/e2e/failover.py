@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from devtools.stub_upstream import StubUpstream
 from shared.results import LAST_LOOK
@@ -56,3 +57,37 @@ def assert_every_call_answered(traffic: Traffic, web: Process) -> None:
 async def nothing_pending(redis: RedisClient, keys: Keys) -> bool:
     summary = await redis.xpending(keys.refresh_jobs, keys.workers_group)
     return int(summary["pending"]) == 0
+
+
+@dataclass
+class FailoverSystem:
+    """Web, worker and subscribers on a deployment with replicas; `client()` is a new
+    client of whoever is the primary now (the deployment says how)."""
+
+    worker: Process
+    web: Process
+    subscribers: list[VersionSubscriber]
+    keys: Keys
+
+    def client(self) -> RedisClient:
+        raise NotImplementedError
+
+    def pids(self) -> tuple[int, int]:
+        return self.worker.popen.pid, self.web.popen.pid
+
+    def on(self, patch: int) -> bool:
+        return all_on(self.subscribers, patch)
+
+    async def assert_settled(self, traffic: Traffic, pids: tuple[int, int]) -> None:
+        """Every call answered in time, every subscriber on LAST, no job pending, web and
+        worker alive with the PIDs they had (`pids`)."""
+        assert_every_call_answered(traffic, self.web)
+        await wait_until(lambda: self.on(LAST), within=15)
+        redis = self.client()
+        try:
+            await wait_until(lambda: nothing_pending(redis, self.keys), within=15)
+        finally:
+            await redis.aclose()
+        assert self.worker.popen.poll() is None, self.worker.output
+        assert self.web.popen.poll() is None, self.web.output
+        assert self.pids() == pids

@@ -33,10 +33,9 @@ from tests.e2e.failover import (
     FIRST,
     LAST,
     TIMING,
+    FailoverSystem,
     all_on,
-    assert_every_call_answered,
     back_and_on_to_last,
-    nothing_pending,
 )
 from tests.e2e.processes import Process, refresh_command, strings
 from tests.e2e.traffic import Traffic
@@ -63,22 +62,15 @@ def prefix() -> str:
 
 
 @dataclass
-class System:
+class System(FailoverSystem):
     """Web and worker on the cluster, subscribers on primaries and on replicas."""
 
     cluster: ClusterDeployment
-    worker: Process
-    web: Process
-    subscribers: list[VersionSubscriber]
-    keys: Keys
 
     def client(self) -> RedisCluster:
         client = connect(self.cluster.url())
         assert isinstance(client, RedisCluster)
         return client
-
-    def on(self, patch: int) -> bool:
-        return all_on(self.subscribers, patch)
 
 
 @pytest.fixture
@@ -103,7 +95,7 @@ async def system(
             )
             for on_replica in (False, True) * 5
         ]
-        system = System(cluster_deployment, worker, web, subscribers, keys)
+        system = System(worker, web, subscribers, keys, cluster_deployment)
         await wait_until(lambda: system.on(FIRST))
         await wait_until(lambda: all(s.subscription.subscriptions for s in subscribers))
         yield system
@@ -136,7 +128,7 @@ async def test_killing_the_slot_primary_under_traffic_loses_nothing(
     answers 200, 503 or 504 within REFRESH_WAIT; a refresh answers 200 again within
     seconds of the promotion; every subscriber ends on the latest version; no job is left
     pending; web and worker keep their PIDs."""
-    pids = (system.worker.popen.pid, system.web.popen.pid)
+    pids = system.pids()
     async with Traffic(system.web.base_url) as traffic:
         await wait_until(lambda: 200 in traffic.statuses_since(0), within=30)
         upstream.configure(revision=DURING)
@@ -156,15 +148,7 @@ async def test_killing_the_slot_primary_under_traffic_loses_nothing(
         f"answers {sorted(set(traffic.statuses_since(0)))}, "
         f"slowest {max(a.seconds for a in traffic.answers):.2f}s"
     )
-    assert_every_call_answered(traffic, system.web)
-    redis = system.client()
-    try:
-        await wait_until(lambda: nothing_pending(redis, system.keys), within=15)
-    finally:
-        await redis.aclose()
-    assert system.worker.popen.poll() is None, system.worker.output
-    assert system.web.popen.poll() is None, system.web.output
-    assert (system.worker.popen.pid, system.web.popen.pid) == pids
+    await system.assert_settled(traffic, pids)
 
 
 async def test_subscribers_on_replicas_add_no_subscriber_to_the_primary(

@@ -32,10 +32,9 @@ from tests.e2e.failover import (
     DURING,
     FIRST,
     LAST,
+    FailoverSystem,
     all_on,
-    assert_every_call_answered,
     back_and_on_to_last,
-    nothing_pending,
 )
 from tests.e2e.processes import Process, refresh_command, strings
 from tests.e2e.traffic import Answer, Traffic
@@ -57,25 +56,13 @@ def sentinel_deployment() -> Iterator[SentinelDeployment]:
 
 
 @dataclass
-class System:
+class System(FailoverSystem):
     """Web and worker on the deployment, subscribers on the primary and on replicas."""
 
     deployment: SentinelDeployment
-    worker: Process
-    web: Process
-    subscribers: list[VersionSubscriber]
-    keys: Keys
 
-    def primary(self) -> Redis:
+    def client(self) -> Redis:
         return connect_server(self.deployment.url())
-
-    def assert_alive(self, pids: tuple[int, int]) -> None:
-        assert self.worker.popen.poll() is None, self.worker.output
-        assert self.web.popen.poll() is None, self.web.output
-        assert (self.worker.popen.pid, self.web.popen.pid) == pids
-
-    def on(self, patch: int) -> bool:
-        return all_on(self.subscribers, patch)
 
 
 @pytest.fixture
@@ -107,7 +94,7 @@ async def system(
             )
             for on_replica in (False, readers == "replica") * 5
         ]
-        system = System(sentinel_deployment, worker, web, subscribers, keys)
+        system = System(worker, web, subscribers, keys, sentinel_deployment)
         await wait_until(lambda: system.on(FIRST))
         yield system
 
@@ -120,7 +107,7 @@ async def test_killing_the_primary_under_traffic_loses_nothing(
     REFRESH_WAIT; a refresh answers 200 again within seconds of the promotion; the
     subscribers (on the primary and on replicas) end on the latest version; no job is left
     pending; web and worker keep their PIDs."""
-    pids = (system.worker.popen.pid, system.web.popen.pid)
+    pids = system.pids()
     async with Traffic(system.web.base_url) as traffic:
         await wait_until(lambda: 200 in traffic.statuses_since(0), within=30)
         upstream.configure(revision=DURING)
@@ -141,7 +128,7 @@ async def test_killing_the_primary_under_traffic_loses_nothing(
     if first_200.at - promoted > 5:  # not asserted (see the README); shown to explain it
         print("the worker said meanwhile:", *_warnings(system.worker.output), sep="\n  ")
         print("the web said meanwhile:", *_warnings(system.web.output), sep="\n  ")
-    await _assert_settled(system, traffic, pids)
+    await system.assert_settled(traffic, pids)
 
 
 async def test_a_frozen_primary_thawed_after_the_failover_takes_no_lost_write(
@@ -153,7 +140,7 @@ async def test_a_frozen_primary_thawed_after_the_failover_takes_no_lost_write(
     REDIS_WAIT_REPLICAS the store announces none of them, so every state a refresh was
     answered with is in the new primary's history (epoch, seq, version). The window is
     printed; everything else as for a kill."""
-    pids = (system.worker.popen.pid, system.web.popen.pid)
+    pids = system.pids()
     async with Traffic(system.web.base_url) as traffic:
         await wait_until(lambda: 200 in traffic.statuses_since(0), within=30)
         upstream.configure(revision=DURING)
@@ -167,8 +154,8 @@ async def test_a_frozen_primary_thawed_after_the_failover_takes_no_lost_write(
         await wait_until(lambda: _refuses_writes(old), within=30)
         refusing = time.monotonic()
         await back_and_on_to_last(traffic, upstream, promoted)
-    await _assert_settled(system, traffic, pids)
-    redis = system.primary()
+    await system.assert_settled(traffic, pids)
+    redis = system.client()
     try:
         history = [
             PublishedVersion.decode(e) for e in await redis.lrange(system.keys.history, 0, -1)
@@ -239,17 +226,6 @@ def _refuses_writes(port: int) -> bool:
         except ResponseError:
             return True
     return False
-
-
-async def _assert_settled(system: System, traffic: Traffic, pids: tuple[int, int]) -> None:
-    assert_every_call_answered(traffic, system.web)
-    await wait_until(lambda: system.on(LAST), within=15)
-    redis = system.primary()
-    try:
-        await wait_until(lambda: nothing_pending(redis, system.keys), within=15)
-    finally:
-        await redis.aclose()
-    system.assert_alive(pids)
 
 
 async def test_the_watcher_and_the_refresh_command_work_on_sentinel(
