@@ -19,8 +19,6 @@ import contextlib
 from typing import Any
 
 from redis.asyncio.cluster import ClusterNode, RedisCluster
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialWithJitterBackoff
 from redis.cluster import LoadBalancingStrategy
 from redis.exceptions import RedisError
 
@@ -40,15 +38,14 @@ def connect_cluster(
     """A client of the cluster `target` names; with `replica`, reads (and subscriptions)
     go to a replica of the slot when there is one.
 
-    `connection` holds the options every connection gets (timeouts, decoding). The retry
-    is the cluster's own: it reads the slot map again before it tries once more.
+    `connection` holds the options every client gets (timeouts, decoding, the retry: on
+    a cluster, its own, which reads the slot map again before it tries once more).
     """
     return RedisCluster(
         startup_nodes=[ClusterNode(host, port) for host, port in target.nodes],
         # A replica of the slot, the primary when it has none.
         load_balancing_strategy=LoadBalancingStrategy.RANDOM_REPLICA if replica else None,
         max_connections=max_connections * POOL_HEADROOM,
-        retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=3),
         username=target.username,
         password=target.password,
         **tls_options(target.tls, target.ssl_cert_reqs, target.ssl_ca_certs),

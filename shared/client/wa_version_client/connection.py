@@ -31,13 +31,6 @@ RedisClient = Redis | RedisCluster
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
-# What every connection gets, whatever it connects to.
-_OPTIONS: dict[str, Any] = {
-    "decode_responses": True,
-    "socket_connect_timeout": 2,
-    "socket_timeout": 5,
-    "health_check_interval": 10,
-}
 _SCHEMES = (
     "redis://", "rediss://", "unix://",
     "redis+sentinel://", "rediss+sentinel://",
@@ -105,12 +98,10 @@ def describe(error: BaseException) -> str:
 
 def url_secrets(url: str) -> tuple[str, ...]:
     """The passwords in a Redis URL (a Sentinel URL may hold two); none when there are none."""
-    with contextlib.suppress(ConfigError):
-        if is_sentinel_url(url):
-            return parse_sentinel_url(url).secrets
-        if is_cluster_url(url):
-            return parse_cluster_url(url).secrets
     if is_sentinel_url(url) or is_cluster_url(url):
+        parse = parse_sentinel_url if is_sentinel_url(url) else parse_cluster_url
+        with contextlib.suppress(ConfigError):
+            return parse(url).secrets
         return ()
     password = urllib.parse.unquote(urllib.parse.urlsplit(url).password or "")
     return (password,) if password else ()
@@ -125,7 +116,7 @@ def connect(url: str, *, max_connections: int = 64, replica: bool = False) -> Re
         return connect_server(url, max_connections=max_connections, replica=replica)
     hide(*url_secrets(url))
     nodes = parse_cluster_url(url)
-    return connect_cluster(nodes, _OPTIONS, max_connections=max_connections, replica=replica)
+    return connect_cluster(nodes, _options(), max_connections=max_connections, replica=replica)
 
 
 def connect_server(url: str, *, max_connections: int = 64, replica: bool = False) -> Redis:
@@ -142,10 +133,7 @@ def connect_server(url: str, *, max_connections: int = 64, replica: bool = False
     if is_cluster_url(url):
         raise ConfigError("a cluster has no one server to connect to")
     hide(*url_secrets(url))
-    options = {
-        **_OPTIONS,
-        "retry": Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=3),
-    }
+    options = _options()
     if is_sentinel_url(url):
         target = parse_sentinel_url(url)
         return connect_sentinel(target, options, max_connections=max_connections, replica=replica)
@@ -180,6 +168,17 @@ def connect_reader(
             "reading from a replica needs a Sentinel or Cluster URL, or a replica's URL"
         )
     return connect(redis_url, max_connections=4, replica=True)
+
+
+def _options() -> dict[str, Any]:
+    """What every client gets, whatever it connects to (a Retry of its own for each)."""
+    return {
+        "decode_responses": True,
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+        "health_check_interval": 10,
+        "retry": Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=3),
+    }
 
 
 def _with_tls_options(url: str, *, cert_reqs: str, ca_certs: str) -> str:
