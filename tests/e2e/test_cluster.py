@@ -121,6 +121,15 @@ async def test_refreshes_and_pins_reach_every_subscriber(
     await wait_until(lambda: system.on(LAST))
 
 
+async def test_a_new_cluster_client_subscribes_at_its_first_attempt(system: System) -> None:
+    """The web's result subscription, the first thing its new cluster client does, reads
+    the slot map before it subscribes: no attempt fails (redis-py's cluster pub/sub looks
+    the channel's node up in a map a new client has not read yet), none waits a backoff."""
+    async with httpx.AsyncClient(base_url=system.web.base_url, timeout=30) as client:
+        metrics = (await client.get("/metrics", headers=AUTH)).text
+    assert "wa_subscription_reconnects_total 0.0" in metrics.splitlines()
+
+
 async def test_killing_the_slot_primary_under_traffic_loses_nothing(
     system: System, upstream: StubUpstream
 ) -> None:
