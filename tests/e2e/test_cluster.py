@@ -160,6 +160,24 @@ async def test_killing_the_slot_primary_under_traffic_loses_nothing(
     await system.assert_settled(traffic, pids)
 
 
+async def test_subscribers_on_a_dead_replica_move_to_the_primary(
+    system: System, upstream: StubUpstream
+) -> None:
+    """SIGKILL the replica of the service's slot: the subscribers that read from it read
+    the slot map again, subscribe on the primary (the slot has no other replica), and
+    hear the next refresh within seconds of the cluster marking the replica failed."""
+    primary = system.cluster.owner_of(system.keys.version)
+    (replica,) = system.cluster.paired[primary]
+    system.cluster.servers[replica].signal(signal.SIGKILL)
+    killed = time.monotonic()
+    upstream.configure(revision=LAST)
+    async with httpx.AsyncClient(base_url=system.web.base_url, timeout=30) as client:
+        assert (await client.post(REFRESH, headers=AUTH)).status_code == 200
+    await wait_until(lambda: system.on(LAST), within=10)
+    seconds = time.monotonic() - killed
+    print(f"\ncluster replica lost: every subscriber on the latest {seconds:.2f}s after SIGKILL")
+
+
 async def test_subscribers_on_replicas_add_no_subscriber_to_the_primary(
     system: System, upstream: StubUpstream
 ) -> None:

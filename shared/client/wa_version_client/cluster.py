@@ -15,21 +15,52 @@ MOVED makes the client read the slot map again, so commands go to the promoted r
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Any
 
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.cluster import LoadBalancingStrategy
-from redis.exceptions import RedisError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisClusterException, RedisError
 
 from wa_version_client.cluster_url import ClusterTarget
 from wa_version_client.contract.errors import ConfigError
 from wa_version_client.url_parts import tls_options
 
 # A cluster node's pool raises when its connections are all in use, where a single
-# server's blocking pool queues the caller: its limit is set this many times higher, as
-# a ceiling against a runaway rather than a queue.
+# server's blocking pool queues the caller. So commands queue for one of
+# `max_connections` turns (QUEUE_WAIT at most, as the blocking pool waits), and a node's
+# own limit is set this many times higher, for what takes no turn: pub/sub connections
+# and pipelines.
 POOL_HEADROOM = 4
+QUEUE_WAIT = 5.0
+
+
+class _QueueingCluster(RedisCluster):
+    """A RedisCluster whose commands wait for a free turn rather than fail, and whose
+    "cannot reach the cluster" is a ConnectionError like any unreachable Redis's."""
+
+    def __init__(self, *args: Any, turns: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._turns = asyncio.Semaphore(turns)
+
+    async def initialize(self, *args: Any, **kwargs: Any) -> RedisCluster:
+        try:
+            return await super().initialize(*args, **kwargs)
+        except RedisClusterException as exc:  # no node answered, or the slots are not covered
+            raise RedisConnectionError(f"the cluster cannot be used: {exc}") from exc
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            async with asyncio.timeout(QUEUE_WAIT):
+                await self._turns.acquire()
+        except TimeoutError:
+            raise RedisConnectionError(f"no free connection within {QUEUE_WAIT:g}s") from None
+        try:
+            return await super().execute_command(*args, **kwargs)
+        finally:
+            self._turns.release()
 
 
 def connect_cluster(
@@ -41,7 +72,8 @@ def connect_cluster(
     `connection` holds the options every client gets (timeouts, decoding, the retry: on
     a cluster, its own, which reads the slot map again before it tries once more).
     """
-    return RedisCluster(
+    return _QueueingCluster(
+        turns=max_connections,
         startup_nodes=[ClusterNode(host, port) for host, port in target.nodes],
         # A replica of the slot, the primary when it has none.
         load_balancing_strategy=LoadBalancingStrategy.RANDOM_REPLICA if replica else None,
@@ -61,17 +93,17 @@ async def slot_map_read(client: object) -> None:
         await client.initialize()
 
 
-async def reread_slot_map(client: object, key: str) -> None:
-    """On a cluster, make `client` read the slot map again if the node serving `key`'s
-    slot fails; nothing for another client.
+async def reread_slot_map(client: object) -> None:
+    """On a cluster, make `client` read the slot map again now; nothing for another client.
 
     Commands do this by themselves when a node fails them, but a subscription that lost
-    its node would otherwise go back to it, the one the map still names for the channel,
-    as long as no command failed on that node: a read of `key` is such a command.
+    its node (a primary or a replica) would otherwise go back to it, the one the map
+    still names for the channel, for as long as no command happened to fail there.
     """
     if isinstance(client, RedisCluster):
         with contextlib.suppress(RedisError, OSError):  # the next attempt tries again
-            await client.exists(key)
+            await client.initialize()  # a client that never read it reads it here
+            await client.nodes_manager.initialize()
 
 
 def require_hash_tag(prefix: str) -> None:

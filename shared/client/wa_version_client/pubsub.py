@@ -73,7 +73,7 @@ class Subscription:
                 delay = backoff.next_delay()
                 trouble.failed(exc, delay)
                 await asyncio.sleep(delay)
-                await reread_slot_map(self._redis, self._channels[0])  # a cluster's slot moved
+                await reread_slot_map(self._redis)  # a cluster's slot moved
 
     async def _read(self, pubsub: PubSub, backoff: Backoff, trouble: Trouble) -> None:
         while True:
