@@ -44,11 +44,35 @@ def test_the_environment_adds_the_tls_options() -> None:
         "redis+cluster://h:7000/service",  # a Sentinel-style path
         "redis+cluster://h:7000?sentinel_password=x",  # an option clusters do not take
         "redis+cluster://h:7000,",  # an empty host
+        "redis+cluster://bad host:7000",  # a space in a host
+        "redis+cluster://h:0",  # not a port
     ],
 )
 def test_a_malformed_url_is_a_config_error_at_start(url: str) -> None:
     with pytest.raises(ConfigError):
         Settings.from_env({**TAGGED, "REDIS_URL": url})
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["redis+cluster://user:1234?secretTAIL@h:7000", "redis+cluster://u:1234?ssl_cert_reqs=s@h:1"],
+)
+def test_a_raw_question_mark_in_a_password_is_refused_without_quoting_it(url: str) -> None:
+    """Read as the start of the options, a password's tail would be quoted back in the
+    error, or the password taken for a host and port and so never masked."""
+    with pytest.raises(ConfigError, match="%3F") as refused:
+        Settings.from_env({**TAGGED, "REDIS_URL": url})
+    assert "secret" not in str(refused.value)
+    assert "1234" not in str(refused.value)
+
+
+def test_the_suggested_prefix_is_itself_accepted() -> None:
+    """The refusal names a prefix that works: the old one without braces, in braces."""
+    for prefix in ["}{", "}{}", "whatsapp", "x" * 100]:
+        with pytest.raises(ConfigError) as refused:
+            require_hash_tag(prefix)
+        suggested = str(refused.value).split("REDIS_PREFIX=")[1].split(" ")[0]
+        require_hash_tag(suggested)
 
 
 def test_the_password_is_a_secret_the_logs_mask() -> None:

@@ -111,7 +111,9 @@ def require_hash_tag(prefix: str) -> None:
     opening = prefix.find("{")
     closing = prefix.find("}", opening + 1) if opening >= 0 else -1
     if opening < 0 or closing <= opening + 1:
+        bare = prefix.replace("{", "").replace("}", "")
+        example = bare if bare and len(bare) <= 40 else "whatsapp"
         raise ConfigError(
             "on a Redis Cluster, REDIS_PREFIX must hold a hash tag so every key lands in "
-            f"one slot: set REDIS_PREFIX={{{prefix[:40]}}} (README: High availability)"
+            f"one slot: set REDIS_PREFIX={{{example}}} (README: High availability)"
         )

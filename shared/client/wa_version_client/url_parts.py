@@ -33,6 +33,9 @@ def split_hosts_url(url: str, kind: str, known_options: Collection[str]) -> Host
     scheme, _, rest = url.partition("://")
     if "#" in rest:
         raise ConfigError(f"{kind} has no #fragment ('#' in a password is %23)")
+    if "?" in rest.rpartition("@")[0]:
+        # Read as the options, a password's tail would be quoted back as an unknown one.
+        raise ConfigError(f"a '?' in the credentials of {kind} must be percent-encoded (%3F)")
     location, _, query = rest.partition("?")
     # The credentials end at the last '@', so a '/' in a password cannot pass for a path.
     userinfo, _, hosts_and_path = location.rpartition("@")
@@ -62,9 +65,10 @@ def _address(host_port: str, kind: str) -> tuple[str, int]:
     host, colon, port = host_port.strip().rpartition(":")
     bare_colon = ":" in host and not (host.startswith("[") and host.endswith("]"))
     digits = port.isascii() and port.isdigit()
-    if not colon or not host or bare_colon or not digits or int(port) > 65535:
+    blank = not host or any(c.isspace() for c in host)
+    if not colon or blank or bare_colon or not digits or not 0 < int(port) <= 65535:
         raise ConfigError(
-            f"each host in {kind} is host:port (a password with '/', '@' or ':' "
+            f"each host in {kind} is host:port (a password with '/', '@', ':' or '?' "
             "must be percent-encoded)"
         )
     return host.strip("[]"), int(port)
