@@ -11,7 +11,8 @@ from typing import Any
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialWithJitterBackoff
+from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
+from redis.driver_info import DriverInfo
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -119,7 +120,9 @@ def connect(url: str, *, max_connections: int = 64, replica: bool = False) -> Re
     return connect_cluster(nodes, _options(), max_connections=max_connections, replica=replica)
 
 
-def connect_server(url: str, *, max_connections: int = 64, replica: bool = False) -> Redis:
+def connect_server(
+    url: str, *, max_connections: int = 64, replica: bool = False, subscriber: bool = False
+) -> Redis:
     """A client of one server (or of a Sentinel deployment's primary) whose pool makes
     callers wait for a free connection.
 
@@ -128,12 +131,13 @@ def connect_server(url: str, *, max_connections: int = 64, replica: bool = False
     Commands are retried briefly when a connection drops, so a Redis restart (or a
     failover) costs a caller a few hundred milliseconds rather than an error. With a
     Sentinel URL, `replica` asks for a replica (the primary when none is up); elsewhere
-    it changes nothing: the URL is the server read from.
+    it changes nothing: the URL is the server read from. `subscriber`: connections for
+    a SubscribedConnection (see `_subscriber_options`).
     """
     if is_cluster_url(url):
         raise ConfigError("a cluster has no one server to connect to")
     hide(*url_secrets(url))
-    options = _options()
+    options = _subscriber_options() if subscriber else _options()
     if is_sentinel_url(url):
         target = parse_sentinel_url(url)
         return connect_sentinel(target, options, max_connections=max_connections, replica=replica)
@@ -150,24 +154,25 @@ def read_from(where: str) -> bool:
     return where == "replica"
 
 
-def connect_reader(
+def connect_subscriber(
     redis_url: str, read_from_replica: bool, replica_url: str | None
-) -> RedisClient | None:
-    """The client to read and subscribe with, when it is not the primary's."""
+) -> RedisClient:
+    """The client a VersionSubscriber subscribes and reads with: the primary's, or with
+    `read_from_replica` (a Sentinel or Cluster URL) or `replica_url`, a replica's."""
     if replica_url:
         check_redis_url(replica_url)
         if is_sentinel_url(replica_url) or is_cluster_url(replica_url):
             raise ConfigError(
                 "a replica URL names one replica; for Sentinel or Cluster, read from=replica"
             )
-        return connect(replica_url, max_connections=4)
-    if not read_from_replica:
-        return None
-    if not (is_sentinel_url(redis_url) or is_cluster_url(redis_url)):
+        return connect_server(replica_url, max_connections=1, subscriber=True)
+    if read_from_replica and not (is_sentinel_url(redis_url) or is_cluster_url(redis_url)):
         raise ConfigError(
             "reading from a replica needs a Sentinel or Cluster URL, or a replica's URL"
         )
-    return connect(redis_url, max_connections=4, replica=True)
+    if is_cluster_url(redis_url):  # a pub/sub connection and pooled ones (see pubsub.py)
+        return connect(redis_url, max_connections=4, replica=read_from_replica)
+    return connect_server(redis_url, max_connections=1, replica=read_from_replica, subscriber=True)
 
 
 def _options() -> dict[str, Any]:
@@ -178,6 +183,19 @@ def _options() -> dict[str, Any]:
         "socket_timeout": 5,
         "health_check_interval": 10,
         "retry": Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=3),
+    }
+
+
+def _subscriber_options() -> dict[str, Any]:
+    """`_options()` for a subscribed connection. It pings by itself (a health check
+    would read a reply the subscription's reader waits for); it skips CLIENT SETINFO
+    (two commands and a round trip more on each of a fleet's reconnections after a
+    restart); and its connect is not retried inside redis-py: the subscription's own
+    jittered backoff spaces the attempts."""
+    return _options() | {
+        "health_check_interval": 0,
+        "driver_info": DriverInfo(name=None, lib_version=None),
+        "retry": Retry(NoBackoff(), retries=0),
     }
 
 

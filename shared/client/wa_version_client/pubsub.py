@@ -54,6 +54,7 @@ class Subscription:
         self._ping_interval = ping_interval
         self._max_backoff = max_backoff
         self._heard = 0.0
+        self.first_attempt = asyncio.Event()  # set once the first attempt read or failed
         self.subscriptions = 0  # how many times the subscription was confirmed
         self.losses = 0  # how many times the connection was lost
 
@@ -70,6 +71,7 @@ class Subscription:
                     await _first_to_end(self._read(pubsub, backoff, trouble), self._watch(pubsub))
             except Exception as exc:  # whatever Redis answers, subscribe again
                 self.losses += 1
+                self.first_attempt.set()
                 delay = backoff.next_delay()
                 trouble.failed(exc, delay)
                 await asyncio.sleep(delay)
@@ -91,6 +93,7 @@ class Subscription:
                 backoff.reset()
                 trouble.recovered()
                 await _logging_failure(self._on_subscribed(), "after subscribing")
+                self.first_attempt.set()
             elif message["type"] == "message":
                 handled = self._on_message(message["channel"], message["data"])
                 await _logging_failure(handled, f"a message on {message['channel']}")

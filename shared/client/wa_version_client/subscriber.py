@@ -12,16 +12,23 @@ Pub/sub alone loses what is published while a subscriber is disconnected, so the
 read on start, after every (re)subscription and every `resync_interval` seconds; a
 message or a read is applied only when its `(epoch, seq)` is newer than what is held, so
 duplicates and stragglers change nothing.
+
+An idle subscriber holds one Redis connection: it subscribes and reads on the same one
+(wa_version_client.subscribed). On a cluster it holds redis-py's pub/sub connection and
+a pooled one for reads. Reports open a connection of their own when the first is made.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
 from collections.abc import Mapping
 from types import TracebackType
+
+from redis.asyncio import Redis
 
 from wa_version_client import defaults
 from wa_version_client.connection import (
@@ -30,7 +37,7 @@ from wa_version_client.connection import (
     RedisClient,
     check_prefix_fits,
     connect,
-    connect_reader,
+    connect_subscriber,
     describe,
     read_from,
     redis_url_from_env,
@@ -39,16 +46,20 @@ from wa_version_client.connection import (
 from wa_version_client.contract.errors import MessageError
 from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.published import PublishedVersion
-from wa_version_client.contract.repair import plausible_epoch
+from wa_version_client.contract.repair import plausible_epoch, readable_state
+from wa_version_client.contract.state import VersionState
 from wa_version_client.contract.version import WAVersion
 from wa_version_client.env import EnvReader
 from wa_version_client.held import HeldVersion, OnChange
 from wa_version_client.operations import read_state
 from wa_version_client.pubsub import Subscription
 from wa_version_client.reports import OutdatedReports
+from wa_version_client.subscribed import SubscribedConnection
 from wa_version_client.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
+
+START_WAIT = 10.0  # seconds start() waits at most for the first read
 
 
 class VersionSubscriber:
@@ -68,16 +79,16 @@ class VersionSubscriber:
         replica_url: str | None = None,
         redis: RedisClient | None = None,
     ) -> None:
-        """`read_from_replica` (with a Sentinel URL) or `replica_url` (a replica's own URL):
-        read the hash and hear changes on a replica, so a fleet adds replicas rather than
-        connections to the primary; only reports (rare) write to the primary, over a
-        connection opened when the first one is made."""
+        """`read_from_replica` (with a Sentinel or Cluster URL) or `replica_url` (a
+        replica's own URL): read the hash and hear changes on a replica, so a fleet adds
+        replicas rather than connections to the primary. Only reports (rare) write to
+        the primary, through `redis` if given, else a client of `redis_url` that opens
+        its connection at the first report."""
         check_prefix_fits(redis_url, prefix)
-        reader = connect_reader(redis_url, read_from_replica, replica_url)  # may refuse
+        self._reader = connect_subscriber(redis_url, read_from_replica, replica_url)
+        self._reads_primary = not (read_from_replica or replica_url)
         self._redis = redis if redis is not None else connect(redis_url, max_connections=4)
-        self._reader = reader or self._redis
-        self._owned = [] if redis is not None else [self._redis]
-        self._owned += [self._reader] if self._reader is not self._redis else []
+        self._owned = [self._reader] + ([] if redis is not None else [self._redis])
         self._keys = Keys(prefix)
         self._resync_interval = resync_interval
         self._held = HeldVersion()
@@ -89,14 +100,25 @@ class VersionSubscriber:
             refresh_wait=refresh_wait,
             job_stream_maxlen=job_stream_maxlen,
         )
-        self.subscription = Subscription(
-            self._reader,
-            [self._keys.version_changed],
-            on_message=self._on_message,
-            on_subscribed=self.resync,
-            ping_interval=ping_interval,
-            max_backoff=1.0,  # a restarted Redis is back in use within about a second
-        )
+        self.subscription: SubscribedConnection | Subscription
+        if isinstance(self._reader, Redis):
+            self.subscription = SubscribedConnection(
+                self._reader,
+                [self._keys.version_changed],
+                on_message=self._on_message,
+                on_subscribed=self.resync,
+                ping_interval=ping_interval,
+                max_backoff=1.0,  # a restarted Redis is back in use within about a second
+            )
+        else:  # a cluster: redis-py's pub/sub follows the slot's node (pubsub.py)
+            self.subscription = Subscription(
+                self._reader,
+                [self._keys.version_changed],
+                on_message=self._on_cluster_message,
+                on_subscribed=self.resync,
+                ping_interval=ping_interval,
+                max_backoff=1.0,
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> VersionSubscriber:
@@ -130,18 +152,19 @@ class VersionSubscriber:
         return self._held.on_change(callback)
 
     async def start(self) -> None:
-        """Read the current version and follow changes in the background."""
-        try:
-            await self.resync()
-        except REDIS_DOWN:
-            pass  # the subscription keeps trying
-        except Exception as exc:  # a key of the wrong type, say: the resyncs try again
-            log.warning("reading the stored version failed: %s", describe(exc))
+        """Subscribe, read the current version, and follow changes in the background.
+
+        Returns once the first read is done or has failed (Redis down, say: the
+        subscription keeps trying), after at most START_WAIT seconds.
+        """
         self._tasks = [
             asyncio.create_task(self.subscription.run(), name="version-subscription"),
             asyncio.create_task(self._resync_periodically(), name="version-resync"),
             asyncio.create_task(self._held.call_back(), name="version-callbacks"),
         ]
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(START_WAIT):
+                await self.subscription.first_attempt.wait()
 
     async def aclose(self) -> None:
         await cancel_and_wait(*self._tasks)
@@ -164,9 +187,14 @@ class VersionSubscriber:
     async def resync(self) -> None:
         """Read the stored version and follow it (see HeldVersion.follow_store)."""
         asked = time.monotonic()
-        stored = PublishedVersion.from_state(await read_state(self._reader, self._keys))
+        stored = PublishedVersion.from_state(await self._read_state())
         if stored is not None:
-            self._held.follow_store(stored, asked, primary=self._reader is self._redis)
+            self._held.follow_store(stored, asked, primary=self._reads_primary)
+
+    async def _read_state(self) -> VersionState:
+        if isinstance(self.subscription, SubscribedConnection):
+            return readable_state(await self.subscription.command("HGETALL", self._keys.version))
+        return await read_state(self._reader, self._keys)
 
     async def wait_newer(
         self, than: PublishedVersion | None, within: float
@@ -191,7 +219,7 @@ class VersionSubscriber:
             return False
         return await self._reports.report()
 
-    async def _on_message(self, channel: str, data: str) -> None:
+    def _on_message(self, channel: str, data: str) -> None:
         try:
             published = PublishedVersion.decode(data)
         except MessageError as exc:
@@ -204,6 +232,9 @@ class VersionSubscriber:
             )
             return
         self._held.offer(published)
+
+    async def _on_cluster_message(self, channel: str, data: str) -> None:
+        self._on_message(channel, data)
 
     async def _resync_periodically(self) -> None:
         while True:

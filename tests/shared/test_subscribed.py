@@ -1,0 +1,156 @@
+"""SubscribedConnection on a real Redis: one connection that is subscribed and still reads."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from shared.embedded import RedisServer
+from tests.support import publish_version, wait_until
+from wa_version_client.connection import connect_server
+from wa_version_client.contract.keys import Keys
+from wa_version_client.subscribed import NotConnected, SubscribedConnection
+from wa_version_client.subscriber import VersionSubscriber
+from wa_version_client.tasks import cancel_and_wait
+
+CHANNEL = "test-channel"
+
+
+class Listener:
+    """A running SubscribedConnection and what it heard."""
+
+    def __init__(self, url: str, *, ping_interval: float = 5.0) -> None:
+        self.client = connect_server(url, max_connections=1, subscriber=True)
+        self.messages: list[str] = []
+        self.subscription = SubscribedConnection(
+            self.client,
+            [CHANNEL],
+            on_message=lambda channel, data: self.messages.append(data),
+            on_subscribed=self._nothing,
+            ping_interval=ping_interval,
+        )
+        self._task: asyncio.Task[None] | None = None
+
+    async def _nothing(self) -> None:
+        pass
+
+    async def __aenter__(self) -> Listener:
+        self._task = asyncio.create_task(self.subscription.run())
+        await wait_until(lambda: self.subscription.subscriptions == 1)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        await cancel_and_wait(self._task)
+        await self.client.aclose()
+
+
+@pytest.fixture
+async def listener(redis_server: RedisServer) -> AsyncIterator[Listener]:
+    async with Listener(redis_server.url) as running:
+        yield running
+
+
+async def new_client_ids(redis: Redis, before: set[str]) -> list[dict[str, str]]:
+    return [c for c in await redis.client_list() if c["id"] not in before]
+
+
+async def test_an_idle_subscriber_holds_one_connection(
+    redis_server: RedisServer, redis: Redis, keys: Keys
+) -> None:
+    """A started subscriber holds a single connection, subscribed, that it also reads on;
+    a report of an outdated version opens the one more that writes."""
+    before = {c["id"] for c in await redis.client_list()}
+    async with VersionSubscriber(redis_server.url, prefix=keys.prefix) as versions:
+        await wait_until(lambda: versions.subscription.subscriptions == 1)
+        await versions.resync()
+        added = await new_client_ids(redis, before)
+        assert len(added) == 1
+        assert added[0]["sub"] == "1"
+        assert added[0]["cmd"] == "hgetall"  # the read ran on the subscribed connection
+        assert await versions.report_outdated()
+        assert len(await new_client_ids(redis, before)) == 2
+
+
+async def test_replies_and_messages_interleave_without_mixing(
+    listener: Listener, redis: Redis
+) -> None:
+    """Commands sent while messages stream in each get their own reply, and every
+    message arrives, in order, on the same connection."""
+
+    async def publish() -> None:
+        for number in range(300):
+            await redis.publish(CHANNEL, str(number))
+
+    async def echo(number: int) -> str:
+        reply: str = await listener.subscription.command("ECHO", f"reply-{number}")
+        return reply
+
+    replies, _ = await asyncio.gather(asyncio.gather(*(echo(n) for n in range(100))), publish())
+    assert replies == [f"reply-{n}" for n in range(100)]
+    await wait_until(lambda: len(listener.messages) == 300)
+    assert listener.messages == [str(n) for n in range(300)]
+    assert listener.subscription.losses == 0
+
+
+async def test_an_error_reply_fails_its_command_only(listener: Listener, redis: Redis) -> None:
+    """Redis refusing a command (a key of the wrong type) raises in that command's
+    caller; the connection stays, and so do the next replies and messages."""
+    await redis.set("a-string", "x")
+    with pytest.raises(ResponseError, match="WRONGTYPE"):
+        await listener.subscription.command("HGETALL", "a-string")
+    assert await listener.subscription.command("ECHO", "next") == "next"
+    await redis.publish(CHANNEL, "still here")
+    await wait_until(lambda: listener.messages == ["still here"])
+    assert listener.subscription.losses == 0
+
+
+async def test_a_command_given_up_on_leaves_the_replies_paired(
+    listener: Listener, redis: Redis
+) -> None:
+    """A caller that stops waiting (a timeout) does not shift the replies: its reply,
+    when it comes, is dropped, and the next command still gets its own."""
+    await redis.execute_command("CLIENT", "PAUSE", "10000", "ALL")  # hold every reply
+    try:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(listener.subscription.command("ECHO", "late"), 0.2)
+    finally:
+        await redis.execute_command("CLIENT", "UNPAUSE")
+    assert await listener.subscription.command("ECHO", "mine") == "mine"
+    assert listener.subscription.losses == 0
+
+
+async def test_a_command_without_a_connection_is_refused(redis_server: RedisServer) -> None:
+    """Before it connects (or while it reconnects) the subscription refuses commands
+    with a ConnectionError, which every caller already treats as Redis being away."""
+    client = connect_server(redis_server.url, max_connections=1, subscriber=True)
+
+    async def nothing() -> None:
+        pass
+
+    subscription = SubscribedConnection(
+        client, [CHANNEL], on_message=lambda channel, data: None, on_subscribed=nothing
+    )
+    with pytest.raises(NotConnected):
+        await subscription.command("PING")
+    await client.aclose()
+
+
+async def test_a_hash_of_the_wrong_type_leaves_the_subscription_up(
+    redis_server: RedisServer, redis: Redis, keys: Keys
+) -> None:
+    """The version key holding a string (someone's mistake) fails the read after
+    subscribing, which is logged; the subscription stays, and a change published once
+    the key is fixed is applied."""
+    await redis.set(keys.version, "not a hash")
+    async with VersionSubscriber(redis_server.url, prefix=keys.prefix) as versions:
+        await wait_until(lambda: versions.subscription.subscriptions == 1)
+        assert versions.current is None
+        await redis.delete(keys.version)
+        await publish_version(redis, keys, 100)
+        await wait_until(lambda: versions.current is not None)
+        assert versions.subscription.losses == 0
