@@ -28,21 +28,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import resource
 import statistics
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import Connection
 
+from bench.harness import cpu_ms, raise_open_files_limit
 from devtools.cluster import ClusterDeployment
 from shared.embedded import describe_server
 from wa_version_client.connection import connect
@@ -175,16 +173,6 @@ class Children:
         for process in self.processes:
             process.terminate()
             await process.wait()
-
-
-def cpu_ms(pid: int) -> float:
-    """CPU time of every thread of the process `pid`, in ms: /proc/<pid>/task/*/schedstat
-    counts nanoseconds, where /proc/<pid>/stat's utime and stime count 10 ms ticks."""
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(FileNotFoundError):  # a thread that just ended
-            total += int((task / "schedstat").read_text().split()[0])
-    return total / 1e6
 
 
 async def bus_counters(ports: Iterable[int]) -> dict[str, int]:
@@ -345,13 +333,8 @@ def conclusion(sharded: Result, plain: Result, messages: int) -> str:
     )
 
 
-def raise_open_file_limit() -> None:
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
 def main() -> None:
-    raise_open_file_limit()
+    raise_open_files_limit()
     if len(sys.argv) == 5 and sys.argv[1] == "--child":  # --child COMMAND CHANNEL PORT:N,…
         shares = (share.split(":") for share in sys.argv[4].split(","))
         ports = [int(port) for port, n in shares for _ in range(int(n))]

@@ -6,6 +6,8 @@ measures competes with them only for the CPU, as it would in production.
 
 from __future__ import annotations
 
+import contextlib
+import resource
 import tempfile
 from pathlib import Path
 
@@ -15,6 +17,25 @@ from devtools.processes import Process, memory_mb, wait_for_http
 from shared.embedded import RedisServer, free_port
 
 SECRET = "bench-secret"
+
+
+def cpu_ms(pid: int) -> float:
+    """CPU time of every thread of the process `pid`, in ms: /proc/<pid>/task/*/schedstat
+    counts nanoseconds, where /proc/<pid>/stat's utime and stime count 10 ms ticks."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # a thread that just ended
+            total += int((task / "schedstat").read_text().split()[0])
+    return total / 1e6
+
+
+def raise_open_files_limit() -> None:
+    """Let this process (and the servers and children it starts) open as many files as
+    the machine allows: thousands of connections each need one."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 HEADERS = {"X-Admin-Secret": SECRET}
 
 

@@ -114,12 +114,12 @@ async def test_a_command_given_up_on_leaves_the_replies_paired(
 ) -> None:
     """A caller that stops waiting (a timeout) does not shift the replies: its reply,
     when it comes, is dropped, and the next command still gets its own."""
-    await redis.execute_command("CLIENT", "PAUSE", "10000", "ALL")  # hold every reply
+    await redis.client_pause(10_000)  # hold every reply
     try:
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(listener.subscription.command("ECHO", "late"), 0.2)
     finally:
-        await redis.execute_command("CLIENT", "UNPAUSE")
+        await redis.client_unpause()
     assert await listener.subscription.command("ECHO", "mine") == "mine"
     assert listener.subscription.losses == 0
 
