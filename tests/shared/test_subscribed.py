@@ -62,8 +62,8 @@ async def new_client_ids(redis: Redis, before: set[str]) -> list[dict[str, str]]
 async def test_an_idle_subscriber_holds_one_connection(
     redis_server: RedisServer, redis: Redis, keys: Keys
 ) -> None:
-    """A started subscriber holds a single connection, subscribed, that it also reads on;
-    a report of an outdated version opens the one more that writes."""
+    """A started subscriber holds a single connection, subscribed, that it also reads on
+    and sends its reports of an outdated version on."""
     before = {c["id"] for c in await redis.client_list()}
     async with VersionSubscriber(redis_server.url, prefix=keys.prefix) as versions:
         await wait_until(lambda: versions.subscription.subscriptions == 1)
@@ -73,7 +73,23 @@ async def test_an_idle_subscriber_holds_one_connection(
         assert added[0]["sub"] == "1"
         assert added[0]["cmd"] == "hgetall"  # the read ran on the subscribed connection
         assert await versions.report_outdated()
-        assert len(await new_client_ids(redis, before)) == 2
+        added = await new_client_ids(redis, before)
+        assert [client["cmd"] for client in added] == ["xadd"]
+        assert await redis.xlen(keys.refresh_jobs) == 1
+
+
+async def test_a_report_without_a_subscription_goes_on_a_connection_of_its_own(
+    redis_server: RedisServer, redis: Redis, keys: Keys
+) -> None:
+    """A subscriber whose subscription is not up (not started, or reconnecting) still
+    reports: through a client that connects for it."""
+    versions = VersionSubscriber(redis_server.url, prefix=keys.prefix)
+    try:
+        assert await versions.report_outdated()
+        assert await redis.xlen(keys.refresh_jobs) == 1
+        assert await redis.exists(keys.outdated_report)
+    finally:
+        await versions.aclose()
 
 
 async def test_replies_and_messages_interleave_without_mixing(

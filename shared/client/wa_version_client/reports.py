@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from wa_version_client.connection import RedisClient
 from wa_version_client.contract.clock import epoch_ms
 from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.messages import RefreshJob
-from wa_version_client.operations import enqueue
+from wa_version_client.operations import enqueue_command
+
+# Runs one Redis command on the primary and returns its reply.
+RunCommand = Callable[..., Awaitable[Any]]
 
 log = logging.getLogger(__name__)
 
@@ -19,18 +23,19 @@ class OutdatedReports:
 
     The first report sets a Redis key that expires after the interval, and only it
     enqueues a job; later reports in the interval cost no Redis call in the same process.
+    Commands go through `run`, so a subscriber can send them on the connection it holds.
     """
 
     def __init__(
         self,
-        redis: RedisClient,
+        run: RunCommand,
         keys: Keys,
         *,
         interval: float,
         refresh_wait: float,
         job_stream_maxlen: int,
     ) -> None:
-        self._redis = redis
+        self._run = run
         self._keys = keys
         self._interval = interval
         self._refresh_wait = refresh_wait
@@ -46,9 +51,10 @@ class OutdatedReports:
         # Mute first, so reports racing this one in the same process ask Redis nothing.
         self._muted_until = now + self._interval
         try:
-            first = await self._redis.set(self._keys.outdated_report, "1", nx=True, px=interval_ms)
+            key = self._keys.outdated_report
+            first = await self._run("SET", key, "1", "NX", "PX", str(interval_ms))
             if not first:
-                left_ms = await self._redis.pttl(self._keys.outdated_report)
+                left_ms = int(await self._run("PTTL", key))
                 self._muted_until = now + max(0, left_ms) / 1000
                 return False
         except BaseException:
@@ -56,6 +62,6 @@ class OutdatedReports:
             raise
         deadline_ms = epoch_ms() + int(self._refresh_wait * 1000)
         job = RefreshJob.new(force=True, deadline_ms=deadline_ms)
-        await enqueue(self._redis, self._keys, job, maxlen=self._job_stream_maxlen)
+        await self._run(*enqueue_command(self._keys, job, maxlen=self._job_stream_maxlen))
         log.info("reported an outdated client version: refresh requested")
         return True

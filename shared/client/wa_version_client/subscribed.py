@@ -45,7 +45,8 @@ _PUSHED = object()  # what the push handler gives the reader: "that was a push, 
 
 
 class NotConnected(RedisConnectionError):
-    """A command was asked of a subscription that holds no connection right now."""
+    """A command was asked of a subscription that holds no connection right now: it was
+    not sent, so it can be sent elsewhere."""
 
 
 class _Session:
@@ -103,7 +104,8 @@ class _Session:
         while self._waiting:
             waiting = self._waiting.popleft()
             if not waiting.done():
-                waiting.set_exception(NotConnected("the connection was lost"))
+                # Not NotConnected: the command may have run before the connection died.
+                waiting.set_exception(RedisConnectionError("the connection was lost"))
 
 
 class SubscribedConnection:

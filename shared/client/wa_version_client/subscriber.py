@@ -14,8 +14,9 @@ message or a read is applied only when its `(epoch, seq)` is newer than what is 
 duplicates and stragglers change nothing.
 
 An idle subscriber holds one Redis connection: it subscribes and reads on the same one
-(wa_version_client.subscribed). On a cluster it holds redis-py's pub/sub connection and
-a pooled one for reads. Reports open a connection of their own when the first is made.
+(wa_version_client.subscribed), and sends its reports on it too. On a cluster it holds
+redis-py's pub/sub connection and a pooled one for reads; a subscriber reading from a
+replica opens one to the primary at its first report.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import os
 import time
 from collections.abc import Mapping
 from types import TracebackType
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -54,7 +56,7 @@ from wa_version_client.held import HeldVersion, OnChange
 from wa_version_client.operations import read_state
 from wa_version_client.pubsub import Subscription
 from wa_version_client.reports import OutdatedReports
-from wa_version_client.subscribed import SubscribedConnection
+from wa_version_client.subscribed import NotConnected, SubscribedConnection
 from wa_version_client.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -81,9 +83,9 @@ class VersionSubscriber:
     ) -> None:
         """`read_from_replica` (with a Sentinel or Cluster URL) or `replica_url` (a
         replica's own URL): read the hash and hear changes on a replica, so a fleet adds
-        replicas rather than connections to the primary. Only reports (rare) write to
-        the primary, through `redis` if given, else a client of `redis_url` that opens
-        its connection at the first report."""
+        replicas rather than connections to the primary. Reports (rare) write to the
+        primary: on the subscribed connection when it is the primary's, else through
+        `redis` if given, or a client of `redis_url` that connects at the first report."""
         check_prefix_fits(redis_url, prefix)
         self._reader = connect_subscriber(redis_url, read_from_replica, replica_url)
         self._reads_primary = not (read_from_replica or replica_url)
@@ -94,7 +96,7 @@ class VersionSubscriber:
         self._held = HeldVersion()
         self._tasks: list[asyncio.Task[None]] = []
         self._reports = OutdatedReports(
-            self._redis,
+            self._on_primary,
             self._keys,
             interval=report_interval,
             refresh_wait=refresh_wait,
@@ -218,6 +220,14 @@ class VersionSubscriber:
         if used is not None and held is not None and held.version > used:
             return False
         return await self._reports.report()
+
+    async def _on_primary(self, *args: str) -> Any:
+        """Run a command on the primary: on the subscribed connection when that is the
+        primary's and up, so a report opens no connection; else on the reports' client."""
+        if self._reads_primary and isinstance(self.subscription, SubscribedConnection):
+            with contextlib.suppress(NotConnected):
+                return await self.subscription.command(*args)
+        return await self._redis.execute_command(*args)  # type: ignore[no-untyped-call]
 
     def _on_message(self, channel: str, data: str) -> None:
         try:
