@@ -1,11 +1,22 @@
-"""Fan-out: how fast one version change reaches many subscribers, and a Redis restart.
+"""Fan-out: how fast one change reaches thousands of subscribers, against raw redis-py
+pub/sub with as many connections, and how such a fleet comes back after a Redis restart.
 
-Starts a redis-server and `--processes` child processes holding `--subscribers`
-VersionSubscribers in all (each with its own connections), then publishes `--changes`
-changes as the worker does and measures, per change, the delay from publishing to each
-subscriber's on_change callback: p50, p99 and the time until all had it. Last, it
-restarts Redis (losing its data), stores a new version once Redis is back, and measures
-the time until every subscriber holds it.
+For each kind of subscriber, `--processes` child processes hold `--subscribers` in all:
+
+- `ours`: VersionSubscribers, one connection each; a change is timed at its on_change
+  callback (decoded, checked, ordered, handed to the callbacks' task);
+- `raw`: one redis-py PubSub each (its own connection, redis-py's defaults), reading with
+  `get_message`; a change is timed when the message is read and its JSON decoded: the
+  least a Python subscriber can do.
+
+The parent publishes `--changes` changes as the worker does and times, per change, the
+delay from publishing to each subscriber's line: p50, p99, and until all had it. The
+kinds take turns (raw, ours, ours, raw with `--rounds 2`), each in fresh processes.
+
+Restart (ours): Redis restarts, losing its data; once it accepts connections again the
+parent stores a new version and measures the time until every subscriber holds it,
+Redis's CPU over that time, and the peak of new connections per second (INFO
+`total_connections_received`, sampled every 100 ms, over any 1 s window).
 
     .venv/bin/python -m bench.fanout [--subscribers 1000] [--processes 4] [--changes 10]
 """
@@ -14,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -21,34 +33,77 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from redis.asyncio import Redis
+
+from bench.harness import cpu_ms, raise_open_files_limit
 from devtools.publishing import publish_version
 from devtools.waiting import wait_until
 from shared.embedded import RedisServer
-from wa_version_client.connection import connect
+from wa_version_client.connection import connect_server
 from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.published import PublishedVersion
+from wa_version_client.held import OnChange
 from wa_version_client.subscriber import VersionSubscriber
 
 PREFIX = "bench"
+KINDS = ("ours", "raw")
+SAMPLE = 0.1  # seconds between INFO samples during a restart
 
 
-# --- the child: holds subscribers, prints one line per applied change -----------------
+# --- the children: hold subscribers, print one line per change heard -----------------
 
 
-async def hold_subscribers(url: str, count: int) -> None:
-    subscribers = [VersionSubscriber(url, prefix=PREFIX) for _ in range(count)]
+def line(epoch: int, seq: int, heard: float, called: float | None = None) -> None:
+    """One change heard: when (`heard`, wall clock), and when on_change ran (`called`)."""
+    sys.stdout.write(json.dumps({"seq": seq, "epoch": epoch, "t": heard, "cb": called}) + "\n")
 
-    def report(old: PublishedVersion | None, new: PublishedVersion) -> None:
-        sys.stdout.write(f'{{"seq":{new.seq},"epoch":{new.epoch},"t":{time.time()}}}\n')
 
-    for subscriber in subscribers:
-        subscriber.on_change(report)
-    await asyncio.gather(*(s.start() for s in subscribers))
-    await wait_until(lambda: all(s.subscription.subscriptions for s in subscribers), 60)
+async def flush_forever() -> None:
     print("ready", flush=True)
     while True:  # flush the lines every 10 ms until the parent ends this process
         sys.stdout.flush()
         await asyncio.sleep(0.01)
+
+
+async def hold_ours(url: str, count: int) -> None:
+    subscribers = [VersionSubscriber(url, prefix=PREFIX) for _ in range(count)]
+
+    def reporter(subscriber: VersionSubscriber) -> OnChange:
+        def report(old: PublishedVersion | None, new: PublishedVersion) -> None:
+            now, elapsed = time.time(), time.monotonic() - subscriber.current_since
+            line(new.epoch, new.seq, heard=now - elapsed, called=now)
+
+        return report
+
+    for subscriber in subscribers:
+        subscriber.on_change(reporter(subscriber))
+    await asyncio.gather(*(s.start() for s in subscribers))
+    await wait_until(lambda: all(s.subscription.subscriptions for s in subscribers), 120)
+    await flush_forever()
+
+
+async def hold_raw(url: str, count: int) -> None:
+    channel = Keys(PREFIX).version_changed
+    subscribed = 0
+
+    async def listen() -> None:
+        nonlocal subscribed
+        async with Redis.from_url(url, decode_responses=True) as client, client.pubsub() as pubsub:
+            await pubsub.subscribe(channel)
+            while True:
+                message = await pubsub.get_message(timeout=None)
+                if message is None:
+                    continue
+                if message["type"] == "subscribe":
+                    subscribed += 1
+                elif message["type"] == "message":
+                    data = json.loads(message["data"])
+                    line(data["epoch"], data["seq"], heard=time.time())
+
+    listeners = [asyncio.create_task(listen()) for _ in range(count)]
+    await wait_until(lambda: subscribed == count, 120)
+    await flush_forever()
+    del listeners
 
 
 # --- the parent: publishes and measures ---------------------------------------------
@@ -59,38 +114,46 @@ class Children:
     processes: list[asyncio.subprocess.Process] = field(default_factory=list)
     readers: list[asyncio.Task[None]] = field(default_factory=list)
     applied: dict[tuple[int, int], list[float]] = field(default_factory=dict)
+    called: dict[tuple[int, int], list[float]] = field(default_factory=dict)
     ready: int = 0
 
-    async def start(self, url: str, total: int, count: int) -> None:
+    async def start(self, kind: str, url: str, total: int, count: int) -> None:
         sizes = [total // count + (1 if i < total % count else 0) for i in range(count)]
         for size in sizes:
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bench.fanout", "--child", url, str(size),
+                sys.executable, "-m", "bench.fanout", "--child", kind, url, str(size),
                 stdout=asyncio.subprocess.PIPE,
                 limit=2**20,
             )  # fmt: skip
             self.processes.append(process)
             self.readers.append(asyncio.create_task(self._read(process)))
-        await wait_until(lambda: self.ready == len(sizes), within=120)
+        await wait_until(lambda: self.ready == len(sizes), within=300)
 
     async def _read(self, process: asyncio.subprocess.Process) -> None:
         assert process.stdout is not None
         async for raw in process.stdout:
-            line = raw.decode().strip()
-            if line == "ready":
+            text = raw.decode().strip()
+            if text == "ready":
                 self.ready += 1
-            elif line:
-                data = json.loads(line)
-                self.applied.setdefault((data["epoch"], data["seq"]), []).append(data["t"])
+            elif text:
+                data = json.loads(text)
+                key = (data["epoch"], data["seq"])
+                self.applied.setdefault(key, []).append(data["t"])
+                if data["cb"] is not None:
+                    self.called.setdefault(key, []).append(data["cb"])
 
     async def wait_for(self, key: tuple[int, int], total: int) -> list[float]:
-        """The apply times of `key` once every subscriber reported it."""
-        await wait_until(lambda: len(self.applied.get(key, [])) == total, within=60)
+        """The times `key` was heard, once every subscriber heard it."""
+        await wait_until(lambda: len(self.applied.get(key, [])) == total, within=120)
         return self.applied[key]
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
         for process in self.processes:
             process.terminate()
+        for process in self.processes:
+            await process.wait()
+        for reader in self.readers:
+            await reader
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -98,64 +161,165 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def measure(total: int, processes: int, changes: int) -> dict[str, float]:
-    """Run the fan-out measurement; print it, and return the figures in ms."""
+@dataclass
+class Delivery:
+    """Publish → heard, in ms: each change's p50, p99 and slowest, medians over changes;
+    for ours also publish → on_change (p50, p99)."""
+
+    p50: float
+    p99: float
+    all: float
+    called_p50: float = 0.0
+    called_p99: float = 0.0
+
+
+@dataclass
+class Restart:
+    converged_ms: float  # from Redis accepting connections to every subscriber holding it
+    redis_cpu_ms: float  # Redis's CPU time over that
+    peak_connections: float  # new connections per second, the busiest 1 s window
+
+
+async def deliveries(
+    children: Children, writer: Redis, keys: Keys, total: int, changes: int, first: int
+) -> Delivery:
+    # One change first, not counted: it warms every process's code paths.
+    await children.wait_for((await publish_version(writer, keys, first)).order, total)
+    heard: dict[str, list[float]] = {"p50": [], "p99": [], "all": [], "c50": [], "c99": []}
+    for revision in range(first + 1, first + 1 + changes):
+        sent = time.time()
+        published = await publish_version(writer, keys, revision)
+        delays = [(t - sent) * 1000 for t in await children.wait_for(published.order, total)]
+        heard["p50"].append(statistics.median(delays))
+        heard["p99"].append(percentile(delays, 0.99))
+        heard["all"].append(max(delays))
+        called = [(t - sent) * 1000 for t in children.called.get(published.order, [])]
+        if called:
+            heard["c50"].append(statistics.median(called))
+            heard["c99"].append(percentile(called, 0.99))
+    middle = {name: statistics.median(values) if values else 0.0 for name, values in heard.items()}
+    return Delivery(middle["p50"], middle["p99"], middle["all"], middle["c50"], middle["c99"])
+
+
+async def restart(
+    server: RedisServer, children: Children, writer: Redis, keys: Keys, total: int
+) -> Restart:
+    server.stop()
+    server.start()
+    back = time.time()
+    assert server.pid is not None
+    cpu_before = cpu_ms(server.pid)
+    sampler = asyncio.create_task(sample_connections(server.url))
+    try:
+        published = await publish_version(writer, keys, 1)
+        converged = max(await children.wait_for(published.order, total))
+        cpu = cpu_ms(server.pid) - cpu_before
+    finally:
+        sampler.cancel()
+        samples = await asyncio.gather(sampler, return_exceptions=True)
+    counts = samples[0] if isinstance(samples[0], list) else []
+    window = round(1 / SAMPLE)
+    peak = max(
+        (counts[i + window] - counts[i] for i in range(len(counts) - window)),
+        default=counts[-1] if counts else 0,
+    )
+    return Restart((converged - back) * 1000, cpu, float(peak))
+
+
+async def sample_connections(url: str) -> list[int]:
+    """INFO total_connections_received every SAMPLE seconds, until cancelled."""
+    counts: list[int] = []
+    async with Redis.from_url(url) as redis:
+        with contextlib.suppress(asyncio.CancelledError):
+            while True:
+                counts.append(int((await redis.info("stats"))["total_connections_received"]))
+                await asyncio.sleep(SAMPLE)  # a sampling period, not a race
+    return counts
+
+
+async def measure_kind(
+    kind: str, total: int, processes: int, changes: int, *, with_restart: bool
+) -> tuple[Delivery, Restart | None]:
     keys = Keys(PREFIX)
-    # Each subscriber holds two connections (pub/sub, and one for reading the hash).
-    with RedisServer(None, "--maxclients", str(max(10_000, 3 * total))) as server:
+    # Room for every subscriber's connection and the parent's few.
+    with RedisServer(None, "--maxclients", str(total + 100)) as server:
         children = Children()
-        writer = connect(server.url)
-        started = time.monotonic()
-        await children.start(server.url, total, processes)
-        took = time.monotonic() - started
-        print(f"{total} subscribers in {processes} processes ready in {took:.1f} s")
-        # One change first, not counted: the first message warms every process's code paths.
-        await children.wait_for((await publish_version(writer, keys, 999)).order, total)
-        p50s, p99s, alls = [], [], []
-        for revision in range(1000, 1000 + changes):
-            sent = time.time()
-            published = await publish_version(writer, keys, revision)
-            times = await children.wait_for(published.order, total)
-            delays = [(t - sent) * 1000 for t in times]
-            p50s.append(statistics.median(delays))
-            p99s.append(percentile(delays, 0.99))
-            alls.append(max(delays))
-        print(
-            f"change -> on_change, median over {changes} changes: "
-            f"p50 {statistics.median(p50s):.1f} ms, p99 {statistics.median(p99s):.1f} ms, "
-            f"all {total} {statistics.median(alls):.1f} ms "
-            f"(worst change: all in {max(alls):.1f} ms)"
-        )
-        server.stop()
-        server.start()
-        back = time.time()
-        published = await publish_version(writer, keys, 5000)
-        times = await children.wait_for(published.order, total)
-        print(
-            f"Redis restarted (data lost): all {total} hold the next version "
-            f"{(max(times) - back) * 1000:.0f} ms after Redis accepted connections again"
-        )
-        children.stop()
-        await writer.aclose()
-    return {
-        "p50": statistics.median(p50s),
-        "p99": statistics.median(p99s),
-        "all": statistics.median(alls),
-        "restart": (max(times) - back) * 1000,
-    }
+        writer = connect_server(server.url)
+        try:
+            started = time.monotonic()
+            await children.start(kind, server.url, total, processes)
+            took = time.monotonic() - started
+            print(f"  {kind}: {total} subscribers in {processes} processes ready in {took:.1f} s")
+            delivery = await deliveries(children, writer, keys, total, changes, first=1000)
+            print(f"  {kind}: p50 {delivery.p50:.1f} ms, p99 {delivery.p99:.1f} ms, "
+                  f"all {delivery.all:.1f} ms; on_change p50 {delivery.called_p50:.1f} ms, "
+                  f"p99 {delivery.called_p99:.1f} ms")  # fmt: skip
+            after = await restart(server, children, writer, keys, total) if with_restart else None
+            if after is not None:
+                print(f"  {kind}: after a restart all hold the next version in "
+                      f"{after.converged_ms:.0f} ms; Redis CPU {after.redis_cpu_ms:.0f} ms; "
+                      f"peak {after.peak_connections:.0f} new connections/s")  # fmt: skip
+        finally:
+            await children.stop()
+            await writer.aclose()
+    return delivery, after
+
+
+@dataclass
+class Figures:
+    """One size: ours and raw delivery (medians over rounds), and ours after a restart."""
+
+    subscribers: int
+    ours: Delivery
+    raw: Delivery
+    restart: Restart
+
+
+async def measure(total: int, processes: int, changes: int, rounds: int = 1) -> Figures:
+    """Raw and ours in turns (raw, ours, ours, raw, …); the restart on ours' first turn."""
+    runs: dict[str, list[Delivery]] = {kind: [] for kind in KINDS}
+    restarted: Restart | None = None
+    for turn in range(rounds):
+        for kind in ("raw", "ours") if turn % 2 == 0 else ("ours", "raw"):
+            first = kind == "ours" and restarted is None
+            delivery, after = await measure_kind(
+                kind, total, processes, changes, with_restart=first
+            )
+            runs[kind].append(delivery)
+            restarted = after or restarted
+    assert restarted is not None
+    ours, raw = (_median(runs[kind]) for kind in ("ours", "raw"))
+    return Figures(total, ours, raw, restarted)
+
+
+def _median(runs: list[Delivery]) -> Delivery:
+    return Delivery(
+        statistics.median(r.p50 for r in runs),
+        statistics.median(r.p99 for r in runs),
+        statistics.median(r.all for r in runs),
+        statistics.median(r.called_p50 for r in runs),
+        statistics.median(r.called_p99 for r in runs),
+    )
 
 
 def main() -> None:
-    if len(sys.argv) == 4 and sys.argv[1] == "--child":
-        asyncio.run(hold_subscribers(sys.argv[2], int(sys.argv[3])))
+    raise_open_files_limit()
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        hold = hold_ours if sys.argv[2] == "ours" else hold_raw
+        asyncio.run(hold(sys.argv[3], int(sys.argv[4])))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--changes", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
-    asyncio.run(measure(args.subscribers, args.processes, args.changes))
+    figures = asyncio.run(measure(args.subscribers, args.processes, args.changes, args.rounds))
+    print(
+        f"{figures.subscribers} subscribers: ours/raw p50 {figures.ours.p50 / figures.raw.p50:.2f}x"
+        f", p99 {figures.ours.p99 / figures.raw.p99:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -40,6 +40,9 @@ def test_revision_above_uint32_is_rejected() -> None:
         "2.3000.١٢",
         "2.03000.1",
         " 2.3000.1",
+        "2.3000.1\n",
+        "2.3000.4294967296",
+        "2.3000." + "9" * 5000,  # past Python's 4,300-digit int() limit: a ValueError once
     ],
 )
 def test_malformed_text_is_rejected(text: str) -> None:

@@ -37,6 +37,11 @@ class HeldVersion:
     def current(self) -> PublishedVersion | None:
         return self._current
 
+    @property
+    def held_since(self) -> float:
+        """When `current` was applied, by time.monotonic(); 0.0 before any version."""
+        return self._held_at
+
     def on_change(self, callback: OnChange) -> OnChange:
         self._callbacks.append(callback)
         return callback

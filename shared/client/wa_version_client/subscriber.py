@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import time
@@ -62,6 +63,10 @@ from wa_version_client.tasks import cancel_and_wait
 log = logging.getLogger(__name__)
 
 START_WAIT = 10.0  # seconds start() waits at most for the first read
+
+# Every subscriber in a process gets the same message: it is decoded (and checked) once.
+# PublishedVersion is immutable, so they share it; a malformed message raises each time.
+_decode = functools.lru_cache(maxsize=16)(PublishedVersion.decode)
 
 
 class VersionSubscriber:
@@ -144,6 +149,12 @@ class VersionSubscriber:
     def current(self) -> PublishedVersion | None:
         """The version to use for the next connection; None until one is known. No I/O."""
         return self._held.current
+
+    @property
+    def current_since(self) -> float:
+        """When `current` was applied, by time.monotonic() (0.0 before any version): how
+        long the version has been held, and when a change reached this subscriber."""
+        return self._held.held_since
 
     def on_change(self, callback: OnChange) -> OnChange:
         """Call `callback(old, new)` once per applied change, in order; usable as a decorator.
@@ -231,7 +242,7 @@ class VersionSubscriber:
 
     def _on_message(self, channel: str, data: str) -> None:
         try:
-            published = PublishedVersion.decode(data)
+            published = _decode(data)
         except MessageError as exc:
             log.warning("ignoring a version-changed message: %s", exc)
             return

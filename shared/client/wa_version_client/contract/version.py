@@ -5,6 +5,7 @@ whatsmeow stores each part as a uint32, so every part must fit one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,9 +18,9 @@ WEB_MAJOR = 2
 WEB_MINOR = 3000
 
 
-def _decimal(part: str) -> bool:
-    """ASCII digits without a leading zero (a zero alone is fine)."""
-    return part.isascii() and part.isdigit() and (part == "0" or not part.startswith("0"))
+# Three ASCII decimals without leading zeros (a zero alone is fine), dot-separated; at
+# most 10 digits each, as a uint32 has (the range is checked after).
+_VERSION = re.compile(r"(0|[1-9][0-9]{0,9})\.(0|[1-9][0-9]{0,9})\.(0|[1-9][0-9]{0,9})")
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -46,10 +47,11 @@ class WAVersion:
     @classmethod
     def parse(cls, text: str) -> WAVersion:
         """Parse `2.3000.N`."""
-        parts = text.split(".")
-        if len(parts) != 3 or not all(_decimal(p) for p in parts):
+        parts = _VERSION.fullmatch(text)
+        if parts is None:
             raise InvalidVersion(f"{text[:40]!r} is not a version like 2.3000.1012345678")
-        return cls(*(int(p) for p in parts))
+        major, minor, patch = parts.groups()
+        return cls(int(major), int(minor), int(patch))
 
     @classmethod
     def from_array(cls, array: Sequence[object]) -> WAVersion:
