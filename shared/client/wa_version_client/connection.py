@@ -15,6 +15,7 @@ from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
 from redis.driver_info import DriverInfo
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.maint_notifications import MaintNotificationsConfig
 
 from wa_version_client.cluster import connect_cluster, require_hash_tag
 from wa_version_client.cluster_url import is_cluster_url, parse_cluster_url
@@ -187,14 +188,18 @@ def _options() -> dict[str, Any]:
 
 
 def _subscriber_options() -> dict[str, Any]:
-    """`_options()` for a subscribed connection. It pings by itself (a health check
-    would read a reply the subscription's reader waits for); it skips CLIENT SETINFO
-    (two commands and a round trip more on each of a fleet's reconnections after a
-    restart); and its connect is not retried inside redis-py: the subscription's own
-    jittered backoff spaces the attempts."""
+    """`_options()` for a subscribed connection, which the subscription drives itself.
+
+    It pings by itself (a health check would read a reply the subscription's reader
+    waits for). It skips CLIENT SETINFO and CLIENT MAINT_NOTIFICATIONS (redis-py sends
+    the latter on every RESP3 connection, and servers other than Redis Enterprise refuse
+    it): a round trip each on every one of a fleet's reconnections after a restart. Its
+    connect is not retried inside redis-py: the subscription's own jittered backoff
+    spaces the attempts."""
     return _options() | {
         "health_check_interval": 0,
         "driver_info": DriverInfo(name=None, lib_version=None),
+        "maint_notifications_config": MaintNotificationsConfig(enabled=False),
         "retry": Retry(NoBackoff(), retries=0),
     }
 

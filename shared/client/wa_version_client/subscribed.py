@@ -34,7 +34,6 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import InvalidResponse, ResponseError
 
 from wa_version_client.backoff import Backoff, Trouble
-from wa_version_client.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +57,7 @@ class _Session:
         self._waiting: deque[asyncio.Future[Any]] = deque()
         self._sending = asyncio.Lock()
         self.heard = time.monotonic()  # when the server last said anything
+        self.silence: RedisConnectionError | None = None  # why `close()` was called
         # redis-py hands RESP3 pushes to the parser's pub/sub handler; what it returns
         # is what read_response returns for a push. The parser has no public accessor.
         connection._parser.set_pubsub_push_handler(self._pushed)  # type: ignore[attr-defined]
@@ -100,6 +100,10 @@ class _Session:
             else:
                 waiting.set_result(reply)
 
+    async def close(self) -> None:
+        """Close the connection under the reader, which then fails."""
+        await self._connection.disconnect(nowait=True)
+
     def fail_waiting(self) -> None:
         while self._waiting:
             waiting = self._waiting.popleft()
@@ -127,6 +131,7 @@ class SubscribedConnection:
         on_message: OnMessage,
         on_subscribed: OnSubscribed,
         ping_interval: float = 5.0,
+        min_backoff: float = 0.2,
         max_backoff: float = 1.0,
     ) -> None:
         self._pool = redis.connection_pool
@@ -134,9 +139,8 @@ class SubscribedConnection:
         self._on_message = on_message
         self._on_subscribed = on_subscribed
         self._ping_interval = ping_interval
-        self._max_backoff = max_backoff
         self._session: _Session | None = None
-        self._backoff = Backoff(maximum=max_backoff)
+        self._backoff = Backoff(initial=min_backoff, maximum=max_backoff)
         self._trouble = Trouble(log, f"the subscription to {', '.join(self._channels)}")
         self.first_attempt = asyncio.Event()  # set once the first attempt read or failed
         self.subscriptions = 0  # how many times the subscription was confirmed
@@ -149,14 +153,14 @@ class SubscribedConnection:
         return await self._session.command(*args)
 
     async def run(self) -> None:
+        # A connection of its own, made as the pool makes them (for Sentinel, one that
+        # asks the sentinels for the server), never shared nor pooled, and made once:
+        # redis-py deep-copies its options for each new one, a fifth of the cost of a
+        # failed attempt, which a fleet pays many times over while Redis restarts.
+        connection = self._pool.make_connection()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
         while True:
             try:
-                connection = await self._pool.get_connection()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
-                try:
-                    await self._subscribed(connection)
-                finally:
-                    await connection.disconnect()
-                    await self._pool.release(connection)
+                await self._subscribed(connection)
             except Exception as exc:  # whatever Redis answers, subscribe again
                 self.losses += 1
                 self.first_attempt.set()
@@ -165,24 +169,35 @@ class SubscribedConnection:
                 await asyncio.sleep(delay)
 
     async def _subscribed(self, connection: AbstractConnection) -> None:
+        try:
+            await connection.connect()  # type: ignore[no-untyped-call]  # unannotated in redis-py
+            await self._session_on(connection)
+        finally:
+            await connection.disconnect()
+
+    async def _session_on(self, connection: AbstractConnection) -> None:
+        """Subscribe, then read here until the connection fails; the keep-alive and the
+        read after subscribing run beside it. Neither enters redis-py's connect, so a
+        plain cancel ends them (see tasks.cancel_and_wait for why that matters)."""
         session = _Session(connection, self._pushed)
         self._session = session
-        tasks = [
-            asyncio.create_task(session.read(), name="subscription-read"),
+        helpers = [
             asyncio.create_task(self._watch(session), name="subscription-watch"),
+            asyncio.create_task(self._after_subscribing(), name="subscription-read-state"),
         ]
         try:
-            await session.send("SUBSCRIBE", *self._channels)
-            tasks.append(
-                asyncio.create_task(self._after_subscribing(), name="subscription-read-state")
-            )
-            done, _ = await asyncio.wait(tasks[:2], return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                task.result()
+            await session.send("SUBSCRIBE", *self._channels)  # before the read: see above
+            await session.read()
+        except RedisConnectionError:
+            if session.silence is not None:  # closed by _watch: say why
+                raise session.silence from None
+            raise
         finally:
             self._session = None
             session.fail_waiting()
-            await cancel_and_wait(*tasks)
+            for helper in helpers:
+                helper.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
 
     async def _after_subscribing(self) -> None:
         try:
@@ -211,12 +226,17 @@ class SubscribedConnection:
             log.exception("handling a push from Redis failed: %.200r", push)
 
     async def _watch(self, session: _Session) -> None:
-        """PING when idle; a connection that stays silent for three intervals is dead."""
+        """PING when idle; a connection that stays silent for three intervals is dead:
+        closed, which ends the read."""
         while True:
             await asyncio.sleep(self._ping_interval)  # a keep-alive timer, not a race
             silent = time.monotonic() - session.heard
             if silent > 3 * self._ping_interval:
-                raise RedisConnectionError(f"pub/sub connection silent for {silent:.0f}s")
+                session.silence = RedisConnectionError(
+                    f"pub/sub connection silent for {silent:.0f}s"
+                )
+                await session.close()
+                return
             if silent >= self._ping_interval:
                 # A dead peer never answers: the silence check above is what notices it.
                 with contextlib.suppress(TimeoutError):

@@ -238,7 +238,7 @@ class VersionSubscriber:
         if self._reads_primary and isinstance(self.subscription, SubscribedConnection):
             with contextlib.suppress(NotConnected):
                 return await self.subscription.command(*args)
-        return await self._redis.execute_command(*args)  # type: ignore[no-untyped-call]
+        return await self._redis.execute_command(*args)
 
     def _on_message(self, channel: str, data: str) -> None:
         try:
