@@ -18,7 +18,8 @@ parent stores a new version and measures the time until every subscriber holds i
 Redis's CPU over that time, and the peak of new connections per second (INFO
 `total_connections_received`, sampled every 100 ms, over any 1 s window).
 
-    .venv/bin/python -m bench.fanout [--subscribers 1000] [--processes 4] [--changes 10]
+    .venv/bin/python -m bench.fanout [--subscribers 1000] [--processes 8] [--changes 10]
+        [--rounds 1]
 """
 
 from __future__ import annotations
@@ -26,12 +27,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import statistics
 import sys
+import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
 
 from redis.asyncio import Redis
 
@@ -48,9 +54,18 @@ from wa_version_client.subscriber import VersionSubscriber
 PREFIX = "bench"
 KINDS = ("ours", "raw")
 SAMPLE = 0.1  # seconds between INFO samples during a restart
+# Children the subscribers are spread over: each stands for many one-subscriber managers,
+# so more children (smaller heaps, fewer subscribers in lockstep on one loop) come
+# closer to a fleet; 8 fit this machine's memory at 10,000 subscribers.
+PROCESSES = 8
 
 
 # --- the children: hold subscribers, print one line per change heard -----------------
+
+
+def exit_when_stdin_closes() -> None:
+    sys.stdin.buffer.read()  # returns at EOF: the parent closed the pipe, or died
+    os._exit(0)
 
 
 def line(epoch: int, seq: int, heard: float, called: float | None = None) -> None:
@@ -59,6 +74,11 @@ def line(epoch: int, seq: int, heard: float, called: float | None = None) -> Non
 
 
 async def flush_forever() -> None:
+    # A child stands for a fleet of processes, each with a heap of its own: without
+    # this, every full collection walks all its subscribers' objects, which no real
+    # manager (one subscriber in its process) pays. Both kinds of child do it.
+    gc.collect()
+    gc.freeze()
     print("ready", flush=True)
     while True:  # flush the lines every 10 ms until the parent ends this process
         sys.stdout.flush()
@@ -100,10 +120,12 @@ async def hold_raw(url: str, count: int) -> None:
                     data = json.loads(message["data"])
                     line(data["epoch"], data["seq"], heard=time.time())
 
-    listeners = [asyncio.create_task(listen()) for _ in range(count)]
-    await wait_until(lambda: subscribed == count, 120)
+    listeners: list[asyncio.Task[None]] = []
+    while len(listeners) < count:  # in batches: redis-py's defaults give up on a stampede
+        started = min(count, len(listeners) + 100)
+        listeners += [asyncio.create_task(listen()) for _ in range(started - len(listeners))]
+        await wait_until(lambda: subscribed == len(listeners), 120)  # noqa: B023
     await flush_forever()
-    del listeners
 
 
 # --- the parent: publishes and measures ---------------------------------------------
@@ -116,13 +138,18 @@ class Children:
     applied: dict[tuple[int, int], list[float]] = field(default_factory=dict)
     called: dict[tuple[int, int], list[float]] = field(default_factory=dict)
     ready: int = 0
+    total: int = 0
 
-    async def start(self, kind: str, url: str, total: int, count: int) -> None:
+    async def start(self, kind: str, url: str, total: int, count: int, log: IO[bytes]) -> None:
+        """`count` children holding `total` subscribers of `kind`; their logs to `log`."""
+        self.total = total
         sizes = [total // count + (1 if i < total % count else 0) for i in range(count)]
         for size in sizes:
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bench.fanout", "--child", kind, url, str(size),
+                stdin=asyncio.subprocess.PIPE,  # the child ends when this closes
                 stdout=asyncio.subprocess.PIPE,
+                stderr=log,
                 limit=2**20,
             )  # fmt: skip
             self.processes.append(process)
@@ -149,11 +176,16 @@ class Children:
 
     async def stop(self) -> None:
         for process in self.processes:
-            process.terminate()
+            with contextlib.suppress(ProcessLookupError):  # one that died already
+                process.terminate()
         for process in self.processes:
             await process.wait()
         for reader in self.readers:
             await reader
+
+
+def count_lines(path: str) -> int:
+    return Path(path).read_text().count("\n")
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -171,6 +203,7 @@ class Delivery:
     all: float
     called_p50: float = 0.0
     called_p99: float = 0.0
+    redis_cpu_ms: float = 0.0  # Redis's CPU time per change: the HSET, the PUBLISH to all
 
 
 @dataclass
@@ -181,10 +214,13 @@ class Restart:
 
 
 async def deliveries(
-    children: Children, writer: Redis, keys: Keys, total: int, changes: int, first: int
+    children: Children, server: RedisServer, writer: Redis, keys: Keys, changes: int
 ) -> Delivery:
+    total, first = children.total, 1000
     # One change first, not counted: it warms every process's code paths.
     await children.wait_for((await publish_version(writer, keys, first)).order, total)
+    assert server.pid is not None
+    cpu_before = cpu_ms(server.pid)
     heard: dict[str, list[float]] = {"p50": [], "p99": [], "all": [], "c50": [], "c99": []}
     for revision in range(first + 1, first + 1 + changes):
         sent = time.time()
@@ -197,26 +233,38 @@ async def deliveries(
         if called:
             heard["c50"].append(statistics.median(called))
             heard["c99"].append(percentile(called, 0.99))
+    cpu = (cpu_ms(server.pid) - cpu_before) / changes
     middle = {name: statistics.median(values) if values else 0.0 for name, values in heard.items()}
-    return Delivery(middle["p50"], middle["p99"], middle["all"], middle["c50"], middle["c99"])
+    return Delivery(middle["p50"], middle["p99"], middle["all"], middle["c50"], middle["c99"], cpu)
 
 
-async def restart(
-    server: RedisServer, children: Children, writer: Redis, keys: Keys, total: int
-) -> Restart:
+async def restart(server: RedisServer, children: Children, keys: Keys, total: int) -> Restart:
     server.stop()
     server.start()
     back = time.time()
     assert server.pid is not None
     cpu_before = cpu_ms(server.pid)
     sampler = asyncio.create_task(sample_connections(server.url))
+    # A new client: the old one's connection died with the server, and redis-py's retry
+    # of it would wait out a backoff that is the bench's, not the subscribers'.
+    fresh = connect_server(server.url)
     try:
-        published = await publish_version(writer, keys, 1)
-        converged = max(await children.wait_for(published.order, total))
+        published = await publish_version(fresh, keys, 1)
+        stored = time.time()
+        times = sorted(await children.wait_for(published.order, total))
+        converged = times[-1]
+        shares = (1, 10, 50, 90, 100)
+        held = (
+            f"{share}% {(times[(len(times) - 1) * share // 100] - back) * 1000:.0f}"
+            for share in shares
+        )
+        print(f"  held the new version, ms after Redis was back: {', '.join(held)}")
         cpu = cpu_ms(server.pid) - cpu_before
     finally:
+        await fresh.aclose()
         sampler.cancel()
         samples = await asyncio.gather(sampler, return_exceptions=True)
+    print(f"  (the new version stored {(stored - back) * 1000:.0f} ms after Redis was back)")
     counts = samples[0] if isinstance(samples[0], list) else []
     window = round(1 / SAMPLE)
     peak = max(
@@ -242,19 +290,23 @@ async def measure_kind(
 ) -> tuple[Delivery, Restart | None]:
     keys = Keys(PREFIX)
     # Room for every subscriber's connection and the parent's few.
-    with RedisServer(None, "--maxclients", str(total + 100)) as server:
+    logs = tempfile.NamedTemporaryFile(  # noqa: SIM115  (kept after the run, for reading)
+        prefix=f"fanout-{kind}-{total}-", suffix=".log", delete=False
+    )
+    with logs, RedisServer(None, "--maxclients", str(total + 100)) as server:
         children = Children()
         writer = connect_server(server.url)
         try:
             started = time.monotonic()
-            await children.start(kind, server.url, total, processes)
+            await children.start(kind, server.url, total, processes, logs)
             took = time.monotonic() - started
             print(f"  {kind}: {total} subscribers in {processes} processes ready in {took:.1f} s")
-            delivery = await deliveries(children, writer, keys, total, changes, first=1000)
+            delivery = await deliveries(children, server, writer, keys, changes)
             print(f"  {kind}: p50 {delivery.p50:.1f} ms, p99 {delivery.p99:.1f} ms, "
                   f"all {delivery.all:.1f} ms; on_change p50 {delivery.called_p50:.1f} ms, "
-                  f"p99 {delivery.called_p99:.1f} ms")  # fmt: skip
-            after = await restart(server, children, writer, keys, total) if with_restart else None
+                  f"p99 {delivery.called_p99:.1f} ms; Redis CPU {delivery.redis_cpu_ms:.1f} ms "
+                  "per change")  # fmt: skip
+            after = await restart(server, children, keys, total) if with_restart else None
             if after is not None:
                 print(f"  {kind}: after a restart all hold the next version in "
                       f"{after.converged_ms:.0f} ms; Redis CPU {after.redis_cpu_ms:.0f} ms; "
@@ -262,6 +314,7 @@ async def measure_kind(
         finally:
             await children.stop()
             await writer.aclose()
+    print(f"  {kind}: the children logged {count_lines(logs.name)} lines to {logs.name}")
     return delivery, after
 
 
@@ -299,18 +352,22 @@ def _median(runs: list[Delivery]) -> Delivery:
         statistics.median(r.all for r in runs),
         statistics.median(r.called_p50 for r in runs),
         statistics.median(r.called_p99 for r in runs),
+        statistics.median(r.redis_cpu_ms for r in runs),
     )
 
 
 def main() -> None:
     raise_open_files_limit()
     if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        # Whatever happens to the parent, this child does not outlive it: a stray one
+        # holding thousands of connections would skew every later measurement.
+        threading.Thread(target=exit_when_stdin_closes, daemon=True).start()
         hold = hold_ours if sys.argv[2] == "ours" else hold_raw
         asyncio.run(hold(sys.argv[3], int(sys.argv[4])))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--subscribers", type=int, default=1000)
-    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--processes", type=int, default=PROCESSES)
     parser.add_argument("--changes", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()

@@ -25,9 +25,12 @@ def run(*args: str) -> str:
 
 
 def test_fanout_bench_runs() -> None:
+    """Both kinds of subscriber are measured, and the restart."""
     output = run("bench.fanout", "--subscribers", "20", "--processes", "2", "--changes", "2")
-    assert "change -> on_change" in output
-    assert "Redis restarted" in output
+    assert re.search(r"raw: p50 [\d.]+ ms", output)
+    assert re.search(r"ours: p50 [\d.]+ ms", output)
+    assert re.search(r"after a restart all hold the next version in \d+ ms", output)
+    assert "20 subscribers: ours/raw p50" in output
 
 
 def test_the_benchmark_suite_runs(tmp_path: Path) -> None:
@@ -42,10 +45,11 @@ def test_the_benchmark_suite_runs(tmp_path: Path) -> None:
         "refresh round trip",
         "same job, enqueue → result",
         "upstream answering in 300 ms",
-        "report_outdated() calls",
+        "report a 405 at once",
         "force=false inside the min interval",
         "peak RSS",
-        "subscribers' on_change",
+        "subscribers hold it",
+        "Redis restart (data lost)",
         "connections per idle subscriber",
     ):
         measured = next(value for name, value in rows.items() if figure in name)
@@ -53,6 +57,9 @@ def test_the_benchmark_suite_runs(tmp_path: Path) -> None:
         assert numbers, f"{figure}: no figure in {measured!r}"
         assert all(n >= 0 for n in numbers)
         assert any(n > 0 for n in numbers), f"{figure}: nothing measured in {measured!r}"
+    model = re.search(r"One server \(primary or replica\) serves about ([\d,]+) managers", output)
+    assert model, "the capacity model was not printed"
+    assert int(model.group(1).replace(",", "")) > 0
 
 
 def _row(line: str) -> tuple[str, str]:
