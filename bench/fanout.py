@@ -138,6 +138,7 @@ class Children:
     applied: dict[tuple[int, int], list[float]] = field(default_factory=dict)
     called: dict[tuple[int, int], list[float]] = field(default_factory=dict)
     ready: int = 0
+    ended: int = 0  # children whose output ended (before `stop`: they failed)
     total: int = 0
 
     async def start(self, kind: str, url: str, total: int, count: int, log: IO[bytes]) -> None:
@@ -154,7 +155,9 @@ class Children:
             )  # fmt: skip
             self.processes.append(process)
             self.readers.append(asyncio.create_task(self._read(process)))
-        await wait_until(lambda: self.ready == len(sizes), within=300)
+        await wait_until(lambda: self.ready == len(sizes) or self.ended > 0, within=300)
+        if self.ended:
+            raise RuntimeError(f"a child ended before its subscribers were ready; see {log.name}")
 
     async def _read(self, process: asyncio.subprocess.Process) -> None:
         assert process.stdout is not None
@@ -168,6 +171,7 @@ class Children:
                 self.applied.setdefault(key, []).append(data["t"])
                 if data["cb"] is not None:
                     self.called.setdefault(key, []).append(data["cb"])
+        self.ended += 1
 
     async def wait_for(self, key: tuple[int, int], total: int) -> list[float]:
         """The times `key` was heard, once every subscriber heard it."""
