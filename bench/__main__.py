@@ -17,6 +17,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -35,7 +36,6 @@ from shared.refresh_client import refresh_client
 from shared.settings import Settings
 from wa_version_client.connection import connect
 from wa_version_client.contract.keys import Keys
-from wa_version_client.subscriber import VersionSubscriber
 
 REFRESH = "/admin/whatsapp/version/refresh"
 ARQ_VENV = ROOT / ".venv-arq"
@@ -196,26 +196,38 @@ def stop(system: System, name: str) -> None:
         system.processes.remove(process)
 
 
-async def outdated_storm(system: System, subscribers: int) -> tuple[int, int, float]:
-    """`subscribers` each report a 405 at once: (accepted, upstream fetches, ms from the
-    first report until every subscriber held the new version)."""
-    revision = 1026140000 + system.fetches  # a version none of them holds yet
+async def outdated_storm(
+    system: System, base: str, subscribers: int, processes: int
+) -> tuple[int, int, float]:
+    """`subscribers`, spread over child processes as in the fan-out, hold the stored
+    version, then each report a 405 at once: (reports accepted, upstream fetches, ms
+    from the reports until every subscriber held the version then fetched)."""
+    revision = 1026140000 + 2 * system.fetches  # above anything stored so far
     system.configure_stub(revision=revision)
-    managers = [VersionSubscriber(system.redis.url) for _ in range(subscribers)]
-    await asyncio.gather(*(manager.start() for manager in managers))
-    await wait_until(lambda: all(m.subscription.subscriptions for m in managers), within=120)
-    before = system.fetches
-    started = time.perf_counter()
-    outcomes = await asyncio.gather(*(manager.report_outdated() for manager in managers))
-    await wait_until(
-        lambda: all(
-            m.current is not None and m.current.version.patch == revision for m in managers
-        ),
-        within=60,
-    )
-    converged = (time.perf_counter() - started) * 1000
-    await asyncio.gather(*(manager.aclose() for manager in managers))
-    return outcomes.count(True), system.fetches - before, converged
+    async with httpx.AsyncClient(headers=HEADERS, timeout=60) as client:
+        (await client.post(base + REFRESH, params={"force": "true"})).raise_for_status()
+    system.configure_stub(revision=revision + 1)  # what the storm's refresh will find
+    children = fanout.Children()
+    with tempfile.TemporaryFile() as log:
+        await children.start("ours", system.redis.url, subscribers, processes, log, Keys().prefix)
+        try:
+            # Every subscriber holds the stored version first (the store has one by now).
+            await wait_until(
+                lambda: any(len(t) == subscribers for t in children.applied.values()), 60
+            )
+            heard_before, fetches_before = set(children.applied), system.fetches
+            started = time.time()
+            await children.report_outdated()
+
+            def new_versions() -> list[list[float]]:
+                return [t for key, t in children.applied.items() if key not in heard_before]
+
+            await wait_until(lambda: any(len(t) == subscribers for t in new_versions()), 60)
+            converged = max(max(t) for t in new_versions() if len(t) == subscribers)
+            await wait_until(lambda: children.reported == processes, 60)
+        finally:
+            await children.stop()
+    return children.accepted, system.fetches - fetches_before, (converged - started) * 1000
 
 
 async def _delete(url: str, key: str) -> None:
@@ -345,13 +357,15 @@ def run(sizes: Sizes, report: Report) -> None:  # noqa: C901 (one straight scrip
         for delay in (0.0, 0.1):
             system.configure_stub(delay=delay)
             asyncio.run(_delete(system.redis.url, Keys().outdated_report))  # a new interval
-            accepted, fetches, converged = asyncio.run(outdated_storm(system, sizes.storm))
+            accepted, fetches, converged = asyncio.run(
+                outdated_storm(system, base, sizes.storm, sizes.fanout_processes)
+            )
             report.add(
                 f"{sizes.storm} subscribers report a 405 at once, upstream answering in "
                 f"{delay * 1000:.0f} ms",
                 f"{fetches} upstream fetch(es), {accepted} report(s) accepted; every "
                 f"subscriber on the new version {converged:.0f} ms after the first report",
-                "one process holds them all, so their reports and the delivery share a core",
+                f"spread over {sizes.fanout_processes} processes, as in the fan-out",
                 "1 fetch; ≤ 250 ms (0 ms upstream)",
             )
         for delay in (0.0, 0.1, 0.3):
@@ -461,16 +475,31 @@ NOTES = """
   depends on how long the upstream takes: about (arrival spread) / (fetch time) + 1.
   WhatsApp Web answers in a few hundred milliseconds; 0 ms is the worst case.
 - *force=false* requests are answered from the hash by the web process alone.
-- *Fan-out* holds the given number of `VersionSubscriber`s, each with its own
-  connections, in at most 4 processes; delivery is bound by Python's cost per message
-  per subscriber (about 0.1 ms) on 2 cores, so it grows linearly; a real connection
-  manager holds one subscriber. After a Redis restart every subscriber reconnects
-  (backoff up to 1 s) and re-reads the hash; with 5,000 subscribers that is 10,000
-  connections re-made at once.
+- *Fan-out* spreads the given number of subscribers over 8 child processes, each child
+  standing for many one-subscriber managers (more children, with smaller heaps and fewer
+  subscribers in lockstep on one event loop, come closer to a real fleet; the children
+  freeze their heap once ready, which both kinds get). Two kinds take turns in fresh
+  processes (raw, ours, ours, raw): `VersionSubscriber`s, one connection each, and
+  redis-py `PubSub`s with its defaults, each on its own connection, reading with
+  `get_message` and decoding the JSON (the least a Python subscriber does). A change is
+  timed from PUBLISH to the moment the subscriber holds it (`current` returns it:
+  `current_since`) and, in brackets, to its `on_change` callback, which runs in a task
+  of its own after the process's other subscribers were served. Our subscribers decode
+  each message once per process; a real manager, alone in its process, decodes it once
+  too. Delivery is bound by the children's CPU on 2 cores, so it grows with the count.
+- *Redis restart*: the server is stopped and started (its data lost); once it accepts
+  connections a new version is stored, and the time runs until every subscriber holds
+  it. Redis's CPU over that time is read from /proc; new connections per second are
+  `total_connections_received` sampled every 100 ms, the busiest 1 s window. The
+  subscribers' own CPU (4 to 8 Python processes on 2 cores, reconnecting 1,250 each) is
+  what bounds it here: in a fleet each manager reconnects on its own machine.
+- *405 storm*: 1,000 subscribers in the bench process, connected, each call
+  `report_outdated()` once at the same moment (the cluster-wide rate-limit key cleared
+  before each storm, as at the start of a new interval); timed until every one holds
+  the version the worker then fetched.
 - *Footprint* (`bench/footprint.py`) holds 1 and then 1,000 idle subscribers in one
-  child process, each with its own connections; RSS per subscriber leaves out what a
-  process pays once (the interpreter, imports), and Redis's figures are read while
-  they are connected.
+  child process; RSS per subscriber leaves out what a process pays once (the
+  interpreter, imports), and Redis's figures are read while they are connected.
 """
 
 

@@ -40,10 +40,11 @@ Measured in this run, per connection manager (one subscriber, one connection):
 | CPU per change delivered | {message_us:.1f} µs | fan-out: Redis's CPU per change / subscribers |
 | CPU per reconnection | {reconnect_us:.0f} µs | restart: Redis's CPU to converge / subscribers |
 
-Assumptions: a change is rare (WhatsApp Web moves a few times a day), so delivery
-costs nothing that matters ({message_us:.1f} µs x 100,000 = {message_us / 10:.0f} ms of
-CPU per change); what limits a server is the fleet coming back after it restarts, when
-every manager reconnects, subscribes and reads the hash at once. The budget: a server
+Assumptions: a change is rare (WhatsApp Web moves a few times a day), so delivery is
+cheap ({message_us:.1f} µs x {FLEET:,} = {message_us * FLEET / 1000:.0f} ms of CPU per
+change, shared by the servers the fleet is spread over); what limits a server is the
+fleet coming back after it restarts, when every manager reconnects, subscribes and
+reads the hash at once. The budget: a server
 absorbs that within {STORM_BUDGET_S:.0f} s of one core (Redis executes commands on one
 thread), with memory for every connection at its just-connected size.
 

@@ -35,7 +35,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -63,8 +65,12 @@ PROCESSES = 8
 # --- the children: hold subscribers, print one line per change heard -----------------
 
 
-def exit_when_stdin_closes() -> None:
-    sys.stdin.buffer.read()  # returns at EOF: the parent closed the pipe, or died
+def follow_stdin(on_report: Callable[[], None] | None = None) -> None:
+    """Run in a thread: each `report` line from the parent calls `on_report`; the end of
+    stdin (the parent closed it, or died) ends this process."""
+    for text in sys.stdin:
+        if text.strip() == "report" and on_report is not None:
+            on_report()
     os._exit(0)
 
 
@@ -85,8 +91,8 @@ async def flush_forever() -> None:
         await asyncio.sleep(0.01)
 
 
-async def hold_ours(url: str, count: int) -> None:
-    subscribers = [VersionSubscriber(url, prefix=PREFIX) for _ in range(count)]
+async def hold_ours(url: str, count: int, prefix: str) -> None:
+    subscribers = [VersionSubscriber(url, prefix=prefix) for _ in range(count)]
 
     def reporter(subscriber: VersionSubscriber) -> OnChange:
         def report(old: PublishedVersion | None, new: PublishedVersion) -> None:
@@ -95,6 +101,17 @@ async def hold_ours(url: str, count: int) -> None:
 
         return report
 
+    async def report_outdated() -> None:  # every subscriber at once, as after a 405
+        outcomes = await asyncio.gather(*(s.report_outdated() for s in subscribers))
+        sys.stdout.write(json.dumps({"accepted": outcomes.count(True)}) + "\n")
+
+    loop, reports = asyncio.get_running_loop(), set[asyncio.Task[None]]()
+
+    def start_reports() -> None:  # in the loop's thread
+        reports.add(asyncio.create_task(report_outdated()))
+
+    on_report = partial(loop.call_soon_threadsafe, start_reports)
+    threading.Thread(target=follow_stdin, args=(on_report,), daemon=True).start()
     for subscriber in subscribers:
         subscriber.on_change(reporter(subscriber))
     await asyncio.gather(*(s.start() for s in subscribers))
@@ -102,8 +119,9 @@ async def hold_ours(url: str, count: int) -> None:
     await flush_forever()
 
 
-async def hold_raw(url: str, count: int) -> None:
-    channel = Keys(PREFIX).version_changed
+async def hold_raw(url: str, count: int, prefix: str) -> None:
+    channel = Keys(prefix).version_changed
+    threading.Thread(target=follow_stdin, daemon=True).start()
     subscribed = 0
 
     async def listen() -> None:
@@ -139,15 +157,19 @@ class Children:
     called: dict[tuple[int, int], list[float]] = field(default_factory=dict)
     ready: int = 0
     ended: int = 0  # children whose output ended (before `stop`: they failed)
+    accepted: int = 0  # reports of a 405 that enqueued a refresh
+    reported: int = 0  # children whose subscribers all reported
     total: int = 0
 
-    async def start(self, kind: str, url: str, total: int, count: int, log: IO[bytes]) -> None:
+    async def start(
+        self, kind: str, url: str, total: int, count: int, log: IO[bytes], prefix: str = PREFIX
+    ) -> None:
         """`count` children holding `total` subscribers of `kind`; their logs to `log`."""
         self.total = total
         sizes = [total // count + (1 if i < total % count else 0) for i in range(count)]
         for size in sizes:
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bench.fanout", "--child", kind, url, str(size),
+                sys.executable, "-m", "bench.fanout", "--child", kind, url, str(size), prefix,
                 stdin=asyncio.subprocess.PIPE,  # the child ends when this closes
                 stdout=asyncio.subprocess.PIPE,
                 stderr=log,
@@ -165,6 +187,9 @@ class Children:
             text = raw.decode().strip()
             if text == "ready":
                 self.ready += 1
+            elif text.startswith('{"accepted"'):
+                self.accepted += json.loads(text)["accepted"]
+                self.reported += 1
             elif text:
                 data = json.loads(text)
                 key = (data["epoch"], data["seq"])
@@ -172,6 +197,13 @@ class Children:
                 if data["cb"] is not None:
                     self.called.setdefault(key, []).append(data["cb"])
         self.ended += 1
+
+    async def report_outdated(self) -> None:
+        """Have every child's subscribers report a 405, all at once."""
+        for process in self.processes:
+            assert process.stdin is not None
+            process.stdin.write(b"report\n")
+        await asyncio.gather(*(p.stdin.drain() for p in self.processes if p.stdin))
 
     async def wait_for(self, key: tuple[int, int], total: int) -> list[float]:
         """The times `key` was heard, once every subscriber heard it."""
@@ -362,12 +394,12 @@ def _median(runs: list[Delivery]) -> Delivery:
 
 def main() -> None:
     raise_open_files_limit()
-    if len(sys.argv) == 5 and sys.argv[1] == "--child":
-        # Whatever happens to the parent, this child does not outlive it: a stray one
-        # holding thousands of connections would skew every later measurement.
-        threading.Thread(target=exit_when_stdin_closes, daemon=True).start()
+    if len(sys.argv) == 6 and sys.argv[1] == "--child":
+        # Each child follows its stdin (see follow_stdin): whatever happens to the
+        # parent, it does not outlive it, as a stray one holding thousands of
+        # connections would skew every later measurement.
         hold = hold_ours if sys.argv[2] == "ours" else hold_raw
-        asyncio.run(hold(sys.argv[3], int(sys.argv[4])))
+        asyncio.run(hold(sys.argv[3], int(sys.argv[4]), sys.argv[5]))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--subscribers", type=int, default=1000)
