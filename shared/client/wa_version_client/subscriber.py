@@ -94,8 +94,12 @@ class VersionSubscriber:
         check_prefix_fits(redis_url, prefix)
         self._reader = connect_subscriber(redis_url, read_from_replica, replica_url)
         self._reads_primary = not (read_from_replica or replica_url)
-        self._redis = redis if redis is not None else connect(redis_url, max_connections=4)
-        self._owned = [self._reader] + ([] if redis is not None else [self._redis])
+        self._url = redis_url
+        # The primary's client for reports, made when the first needs it: most subscribers
+        # never do (their reports go on the subscribed connection), and each client costs
+        # a process about 13 KB, which a process holding many subscribers feels.
+        self._redis = redis
+        self._owned: list[RedisClient] = [self._reader]
         self._keys = Keys(prefix)
         self._resync_interval = resync_interval
         self._held = HeldVersion()
@@ -198,7 +202,12 @@ class VersionSubscriber:
         await self.aclose()
 
     async def resync(self) -> None:
-        """Read the stored version and follow it (see HeldVersion.follow_store)."""
+        """Read the stored version and follow it (see HeldVersion.follow_store).
+
+        The read goes on the subscribed connection; while there is none (Redis away, a
+        reconnection under way) it raises a redis ConnectionError, and the subscription
+        reads again as soon as it is back.
+        """
         asked = time.monotonic()
         stored = PublishedVersion.from_state(await self._read_state())
         if stored is not None:
@@ -238,6 +247,9 @@ class VersionSubscriber:
         if self._reads_primary and isinstance(self.subscription, SubscribedConnection):
             with contextlib.suppress(NotConnected):
                 return await self.subscription.command(*args)
+        if self._redis is None:
+            self._redis = connect(self._url, max_connections=4)
+            self._owned.append(self._redis)
         return await self._redis.execute_command(*args)
 
     def _on_message(self, channel: str, data: str) -> None:
