@@ -158,9 +158,10 @@ class SubscribedConnection:
         # redis-py deep-copies its options for each new one, a fifth of the cost of a
         # failed attempt, which a fleet pays many times over while Redis restarts.
         connection = self._pool.make_connection()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+        handshake_timeout = connection.socket_timeout
         while True:
             try:
-                await self._subscribed(connection)
+                await self._subscribed(connection, handshake_timeout)
             except Exception as exc:  # whatever Redis answers, subscribe again
                 self.losses += 1
                 self.first_attempt.set()
@@ -168,9 +169,14 @@ class SubscribedConnection:
                 self._trouble.failed(exc, delay)
                 await asyncio.sleep(delay)
 
-    async def _subscribed(self, connection: AbstractConnection) -> None:
+    async def _subscribed(self, connection: AbstractConnection, handshake: float | None) -> None:
         try:
+            connection.socket_timeout = handshake  # a server that never answers HELLO fails
             await connection.connect()  # type: ignore[no-untyped-call]  # unannotated in redis-py
+            # From here _watch notices a silent server; and with a socket timeout set,
+            # redis-py runs every send in a task of its own (asyncio.wait_for), which a
+            # fleet reconnecting at once pays for thousands of times over.
+            connection.socket_timeout = None
             await self._session_on(connection)
         finally:
             await connection.disconnect()
