@@ -303,7 +303,7 @@ def run(sizes: Sizes, report: Report) -> None:  # noqa: C901 (one straight scrip
             f"{q50:.2f} / {q99:.2f} ms",
             f"in-process behind one HTTP hop {b50:.2f} / {b99:.2f} ms: "
             f"**{q50 / b50:.2f}x / {q99 / b99:.2f}x**",
-            "≤ 1.3x / ≤ 2x",
+            "≤ 1.25x / ≤ 2x",
         )
         stop(system, "baseline")
 
