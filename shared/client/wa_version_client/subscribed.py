@@ -170,9 +170,11 @@ class SubscribedConnection:
                 await asyncio.sleep(delay)
 
     async def _subscribed(self, connection: AbstractConnection, handshake: float | None) -> None:
+        writer: asyncio.StreamWriter | None = None
         try:
             connection.socket_timeout = handshake  # a server that never answers HELLO fails
             await connection.connect()  # type: ignore[no-untyped-call]  # unannotated in redis-py
+            writer = connection._writer  # no public accessor; used below
             # From here _watch notices a silent server; and with a socket timeout set,
             # redis-py runs every send in a task of its own (asyncio.wait_for), which a
             # fleet reconnecting at once pays for thousands of times over.
@@ -180,6 +182,13 @@ class SubscribedConnection:
             await self._session_on(connection)
         finally:
             await connection.disconnect()
+            if writer is not None:
+                # redis-py closes without waiting when a read fails or is cancelled: wait
+                # here, or a subscriber closed just before its event loop would leave the
+                # socket open (the loop ends before the transport's close runs).
+                writer.close()
+                with contextlib.suppress(Exception):
+                    await writer.wait_closed()
 
     async def _session_on(self, connection: AbstractConnection) -> None:
         """Subscribe, then read here until the connection fails; the keep-alive and the
