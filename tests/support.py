@@ -21,7 +21,6 @@ from api.protocol import GuardedHttpProtocol
 from devtools.publishing import UPSTREAM_SW as UPSTREAM_SW
 from devtools.publishing import publish_version as publish_version
 from devtools.waiting import wait_until as wait_until
-from shared.embedded import free_port
 from shared.settings import Settings
 from tests.conftest import SECRET
 from wa_version_client.subscriber import VersionSubscriber
@@ -42,8 +41,16 @@ async def running_worker(settings: Settings) -> AsyncIterator[asyncio.Event]:
 
 @contextlib.asynccontextmanager
 async def running_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The app served by uvicorn on a loopback port; yields a client for it."""
-    port = free_port()
+    """The app served by uvicorn on a loopback port; yields a client for it.
+
+    The socket is bound here, on a port the kernel picks, and handed to uvicorn: a port
+    chosen free beforehand can be taken by another test's process before uvicorn binds
+    it, and uvicorn then exits the test process's event loop with SystemExit.
+    """
+    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listening.bind(("127.0.0.1", 0))
+    port = listening.getsockname()[1]
     config = uvicorn.Config(
         create_app(settings),
         host="127.0.0.1",
@@ -54,7 +61,7 @@ async def running_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         http=GuardedHttpProtocol,
     )
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[listening]))
     try:
         while not server.started:
             if task.done():
@@ -65,6 +72,7 @@ async def running_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     finally:
         server.should_exit = True
         await task
+        listening.close()
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], within: float = 10.0) -> None:
