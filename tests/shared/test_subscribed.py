@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from shared.embedded import RedisServer
@@ -74,7 +76,7 @@ async def test_an_idle_subscriber_holds_one_connection(
         assert added[0]["cmd"] == "hgetall"  # the read ran on the subscribed connection
         assert await versions.report_outdated()
         added = await new_client_ids(redis, before)
-        assert [client["cmd"] for client in added] == ["xadd"]
+        assert [client["cmd"] for client in added] == ["eval"]  # SET NX and XADD, atomic
         assert await redis.xlen(keys.refresh_jobs) == 1
 
 
@@ -170,3 +172,63 @@ async def test_a_hash_of_the_wrong_type_leaves_the_subscription_up(
         await publish_version(redis, keys, 100)
         await wait_until(lambda: versions.current is not None)
         assert versions.subscription.losses == 0
+
+
+async def test_bytes_that_are_not_utf8_leave_the_subscription_up(
+    redis_server: RedisServer, redis: Redis, keys: Keys
+) -> None:
+    """A byte that is not UTF-8 in a field of the hash, or in a forged message, is read
+    as U+FFFD and refused by the decoders: the connection stays, and the next real
+    change is applied."""
+    await publish_version(redis, keys, 100)
+    async with VersionSubscriber(redis_server.url, prefix=keys.prefix) as versions:
+        await wait_until(lambda: versions.subscription.subscriptions == 1)
+        raw = Redis(port=redis_server.port)  # no decoding: the bytes go out as they are
+        try:
+            await raw.hset(keys.version, "last_error", b"\xff\xfe")
+            await raw.publish(keys.version_changed, b"\xff\xfe not a message")
+        finally:
+            await raw.aclose()
+        await versions.resync()
+        await publish_version(redis, keys, 101)
+        await wait_until(lambda: versions.current is not None and versions.current.seq == 2)
+        assert versions.subscription.losses == 0
+
+
+async def test_a_push_of_another_kind_is_not_taken_for_a_reply(
+    listener: Listener, redis: Redis
+) -> None:
+    """Any client can redirect key-tracking invalidations to the subscriber's connection
+    (CLIENT TRACKING … REDIRECT): such a push is ignored, and the replies stay paired."""
+    subscribed = [c for c in await redis.client_list() if c["sub"] == "1"]
+    assert len(subscribed) == 1
+    tracker = Redis(port=redis.connection_pool.connection_kwargs["port"], protocol=2)
+    try:
+        await tracker.client_tracking_on(clientid=int(subscribed[0]["id"]), bcast=True)
+        await tracker.set("tracked-key", "x")  # an invalidation push to the subscriber
+    finally:
+        await tracker.aclose()
+    assert await listener.subscription.command("ECHO", "mine") == "mine"
+    assert await listener.subscription.command("ECHO", "next") == "next"
+    assert listener.subscription.losses == 0
+
+
+async def test_a_command_queued_behind_a_dying_connection_fails_rather_than_hangs() -> None:
+    """A command waiting its turn to send while the connection dies gets a
+    ConnectionError: it is never left waiting, nor sent on the next connection (whose
+    reply nobody would read)."""
+    with RedisServer() as server:
+        async with Listener(server.url, ping_interval=0.3) as listener:
+            server.signal(signal.SIGSTOP)  # the server stops reading: a big send blocks
+            try:
+                big = asyncio.create_task(listener.subscription.command("ECHO", "x" * 20_000_000))
+                await asyncio.sleep(0)  # let it take the turn to send (not a race: one step)
+                queued = asyncio.create_task(listener.subscription.command("PING"))
+                await wait_until(lambda: listener.subscription.losses >= 1)  # found silent
+            finally:
+                server.signal(signal.SIGCONT)
+            outcomes = await asyncio.gather(big, queued, return_exceptions=True)
+            assert all(isinstance(o, RedisConnectionError) for o in outcomes), outcomes
+            await wait_until(lambda: listener.subscription.subscriptions == 2)
+            assert await listener.subscription.command("ECHO", "after") == "after"
+            assert listener.subscription.losses == 1  # no reply to no command after it

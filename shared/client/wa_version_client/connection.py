@@ -180,6 +180,11 @@ def _options() -> dict[str, Any]:
     """What every client gets, whatever it connects to (a Retry of its own for each)."""
     return {
         "decode_responses": True,
+        # A byte that is not UTF-8 (in a hash field, a forged PUBLISH) is read as U+FFFD,
+        # which the decoders then refuse or keep as text, logged: strict decoding raised
+        # a UnicodeDecodeError out of redis-py's reader, which dropped a subscriber's
+        # connection and, for a bad hash, made every subscriber reconnect forever.
+        "encoding_errors": "replace",
         "socket_connect_timeout": 2,
         "socket_timeout": 5,
         "health_check_interval": 10,

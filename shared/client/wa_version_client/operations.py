@@ -23,9 +23,3 @@ async def enqueue(redis: RedisClient, keys: Keys, job: RefreshJob, *, maxlen: in
         approximate=True,
     )
     return str(entry_id)  # decode_responses=True: already a str
-
-
-def enqueue_command(keys: Keys, job: RefreshJob, *, maxlen: int) -> tuple[str, ...]:
-    """`enqueue` as one command's words, for a caller that runs commands itself."""
-    fields = [word for pair in job.to_fields().items() for word in pair]
-    return ("XADD", keys.refresh_jobs, "MAXLEN", "~", str(maxlen), "*", *fields)

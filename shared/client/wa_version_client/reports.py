@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -11,10 +10,23 @@ from typing import Any
 from wa_version_client.contract.clock import epoch_ms
 from wa_version_client.contract.keys import Keys
 from wa_version_client.contract.messages import RefreshJob
-from wa_version_client.operations import enqueue_command
 
 # Runs one Redis command on the primary and returns its reply.
 RunCommand = Callable[..., Awaitable[Any]]
+
+# The first report of an interval sets the key and enqueues the job in one atomic step:
+# a connection lost between the two would otherwise leave the key set and no job, and
+# every report, everywhere, muted for the interval. KEYS: the report key, the job
+# stream; ARGV: the interval in ms, the stream's MAXLEN, the job's fields. Returns
+# ENQUEUED, or the ms the interval has left (another report counts for it).
+_REPORT = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+  return -1
+end
+return redis.call('PTTL', KEYS[1])
+"""
+ENQUEUED = -1
 
 log = logging.getLogger(__name__)
 
@@ -51,23 +63,18 @@ class OutdatedReports:
         interval_ms = max(1, int(self._interval * 1000))
         # Mute first, so reports racing this one in the same process ask Redis nothing.
         self._muted_until = now + self._interval
+        deadline_ms = epoch_ms() + int(self._refresh_wait * 1000)
+        job = RefreshJob.new(force=True, deadline_ms=deadline_ms)
+        fields = [word for pair in job.to_fields().items() for word in pair]
+        keys = (self._keys.outdated_report, self._keys.refresh_jobs)
+        limits = (str(interval_ms), str(self._job_stream_maxlen))
         try:
-            key = self._keys.outdated_report
-            # Both at once (pipelined on a subscriber's connection): in a storm of 405s
-            # every report but one needs the key's time left, and gets it without a
-            # second round trip.
-            first, left_ms = await asyncio.gather(
-                self._run("SET", key, "1", "NX", "PX", str(interval_ms)),
-                self._run("PTTL", key),
-            )
-            if not first:
-                self._muted_until = now + max(0, int(left_ms)) / 1000
-                return False
+            left_ms = int(await self._run("EVAL", _REPORT, "2", *keys, *limits, *fields))
         except BaseException:
             self._muted_until = 0.0  # this report did not count: let the next one try
             raise
-        deadline_ms = epoch_ms() + int(self._refresh_wait * 1000)
-        job = RefreshJob.new(force=True, deadline_ms=deadline_ms)
-        await self._run(*enqueue_command(self._keys, job, maxlen=self._job_stream_maxlen))
+        if left_ms != ENQUEUED:
+            self._muted_until = now + max(0, left_ms) / 1000
+            return False
         log.info("reported an outdated client version: refresh requested")
         return True

@@ -58,26 +58,38 @@ class _Session:
         self._sending = asyncio.Lock()
         self.heard = time.monotonic()  # when the server last said anything
         self.silence: RedisConnectionError | None = None  # why `close()` was called
-        # redis-py hands RESP3 pushes to the parser's pub/sub handler; what it returns
-        # is what read_response returns for a push. The parser has no public accessor.
-        connection._parser.set_pubsub_push_handler(self._pushed)  # type: ignore[attr-defined]
+        self.ended = False  # set by fail_waiting: nothing may be sent any more
+        # redis-py's parser hands every RESP3 push frame to its handle_push_response, and
+        # read_response returns what that returns. Every frame, whatever its type (pub/sub,
+        # but also a tracking invalidation any client can redirect here, or a maintenance
+        # notice), must come back as _PUSHED, or it would be taken for a command's reply
+        # and shift every reply after it. The parser has no public accessor.
+        connection._parser.handle_push_response = self._pushed  # type: ignore[attr-defined]
 
-    async def _pushed(self, push: list[Any]) -> object:
+    async def _pushed(self, push: list[Any], **_: Any) -> object:
         self._on_push(push)
         return _PUSHED
 
     async def send(self, *args: str) -> None:
         """Send a command whose answer is pushes only (SUBSCRIBE)."""
         async with self._sending:
+            self._check_open()
             await self._connection.send_command(*args, check_health=False)
 
     async def command(self, *args: str) -> Any:
         """Send a command and return its reply (raise the error Redis answered)."""
         reply = asyncio.get_running_loop().create_future()
         async with self._sending:  # the order of `_waiting` is the order on the wire
+            self._check_open()
             self._waiting.append(reply)
             await self._connection.send_command(*args, check_health=False)
         return await reply
+
+    def _check_open(self) -> None:
+        """Refuse to send once the session ended or its socket closed: redis-py would
+        quietly connect again and send on a socket whose replies nobody reads."""
+        if self.ended or not self._connection.is_connected:
+            raise NotConnected("the subscription's connection was lost")
 
     async def read(self) -> None:
         """Read forever: pushes to `on_push`, replies to the commands waiting; raise when
@@ -100,11 +112,15 @@ class _Session:
             else:
                 waiting.set_result(reply)
 
-    async def close(self) -> None:
-        """Close the connection under the reader, which then fails."""
-        await self._connection.disconnect(nowait=True)
+    def abort(self) -> None:
+        """Drop the connection under the reader, which then fails. An abort, not a close:
+        a close first flushes what is buffered, which a silent server never takes."""
+        writer = self._connection._writer  # no public accessor
+        if writer is not None:
+            writer.transport.abort()
 
     def fail_waiting(self) -> None:
+        self.ended = True
         while self._waiting:
             waiting = self._waiting.popleft()
             if not waiting.done():
@@ -250,7 +266,7 @@ class SubscribedConnection:
                 session.silence = RedisConnectionError(
                     f"pub/sub connection silent for {silent:.0f}s"
                 )
-                await session.close()
+                session.abort()
                 return
             if silent >= self._ping_interval:
                 # A dead peer never answers: the silence check above is what notices it.
