@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from bench import capacity, fanout, footprint
-from bench.harness import HEADERS, System, peak_rss_mb
+from bench.harness import HEADERS, System, peak_rss_mb, percentile
 from bench.peers import job as peer_job
 from devtools.processes import ROOT
 from devtools.waiting import wait_until
@@ -73,11 +73,6 @@ QUICK = Sizes(
     webs=(1,),
     footprint=20,
 )
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def p50_p99(runs: list[list[float]]) -> tuple[float, float]:

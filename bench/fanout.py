@@ -43,7 +43,7 @@ from typing import IO
 
 from redis.asyncio import Redis
 
-from bench.harness import cpu_ms, raise_open_files_limit
+from bench.harness import cpu_ms, percentile, raise_open_files_limit
 from devtools.publishing import publish_version
 from devtools.waiting import wait_until
 from shared.embedded import RedisServer
@@ -222,11 +222,6 @@ class Children:
 
 def count_lines(path: str) -> int:
     return Path(path).read_text().count("\n")
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 @dataclass

@@ -29,6 +29,12 @@ def cpu_ms(pid: int) -> float:
     return total / 1e6
 
 
+def percentile(samples: list[float], fraction: float) -> float:
+    """The sample at `fraction` (0.99 for p99) of the sorted samples."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
 def raise_open_files_limit() -> None:
     """Let this process (and the servers and children it starts) open as many files as
     the machine allows: thousands of connections each need one."""
