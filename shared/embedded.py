@@ -160,6 +160,12 @@ class RedisServer:
         if self._process is not None:
             self._process.send_signal(signum)
 
+    def wait(self) -> int | None:
+        """Block until the server exits (by itself, or stopped); its exit code, or None
+        when it is not running."""
+        process = self._process
+        return None if process is None else process.wait()
+
     def stop(self) -> None:
         """Stop the server (SIGTERM) and wait for it to exit."""
         if self._process is not None:

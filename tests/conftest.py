@@ -25,7 +25,9 @@ SECRET = "test-secret-\u00e9-not-for-production"
 
 
 # Fixtures that start real servers: a test that uses one is a test --redis-only runs.
-REDIS_FIXTURES = frozenset({"redis_server", "sentinel_deployment", "cluster_deployment"})
+REDIS_FIXTURES = frozenset(
+    {"redis_server", "restartable_redis", "sentinel_deployment", "cluster_deployment"}
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -1,0 +1,124 @@
+// Types of wa-version-client (the code is plain JavaScript in src/).
+
+import { EventEmitter } from 'node:events';
+import type { RedisOptions } from 'ioredis';
+
+/** A WhatsApp Web version as Baileys' `version` option and whatsmeow's store take it. */
+export type WAVersion = [number, number, number];
+
+/** A version as the service announced it; `(epoch, seq)` orders them. */
+export declare class PublishedVersion {
+  /** Frozen at run time; typed as Baileys' WAVersion so `makeWASocket({ version: current.array })` checks. */
+  readonly array: WAVersion;
+  /** e.g. "2.3000.1026131876" */
+  readonly string: string;
+  readonly seq: number;
+  readonly epoch: number;
+  /** RFC 3339 UTC */
+  readonly changedAt: string;
+  /** The URL that reported it. */
+  readonly source: string;
+  readonly kind: 'fetch' | 'pin' | 'unpin';
+  readonly previous: WAVersion | null;
+  newerThan(other: PublishedVersion | null | undefined): boolean;
+  sameOrder(other: PublishedVersion | null): boolean;
+}
+
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface SubscriberOptions {
+  /** Redis key prefix, as REDIS_PREFIX (default "whatsapp"). */
+  prefix?: string;
+  /** More ioredis options: `tls`, `password`, or `sentinels` and `name` for a Sentinel. */
+  redis?: RedisOptions;
+  resyncIntervalMs?: number;
+  pingIntervalMs?: number;
+  /** Reports ask for at most one refresh per this interval, cluster-wide (10 min). */
+  reportIntervalMs?: number;
+  refreshWaitMs?: number;
+  jobStreamMaxlen?: number;
+  logger?: Logger;
+  /** The subscriber never keeps the process alive by itself. */
+  unref?: boolean;
+}
+
+export type ChangeListener = (
+  old: PublishedVersion | null,
+  current: PublishedVersion,
+) => void | Promise<void>;
+
+/** Holds the current WhatsApp Web version and follows every change. */
+export declare class VersionSubscriber extends EventEmitter {
+  constructor(url?: string, options?: SubscriberOptions);
+  /** REDIS_URL (or REDIS_TLS_URL, REDIS_SSL_CERT_REQS, REDIS_SSL_CA_CERTS), REDIS_PREFIX, REFRESH_MIN_INTERVAL, REFRESH_WAIT, JOB_STREAM_MAXLEN. */
+  static fromEnv(env?: NodeJS.ProcessEnv, options?: SubscriberOptions): VersionSubscriber;
+  /** The version to use for the next connection; null until one is known. No I/O. */
+  readonly current: PublishedVersion | null;
+  /** When `current` was applied, by performance.now(); 0 before any version. */
+  readonly currentSince: number;
+  readonly connected: boolean;
+  start(options?: { timeoutMs?: number }): Promise<void>;
+  resync(): Promise<void>;
+  waitNewer(
+    than: PublishedVersion | null,
+    options?: { withinMs?: number },
+  ): Promise<PublishedVersion | null>;
+  /** Resolves to whether this call enqueued the refresh. */
+  reportOutdated(versionUsed?: Readonly<WAVersion> | string | PublishedVersion | null): Promise<boolean>;
+  close(): Promise<void>;
+  on(event: 'change', listener: ChangeListener): this;
+  once(event: 'change', listener: ChangeListener): this;
+  off(event: 'change', listener: ChangeListener): this;
+}
+
+/** What Baileys' fetchLatestWaWebVersion() answers. */
+export interface WaWebVersionAnswer {
+  version: WAVersion;
+  isLatest: boolean;
+  error?: unknown;
+}
+
+export interface FetchOptions {
+  /** A started subscriber of your own; default: one per process, from the environment. */
+  subscriber?: VersionSubscriber;
+  /** How long the first call waits for Redis (3000). */
+  timeoutMs?: number;
+  /** Answered when no version is known (default BUNDLED_VERSION). */
+  fallback?: Readonly<WAVersion>;
+  /** Baileys passes axios options: accepted and ignored. */
+  [axiosOption: string]: unknown;
+}
+
+/** A drop-in for Baileys' fetchLatestWaWebVersion(), answered from what the service holds. Never rejects. */
+export declare function fetchLatestWaWebVersion(options?: FetchOptions): Promise<WaWebVersionAnswer>;
+export declare function sharedSubscriber(env?: NodeJS.ProcessEnv): VersionSubscriber;
+export declare function closeSharedSubscriber(): Promise<void>;
+export declare const BUNDLED_VERSION: Readonly<WAVersion>;
+
+export declare class MessageError extends Error {}
+export declare class ConfigError extends Error {}
+export declare class InvalidVersion extends Error {}
+
+export declare function decodeMessage(text: string): PublishedVersion;
+export declare function fromHash(fields: Record<string, string>): PublishedVersion | null;
+export declare function parseVersion(text: string): WAVersion;
+export declare function versionOf(held: unknown): WAVersion;
+export declare function compareVersions(a: Readonly<WAVersion>, b: Readonly<WAVersion>): number;
+export declare const DEFAULT_PREFIX: string;
+export declare function keysFor(prefix?: string): {
+  readonly version: string;
+  readonly versionChanged: string;
+  readonly refreshJobs: string;
+  readonly outdatedReport: string;
+};
+export declare function optionsFromEnv(env?: NodeJS.ProcessEnv): {
+  url: string;
+  redisOptions: RedisOptions;
+  prefix: string;
+  reportIntervalMs: number;
+  refreshWaitMs: number;
+  jobStreamMaxlen: number;
+};

@@ -1,0 +1,67 @@
+// A drop-in for Baileys' fetchLatestWaWebVersion(): the same name and the same answer,
+// `{ version: [2, 3000, N], isLatest, error? }`, taken from what the service holds in
+// Redis instead of a request to web.whatsapp.com from every gateway.
+
+import { VersionSubscriber } from './subscriber.js';
+
+// Answered, with isLatest false, when neither the service nor this process holds a
+// version (the service never fetched, or Redis was never reached) and no `fallback` was
+// given: the newest revision known when this package was released. Baileys answers its
+// own bundled version in the same case; pass `fallback: DEFAULT_CONNECTION_CONFIG.version`
+// to answer that one instead.
+export const BUNDLED_VERSION = Object.freeze([2, 3000, 1045818043]);
+
+const FIRST_READ_WAIT_MS = 3_000;
+
+let shared = null;
+
+/**
+ * The process's own subscriber, made from the environment (REDIS_URL, REDIS_PREFIX…) at
+ * the first call and kept: later answers cost no I/O and follow every change. It never
+ * keeps the process alive by itself.
+ */
+export function sharedSubscriber(env = process.env) {
+  shared ??= VersionSubscriber.fromEnv(env, { unref: true });
+  return shared;
+}
+
+/** Close the shared subscriber (the next call makes a new one). */
+export async function closeSharedSubscriber() {
+  const closing = shared;
+  shared = null;
+  await closing?.close();
+}
+
+/**
+ * The WhatsApp Web version to connect with, as Baileys' function of the same name
+ * answers it: `{ version, isLatest: true }` when the service's version is held and
+ * Redis is reachable; otherwise `isLatest: false` with an `error` saying why, and the
+ * version last held (or `fallback`, else BUNDLED_VERSION), so `makeWASocket({ version })`
+ * still gets a version. Never rejects.
+ *
+ * Options: `subscriber` (a started VersionSubscriber of your own; default the shared
+ * one), `timeoutMs` (how long the first call waits for Redis, 3 s), `fallback`. Any other
+ * option (Baileys passes axios options) is ignored.
+ */
+export async function fetchLatestWaWebVersion(options = {}) {
+  const { subscriber, timeoutMs = FIRST_READ_WAIT_MS, fallback = BUNDLED_VERSION } = options;
+  let versions;
+  try {
+    versions = subscriber ?? sharedSubscriber();
+    await versions.start({ timeoutMs });
+  } catch (error) {
+    return { version: [...fallback], isLatest: false, error };
+  }
+  const held = versions.current;
+  if (held !== null && versions.connected) {
+    return { version: [...held.array], isLatest: true };
+  }
+  if (held !== null) {
+    const error = new Error(`Redis cannot be reached: answering the version held before, ${held.string}`);
+    return { version: [...held.array], isLatest: false, error };
+  }
+  const why = versions.connected
+    ? 'the service holds no version yet (no refresh has succeeded)'
+    : 'Redis cannot be reached and no version was ever read';
+  return { version: [...fallback], isLatest: false, error: new Error(why) };
+}

@@ -1,0 +1,363 @@
+// VersionSubscriber: holds the current WhatsApp Web version and follows every change,
+// with the convergence contract of the Python library (README, "Connection managers"):
+//
+// 1. subscribe to <prefix>:version-changed, and after every subscription confirmation
+//    (the first and each reconnect) read the hash <prefix>:version;
+// 2. apply a message or a read only when its (epoch, seq) is greater than the pair held:
+//    duplicates and stragglers change nothing, and a Redis that lost its data (a new,
+//    larger epoch, seq from 1) is still followed;
+// 3. read the hash every 30 s as a backstop, and treat a connection silent for three
+//    PING intervals as dead.
+//
+// One connection: ioredis 6 speaks RESP3 (Redis 6 and later, Valkey), in which a
+// subscribed connection still runs ordinary commands, so the reads and the reports go
+// on the connection that holds the subscription.
+
+import { EventEmitter } from 'node:events';
+
+import Redis from 'ioredis';
+
+import { reconnectDelay } from './backoff.js';
+import { keysFor, DEFAULT_PREFIX } from './keys.js';
+import { MessageError, decodeMessage, fromHash, plausibleEpoch } from './published.js';
+import { OutdatedReports } from './reports.js';
+import {
+  DEFAULT_REDIS_URL,
+  JOB_STREAM_MAXLEN,
+  REFRESH_MIN_INTERVAL_MS,
+  REFRESH_WAIT_MS,
+  checkRedisUrl,
+  optionsFromEnv,
+} from './settings.js';
+import { compareVersions, versionOf } from './version.js';
+
+const START_WAIT_MS = 10_000; // start() waits at most this long for the first read
+const SILENT_PINGS = 3; // a connection silent for this many ping intervals is dead
+
+const defaultLogger = {
+  info: () => {},
+  warn: (message) => console.warn(`wa-version-client: ${message}`),
+};
+
+/** Holds the current WhatsApp Web version and follows every change. Emits 'change' (old, new). */
+export class VersionSubscriber extends EventEmitter {
+  #keys;
+  #redis;
+  #current = null;
+  #currentSince = 0;
+  #waiters = new Set();
+  #reports;
+  #resyncIntervalMs;
+  #pingIntervalMs;
+  #logger;
+  #unref;
+  #timers = [];
+  #lastHeard = 0;
+  #lastProblem = '';
+  #started = null;
+  #firstRead = null;
+  #closed = false;
+  #changes = Promise.resolve();
+
+  /**
+   * `url`: redis:// or rediss://. Options: `prefix` (default whatsapp), `redis` (more
+   * ioredis options, e.g. `tls`, or `sentinels` and `name` for a Sentinel),
+   * `resyncIntervalMs` (30 s), `pingIntervalMs` (5 s), `reportIntervalMs` (10 min),
+   * `refreshWaitMs` (25 s), `jobStreamMaxlen`, `logger` ({info, warn}), `unref` (true:
+   * the subscriber never keeps the process alive by itself).
+   */
+  constructor(url = DEFAULT_REDIS_URL, options = {}) {
+    super();
+    const {
+      prefix = DEFAULT_PREFIX,
+      redis = {},
+      resyncIntervalMs = 30_000,
+      pingIntervalMs = 5_000,
+      reportIntervalMs = REFRESH_MIN_INTERVAL_MS,
+      refreshWaitMs = REFRESH_WAIT_MS,
+      jobStreamMaxlen = JOB_STREAM_MAXLEN,
+      logger = defaultLogger,
+      unref = false,
+    } = options;
+    if (!redis.sentinels) checkRedisUrl(url);
+    this.#keys = keysFor(prefix);
+    this.#resyncIntervalMs = resyncIntervalMs;
+    this.#pingIntervalMs = pingIntervalMs;
+    this.#logger = logger;
+    this.#unref = unref;
+    this.#reports = new OutdatedReports((...args) => this.#redis.call(...args), this.#keys, {
+      intervalMs: reportIntervalMs,
+      refreshWaitMs,
+      jobStreamMaxlen,
+    });
+    const connection = {
+      connectTimeout: 5_000,
+      ...redis,
+      lazyConnect: true,
+      protocol: 3,
+      // Subscribed afresh (and the hash read) at each 'ready', below.
+      autoResubscribe: false,
+      // A command is sent on a live connection or refused at once, and one whose reply
+      // was lost is never sent again: a report sent twice could count twice.
+      enableOfflineQueue: false,
+      autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: (times) => reconnectDelay(times),
+    };
+    this.#redis = redis.sentinels ? new Redis(connection) : new Redis(url, connection);
+    this.#redis.on('ready', () => {
+      this.#heard();
+      this.#subscribe();
+    });
+    this.#redis.on('message', (channel, message) => this.#onMessage(message));
+    this.#redis.on('error', (error) => this.#problem(`Redis: ${error.message}`));
+    this.#redis.on('connect', () => {
+      if (this.#unref) this.#redis.stream?.unref?.();
+    });
+  }
+
+  /** A subscriber set up from the environment the service reads (see settings.js). */
+  static fromEnv(env = process.env, options = {}) {
+    const { url, redisOptions, ...settings } = optionsFromEnv(env);
+    return new VersionSubscriber(url, {
+      ...settings,
+      ...options,
+      redis: { ...redisOptions, ...options.redis },
+    });
+  }
+
+  /** The version to use for the next connection (a PublishedVersion), or null. No I/O. */
+  get current() {
+    return this.#current;
+  }
+
+  /** When `current` was applied, by performance.now() (0 before any version). */
+  get currentSince() {
+    return this.#currentSince;
+  }
+
+  /** Whether the subscription is up now. */
+  get connected() {
+    return this.#redis.status === 'ready';
+  }
+
+  /**
+   * Connect, subscribe and read the stored version. Resolves after the first read (or
+   * `timeoutMs`, 10 s by default, if Redis cannot be reached: the subscriber keeps
+   * trying, and `current` stays null until it can). Calling it again is harmless.
+   */
+  start({ timeoutMs = START_WAIT_MS } = {}) {
+    if (this.#closed) return Promise.reject(new Error('this VersionSubscriber is closed'));
+    if (this.#started === null) {
+      this.#started = new Promise((resolve) => {
+        // Referenced even with `unref`: a script awaiting the first read must not end
+        // for want of anything else to do.
+        const timer = setTimeout(resolve, timeoutMs);
+        this.#firstRead = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#redis.connect().catch(() => {}); // failures go to 'error', and it retries
+      this.#every(this.#resyncIntervalMs, () => this.#backstop());
+      this.#every(this.#pingIntervalMs, () => this.#watchSilence());
+    }
+    return this.#started;
+  }
+
+  /** Read the stored version now and follow it. */
+  async resync() {
+    const asked = performance.now();
+    const fields = await this.#redis.hgetall(this.#keys.version);
+    this.#heard();
+    let stored;
+    try {
+      stored = fromHash(fields);
+    } catch (error) {
+      if (!(error instanceof MessageError)) throw error;
+      this.#logger.warn(`ignoring the stored version: ${error.message}`);
+      return;
+    }
+    if (stored === null) return;
+    if (!plausibleEpoch(stored.epoch)) {
+      this.#logger.warn(`ignoring the stored version: epoch ${stored.epoch} is ahead of the clock`);
+      return;
+    }
+    this.#followStore(stored, asked);
+  }
+
+  /**
+   * Resolves, within `withinMs`, once a version newer than `than` is held; to the newest
+   * held (which may still be `than`, or null, when none came in time).
+   */
+  waitNewer(than, { withinMs = 30_000 } = {}) {
+    if (this.#current !== null && this.#current.newerThan(than)) {
+      return Promise.resolve(this.#current);
+    }
+    return new Promise((resolve) => {
+      const waiter = { than, resolve };
+      waiter.timer = setTimeout(() => {
+        this.#waiters.delete(waiter);
+        resolve(this.#current);
+      }, withinMs);
+      this.#waiters.add(waiter);
+    });
+  }
+
+  /**
+   * Ask for a forced refresh after WhatsApp refused a connection as outdated (405).
+   * `versionUsed` is the version that connection sent ([2, 3000, N], "2.3000.N" or a
+   * PublishedVersion). The whole cluster turns any number of reports into at most one
+   * refresh per report interval. A report about a version older than the one held asks
+   * nothing (reconnect with `current` instead). Resolves to whether this call enqueued
+   * the refresh; rejects when Redis cannot be reached.
+   */
+  async reportOutdated(versionUsed = null) {
+    const used = versionUsed === null || versionUsed === undefined ? null : versionOf(versionUsed);
+    const held = this.#current;
+    if (used !== null && held !== null && compareVersions(held.array, used) > 0) return false;
+    const enqueued = await this.#reports.report();
+    if (enqueued) this.#logger.info('reported an outdated client version: refresh requested');
+    return enqueued;
+  }
+
+  /** Stop following and close the connection. */
+  async close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    for (const waiter of this.#waiters) {
+      clearTimeout(waiter.timer);
+      waiter.resolve(this.#current);
+    }
+    this.#waiters.clear();
+    this.#firstRead?.();
+    // With a socket open (or opening), wait until it is closed; between two attempts
+    // there is none, and disconnect() just cancels the next attempt.
+    const open = ['connecting', 'connect', 'ready'].includes(this.#redis.status);
+    const closed = new Promise((resolve) => this.#redis.once('end', resolve));
+    this.#redis.disconnect();
+    if (open) await closed;
+  }
+
+  // Subscribe on every connection, then read the hash: a change published before the
+  // subscription was in place is in the hash, and one published after is a message.
+  async #subscribe() {
+    try {
+      await this.#redis.subscribe(this.#keys.versionChanged);
+      this.#heard();
+      if (this.#lastProblem) {
+        this.#logger.warn('Redis reachable again: subscribed');
+        this.#lastProblem = '';
+      }
+      await this.resync();
+    } catch (error) {
+      this.#problem(`subscribing or reading the stored version: ${error.message}`);
+    } finally {
+      this.#firstRead?.();
+    }
+  }
+
+  #onMessage(text) {
+    this.#heard();
+    let published;
+    try {
+      published = decodeMessage(text);
+    } catch (error) {
+      if (!(error instanceof MessageError)) throw error;
+      this.#logger.warn(`ignoring a version-changed message: ${error.message}`);
+      return;
+    }
+    if (!plausibleEpoch(published.epoch)) {
+      this.#logger.warn(`ignoring a version-changed message: epoch ${published.epoch} is ahead of the clock`);
+      return;
+    }
+    if (published.newerThan(this.#current)) this.#hold(published);
+  }
+
+  // The hash is the authority; a message is a hint it confirms. What it holds is applied
+  // when newer than what is held. When older, and what is held was applied before the
+  // read was sent (so the read must see it or something newer), the held version came
+  // from a forged message or was lost with Redis's data: the store's replaces it.
+  #followStore(stored, asked) {
+    const held = this.#current;
+    if (stored.newerThan(held)) {
+      this.#hold(stored);
+    } else if (held !== null && !stored.sameOrder(held) && this.#currentSince < asked) {
+      this.#logger.warn(
+        `the stored version ${stored.string} (epoch ${stored.epoch}, seq ${stored.seq}) contradicts ` +
+          `the one held, ${held.string} (epoch ${held.epoch}, seq ${held.seq}): following the store`,
+      );
+      this.#hold(stored);
+    }
+  }
+
+  #hold(published) {
+    const old = this.#current;
+    this.#current = published;
+    this.#currentSince = performance.now();
+    for (const waiter of this.#waiters) {
+      if (published.newerThan(waiter.than)) {
+        clearTimeout(waiter.timer);
+        this.#waiters.delete(waiter);
+        waiter.resolve(published);
+      }
+    }
+    // Listeners run one change after another, each in turn; one that throws or rejects
+    // is logged and the others still run.
+    const listeners = this.rawListeners('change'); // raw: a once() listener then goes
+    this.#changes = this.#changes.then(async () => {
+      for (const listener of listeners) {
+        try {
+          await listener(old, published);
+        } catch (error) {
+          this.#logger.warn(`a 'change' listener failed: ${error?.stack ?? error}`);
+        }
+      }
+    });
+  }
+
+  async #backstop() {
+    if (!this.connected) return; // the next subscription reads anyway
+    try {
+      await this.resync();
+    } catch (error) {
+      this.#problem(`reading the stored version: ${error.message}`);
+    }
+  }
+
+  // A PING each interval; a connection that answered nothing for SILENT_PINGS intervals
+  // (a frozen server, a link that drops packets without a reset) is dropped and made
+  // again, since TCP alone can take many minutes to notice.
+  #watchSilence() {
+    if (!this.connected) return;
+    if (performance.now() - this.#lastHeard > SILENT_PINGS * this.#pingIntervalMs) {
+      this.#problem(`Redis silent for ${SILENT_PINGS} ping intervals: reconnecting`);
+      this.#lastHeard = performance.now(); // one reconnection per silence
+      this.#redis.disconnect(true);
+      return;
+    }
+    this.#redis.ping().then(
+      () => this.#heard(),
+      () => {}, // a lost connection is reported by 'error' and retried
+    );
+  }
+
+  #heard() {
+    this.#lastHeard = performance.now();
+  }
+
+  // Logs a problem once, and again only when its cause changes.
+  #problem(text) {
+    if (this.#closed || text === this.#lastProblem) return;
+    this.#lastProblem = text;
+    this.#logger.warn(text);
+  }
+
+  #every(ms, run) {
+    const timer = setInterval(run, ms);
+    if (this.#unref) timer.unref();
+    this.#timers.push(timer);
+  }
+
+}

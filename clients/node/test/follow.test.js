@@ -1,0 +1,206 @@
+// Following the service: the first read, each change, and convergence when messages are
+// lost (a cut connection, a killed one, a silent one) or repeated (duplicates, stragglers).
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import Redis from 'ioredis';
+
+import {
+  adminRedis,
+  api,
+  nextRevision,
+  proxy,
+  quiet,
+  serviceRefreshesTo,
+  startedSubscriber,
+  waitUntil,
+  world,
+} from './support.js';
+
+let admin;
+before(() => {
+  admin = adminRedis();
+});
+after(() => admin.quit());
+
+test('start() resolves holding the version the service stored', async () => {
+  const revision = await nextRevision();
+  const stored = await serviceRefreshesTo(revision);
+  const versions = await startedSubscriber();
+  try {
+    assert.equal(versions.current.string, `2.3000.${revision}`);
+    assert.deepEqual(versions.current.array, [2, 3000, revision]);
+    assert.equal(versions.current.seq, stored.seq);
+    assert.ok(versions.current.epoch > 0);
+    assert.ok(versions.currentSince > 0);
+  } finally {
+    await versions.close();
+  }
+});
+
+test('each change the service makes is applied and heard once, in order', async () => {
+  const first = await nextRevision();
+  await serviceRefreshesTo(first);
+  const versions = await startedSubscriber();
+  const heard = [];
+  versions.on('change', (old, current) => heard.push([old?.string, current.string]));
+  try {
+    const held = versions.current;
+    await serviceRefreshesTo(first + 1);
+    const newer = await versions.waitNewer(held, { withinMs: 10_000 });
+    assert.equal(newer.string, `2.3000.${first + 1}`);
+    await serviceRefreshesTo(first + 2);
+    await waitUntil(() => heard.length === 2, { what: 'two changes heard' });
+    assert.deepEqual(heard, [
+      [`2.3000.${first}`, `2.3000.${first + 1}`],
+      [`2.3000.${first + 1}`, `2.3000.${first + 2}`],
+    ]);
+    assert.equal(versions.current.seq, held.seq + 2);
+  } finally {
+    await versions.close();
+  }
+});
+
+test('a change published while the connection was cut is read when it comes back', async () => {
+  const revision = await nextRevision();
+  await serviceRefreshesTo(revision);
+  const link = await proxy();
+  const versions = await startedSubscriber({}, link.url);
+  try {
+    link.cut();
+    await waitUntil(() => !versions.connected, { what: 'the subscriber to notice the cut' });
+    await serviceRefreshesTo(revision + 1); // published to nobody: the subscriber is away
+    assert.equal(versions.current.string, `2.3000.${revision}`);
+    link.restore();
+    await waitUntil(() => versions.current.string === `2.3000.${revision + 1}`, {
+      what: 'the re-read after resubscribing',
+    });
+  } finally {
+    await versions.close();
+    await link.close();
+  }
+});
+
+test('a connection killed by CLIENT KILL is made again and the subscription with it', async () => {
+  const revision = await nextRevision();
+  await serviceRefreshesTo(revision);
+  const name = `node-test-kill-${revision}`;
+  const versions = await startedSubscriber({ redis: { connectionName: name } });
+  try {
+    const id = await clientId(name);
+    assert.equal(await admin.client('KILL', 'ID', id), 1);
+    await waitUntil(async () => (await clientId(name)) !== id && versions.connected, {
+      what: 'a new connection',
+    });
+    await serviceRefreshesTo(revision + 1);
+    await waitUntil(() => versions.current.string === `2.3000.${revision + 1}`, {
+      what: 'the change after the reconnection',
+    });
+  } finally {
+    await versions.close();
+  }
+});
+
+test('a silent connection is dropped after three ping intervals and made again', async () => {
+  const revision = await nextRevision();
+  await serviceRefreshesTo(revision);
+  const link = await proxy();
+  const logger = quiet();
+  const versions = await startedSubscriber({ pingIntervalMs: 100, logger }, link.url);
+  try {
+    link.freeze(); // bytes vanish both ways; no FIN, no RST
+    await waitUntil(() => logger.lines.some((line) => line.includes('silent')), {
+      what: 'the silence to be noticed',
+    });
+    await waitUntil(() => versions.connected, { what: 'a new connection' });
+    await serviceRefreshesTo(revision + 1); // the frozen connection would never hear it
+    await waitUntil(() => versions.current.string === `2.3000.${revision + 1}`, {
+      what: 'the change on the new connection',
+    });
+  } finally {
+    await versions.close();
+    await link.close();
+  }
+});
+
+test('duplicates, stragglers, forgeries and garbage change nothing, and the next change applies', async () => {
+  const revision = await nextRevision();
+  const channel = `${world.prefix}:version-changed`;
+  const tap = new Redis(world.redisUrl);
+  const logger = quiet();
+  let versions;
+  try {
+    const published = [];
+    tap.on('message', (_, message) => published.push(message));
+    await tap.subscribe(channel);
+    await serviceRefreshesTo(revision);
+    await serviceRefreshesTo(revision + 1);
+    await waitUntil(() => published.length === 2, { what: "the service's two messages" });
+    versions = await startedSubscriber({ logger });
+    const heard = [];
+    versions.on('change', (old, current) => heard.push(current.string));
+    const held = versions.current;
+    const [older, latest] = published;
+    const forged = JSON.parse(latest);
+    forged.epoch = Date.now() + 24 * 3600 * 1000; // from the future: would mute every real change
+    forged.seq = 1;
+    const lies = [
+      latest, // a duplicate
+      older, // a straggler
+      JSON.stringify(forged),
+      'not json',
+      JSON.stringify({ ...JSON.parse(latest), array: [2, 3000, 1], seq: held.seq + 1 }), // disagrees
+      '['.repeat(100_000),
+    ];
+    for (const lie of lies) await admin.publish(channel, lie);
+    await serviceRefreshesTo(revision + 2); // its message comes after every lie
+    await waitUntil(() => heard.length === 1, { what: 'the real change' });
+    assert.deepEqual(heard, [`2.3000.${revision + 2}`]);
+    assert.equal(versions.current.seq, held.seq + 1);
+    assert.equal(logger.lines.filter((line) => line.startsWith('ignoring a version-changed message')).length, 4);
+  } finally {
+    await versions?.close();
+    await tap.quit();
+  }
+});
+
+test("a listener that throws is logged and the others still run", async () => {
+  const revision = await nextRevision();
+  await serviceRefreshesTo(revision);
+  const logger = quiet();
+  const versions = await startedSubscriber({ logger });
+  const heard = [];
+  versions.on('change', () => {
+    throw new Error('a broken listener');
+  });
+  versions.on('change', async (old, current) => heard.push(current.string));
+  try {
+    await serviceRefreshesTo(revision + 1);
+    await waitUntil(() => heard.length === 1, { what: 'the second listener' });
+    assert.ok(logger.lines.some((line) => line.includes('a broken listener')));
+  } finally {
+    await versions.close();
+  }
+});
+
+test('close() ends the connection, and waitNewer() calls still waiting resolve', async () => {
+  const versions = await startedSubscriber();
+  const waiting = versions.waitNewer(versions.current, { withinMs: 60_000 });
+  await versions.close();
+  assert.equal(await waiting, versions.current);
+  assert.equal(versions.connected, false);
+  await versions.close(); // twice is harmless
+});
+
+async function clientId(name) {
+  const line = (await admin.client('LIST')).split('\n').find((entry) => entry.includes(` name=${name} `));
+  return line === undefined ? null : line.match(/^id=(\d+)/)[1];
+}
+
+// The service answers the API while the tests run; a sanity check that it is the one we think.
+test('the service under test answers with its envelope', async () => {
+  const { status, envelope } = await api('GET', '/admin/whatsapp/version');
+  assert.equal(status, 200);
+  assert.equal(envelope.status, true);
+});

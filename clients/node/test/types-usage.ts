@@ -1,0 +1,31 @@
+// Type-checked only (`npm run check`): the README's snippets as a TypeScript user writes
+// them, so index.d.ts stays usable. Never run.
+
+import {
+  VersionSubscriber,
+  fetchLatestWaWebVersion,
+  type PublishedVersion,
+  type WAVersion,
+} from 'wa-version-client';
+
+declare function makeWASocket(config: { version: WAVersion }): unknown;
+
+export async function dropIn(): Promise<void> {
+  const { version, isLatest, error } = await fetchLatestWaWebVersion();
+  if (!isLatest) console.warn('not the latest', error);
+  makeWASocket({ version });
+}
+
+export async function following(): Promise<void> {
+  const versions = VersionSubscriber.fromEnv();
+  await versions.start();
+  versions.on('change', (old: PublishedVersion | null, current: PublishedVersion) => {
+    console.log(old?.string, current.string, current.seq, current.epoch);
+  });
+  const used = versions.current?.array ?? [2, 3000, 1];
+  if (await versions.reportOutdated(used)) {
+    const newer = await versions.waitNewer(versions.current, { withinMs: 30_000 });
+    if (newer) makeWASocket({ version: newer.array });
+  }
+  await versions.close();
+}
