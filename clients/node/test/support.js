@@ -1,7 +1,7 @@
-// What the tests share. They run against the real service: tests/node/test_node_client.py
+// What the tests share. They run against the real service: tests/clients/test_node.py
 // starts a Redis server (Valkey 8.1, then Redis 6.2), the stub of WhatsApp Web, and the
 // service's web and worker processes, and passes them here in WA_TEST_* variables. Run
-// them with `./dev test tests/node` from the repository's root.
+// them with `./dev test tests/clients` from the repository's root.
 
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
@@ -13,7 +13,7 @@ import { VersionSubscriber } from '../src/index.js';
 function required(name) {
   const value = process.env[name];
   if (!value) {
-    throw new Error(`${name} is not set: run these tests through \`./dev test tests/node\`, which starts the service they test`);
+    throw new Error(`${name} is not set: run these tests through \`./dev test tests/clients\`, which starts the service they test`);
   }
   return value;
 }

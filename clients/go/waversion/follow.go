@@ -1,0 +1,218 @@
+// Package waversion keeps a Go WhatsApp client (whatsmeow) on the WhatsApp Web version
+// that wa-version-service publishes in Redis, and reports a "client outdated" refusal.
+//
+// It follows the service's convergence contract (README, "Connection managers"):
+// subscribe to <prefix>:version-changed; after every subscription confirmation read the
+// hash <prefix>:version; apply a message or a read only when its (epoch, seq) is greater
+// than the pair held; read the hash every 30 s as a backstop; and treat a connection
+// silent for three PING intervals as dead. Its only dependency is redigo.
+package waversion
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"strconv"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+)
+
+const (
+	pingInterval   = 5 * time.Second
+	resyncInterval = 30 * time.Second
+	maxBackoff     = time.Second
+)
+
+// Published is a version as the service announces it. Array is what whatsmeow's
+// store.SetWAVersion takes: store.WAVersionContainer(p.Array).
+type Published struct {
+	Array  [3]uint32 `json:"array"`
+	String string    `json:"string"`
+	Seq    int64     `json:"seq"`
+	Epoch  int64     `json:"epoch"`
+}
+
+// NewerThan reports whether p is ordered after q: a greater epoch, or the same epoch and
+// a greater seq.
+func (p Published) NewerThan(q Published) bool {
+	return p.Epoch > q.Epoch || (p.Epoch == q.Epoch && p.Seq > q.Seq)
+}
+
+// valid refuses what the service never writes: an array that disagrees with the string
+// (Go's decoder fills a short JSON array with zeros), a missing order, or an epoch from
+// the future (a forged one would make every real change look older).
+func (p Published) valid() bool {
+	return p.Seq >= 1 && p.Epoch >= 1 &&
+		p.String == fmt.Sprintf("%d.%d.%d", p.Array[0], p.Array[1], p.Array[2]) &&
+		p.Epoch <= time.Now().Add(5*time.Minute).UnixMilli()
+}
+
+// Follower calls Apply with the version the service holds, then with every newer one.
+type Follower struct {
+	// Dial opens a connection to Redis, e.g. redis.DialURL(os.Getenv("REDIS_URL")).
+	Dial func() (redis.Conn, error)
+	// Prefix is REDIS_PREFIX: "whatsapp" unless the service sets another.
+	Prefix string
+	// Apply is called with each newer version, one call at a time, in order.
+	Apply func(Published)
+	// Logf, if set, is told why a connection was lost.
+	Logf func(format string, args ...interface{})
+
+	held   Published
+	heldAt time.Time // when held was applied
+}
+
+// Run follows until ctx is done, reconnecting after 0.1-1 s (with jitter) whenever
+// Redis is lost.
+func (f *Follower) Run(ctx context.Context) {
+	jitter := rand.New(rand.NewSource(time.Now().UnixNano())) // no two processes in step
+	backoff := 200 * time.Millisecond
+	for ctx.Err() == nil {
+		started := time.Now()
+		err := f.follow(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if f.Logf != nil {
+			f.Logf("wa-version: %v; reconnecting", err)
+		}
+		if time.Since(started) > resyncInterval {
+			backoff = 200 * time.Millisecond // it was up a while: start the backoff again
+		}
+		wait := backoff/2 + time.Duration(jitter.Int63n(int64(backoff/2)))
+		backoff *= 2
+		if backoff > maxBackoff {
+			backoff = maxBackoff
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+}
+
+// follow holds one subscription (and one connection for reads) until it fails.
+func (f *Follower) follow(ctx context.Context) error {
+	sub, err := f.Dial()
+	if err != nil {
+		return err
+	}
+	defer sub.Close()
+	reader, err := f.Dial() // a subscribed RESP2 connection runs no HGETALL
+	if err != nil {
+		return err
+	}
+	defer reader.Close()
+	done := make(chan struct{})
+	defer close(done)
+	psc := redis.PubSubConn{Conn: sub}
+	go func() { // redigo lets one goroutine send while another receives
+		ticker := time.NewTicker(pingInterval)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				sub.Close() // ends the receive below
+				return
+			case <-done:
+				return
+			case <-ticker.C:
+				psc.Ping("")
+			}
+		}
+	}()
+	if err := psc.Subscribe(f.Prefix + ":version-changed"); err != nil {
+		return err
+	}
+	var lastRead time.Time
+	for {
+		switch m := psc.ReceiveWithTimeout(3 * pingInterval).(type) {
+		case redis.Subscription: // confirmed: what was published before is in the hash
+			if err := f.resync(reader); err != nil {
+				return err
+			}
+			lastRead = time.Now()
+		case redis.Message:
+			var p Published
+			if json.Unmarshal(m.Data, &p) == nil {
+				f.offer(p)
+			}
+		case redis.Pong:
+			if time.Since(lastRead) >= resyncInterval { // the backstop
+				if err := f.resync(reader); err != nil {
+					return err
+				}
+				lastRead = time.Now()
+			}
+		case error: // a lost connection, or silence for three PING intervals
+			return m
+		}
+	}
+}
+
+// resync reads the hash and follows it. The hash is the authority: a version read is
+// applied when newer; when older than the one held, and the held one was applied before
+// the read was sent, the held one came from a forged message and the hash's replaces it.
+func (f *Follower) resync(reader redis.Conn) error {
+	asked := time.Now()
+	fields, err := redis.StringMap(reader.Do("HGETALL", f.Prefix+":version"))
+	if err != nil {
+		return err
+	}
+	var p Published
+	if json.Unmarshal([]byte(fields["array"]), &p.Array) != nil {
+		return nil // no version yet, or a malformed one: the service repairs it
+	}
+	p.String = fields["string"]
+	p.Seq, _ = strconv.ParseInt(fields["seq"], 10, 64)
+	p.Epoch, _ = strconv.ParseInt(fields["epoch"], 10, 64)
+	if p.valid() && !p.NewerThan(f.held) && p != f.held && f.heldAt.Before(asked) {
+		f.hold(p)
+		return nil
+	}
+	f.offer(p)
+	return nil
+}
+
+func (f *Follower) offer(p Published) {
+	if p.valid() && p.NewerThan(f.held) {
+		f.hold(p)
+	}
+}
+
+func (f *Follower) hold(p Published) {
+	f.held, f.heldAt = p, time.Now()
+	f.Apply(p)
+}
+
+// The service's report script (wa_version_client/reports.py): the first report of an
+// interval sets the key and enqueues a forced refresh job in one atomic step.
+var report = redis.NewScript(2, `
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+  return -1
+end
+return redis.call('PTTL', KEYS[1])
+`)
+
+// ReportOutdated asks the service for a forced refresh after WhatsApp refused a
+// connection as outdated (405). Any number of reports from any number of processes, in
+// any language, make one refresh per interval (the service's REFRESH_MIN_INTERVAL,
+// 10 minutes by default); it reports whether this call was the one that asked.
+func ReportOutdated(conn redis.Conn, prefix string, interval time.Duration) (bool, error) {
+	id := make([]byte, 16)
+	if _, err := crand.Read(id); err != nil {
+		return false, err
+	}
+	jobID := hex.EncodeToString(id)
+	deadline := time.Now().Add(25 * time.Second).UnixMilli()
+	left, err := redis.Int64(report.Do(conn,
+		prefix+":outdated-report", prefix+":refresh-jobs",
+		interval.Milliseconds(), 10000,
+		"job_id", jobID, "force", "1", "deadline_ms", deadline, "request_id", ""))
+	return left == -1, err
+}

@@ -1,0 +1,235 @@
+// These tests run against the real service: tests/clients/test_go.py starts Redis, the stub of WhatsApp Web, and the web and worker
+// processes, and passes them in WA_TEST_* variables. Run them with `./dev test tests/clients`.
+package waversion
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+)
+
+func env(t *testing.T, name string) string {
+	value := os.Getenv(name)
+	if value == "" {
+		t.Fatalf("%s is not set: run these tests through `./dev test tests/clients`", name)
+	}
+	return value
+}
+
+// call sends a request to the service's admin API or to the stub; the decoded answer.
+func call(t *testing.T, method, url, body string, secret bool) map[string]interface{} {
+	request, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if secret {
+		request.Header.Set("X-Admin-Secret", env(t, "WA_TEST_ADMIN_SECRET"))
+	}
+	response, err := http.DefaultClient.Do(request)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer response.Body.Close()
+	var answer map[string]interface{}
+	if err := json.NewDecoder(response.Body).Decode(&answer); err != nil || response.StatusCode != 200 {
+		t.Fatalf("%s %s answered %d (%v): %v", method, url, response.StatusCode, err, answer)
+	}
+	return answer
+}
+
+// refreshTo makes upstream serve 2.3000.revision and the service refresh to it.
+func refreshTo(t *testing.T, revision int64) {
+	call(t, "PUT", env(t, "WA_TEST_STUB_URL")+"/_stub", fmt.Sprintf(`{"revision": %d}`, revision), false)
+	answer := call(t, "POST", env(t, "WA_TEST_API_URL")+"/admin/whatsapp/version/refresh?force=true", "", true)
+	version := answer["data"].(map[string]interface{})["wa_web_version"].(map[string]interface{})["string"]
+	if version != fmt.Sprintf("2.3000.%d", revision) {
+		t.Fatalf("the service refreshed to %v, not revision %d", version, revision)
+	}
+}
+
+// nextRevision is one above the stored revision (a distinct range per test).
+func nextRevision(t *testing.T, step int64) int64 {
+	answer := call(t, "GET", env(t, "WA_TEST_API_URL")+"/admin/whatsapp/version", "", true)
+	stored, _ := answer["data"].(map[string]interface{})["wa_web_version"].(map[string]interface{})
+	if stored == nil {
+		return 1026100000 + step
+	}
+	return int64(stored["array"].([]interface{})[2].(float64)) + step
+}
+
+func dial(t *testing.T, options ...redis.DialOption) func() (redis.Conn, error) {
+	url := env(t, "WA_TEST_REDIS_URL")
+	return func() (redis.Conn, error) { return redis.DialURL(url, options...) }
+}
+
+// follower runs a Follower until the test ends; applied returns what it applied so far.
+func follower(t *testing.T, options ...redis.DialOption) (applied func() []string) {
+	var mu sync.Mutex
+	var seen []string
+	f := &Follower{
+		Dial:   dial(t, options...),
+		Prefix: env(t, "WA_TEST_PREFIX"),
+		Apply: func(p Published) {
+			mu.Lock()
+			defer mu.Unlock()
+			seen = append(seen, p.String)
+		},
+		Logf: t.Logf,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { f.Run(ctx); close(stopped) }()
+	t.Cleanup(func() { cancel(); <-stopped })
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), seen...)
+	}
+}
+
+// waitFor polls condition until it holds, failing the test after 15 s.
+func waitFor(t *testing.T, what string, condition func() bool) {
+	deadline := time.Now().Add(15 * time.Second)
+	for !condition() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond) // polling with a deadline
+	}
+}
+
+func last(applied func() []string) string {
+	seen := applied()
+	if len(seen) == 0 {
+		return ""
+	}
+	return seen[len(seen)-1]
+}
+
+func admin(t *testing.T) redis.Conn {
+	conn, err := dial(t)()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+func TestAppliesTheStoredVersionThenEachChangeInOrder(t *testing.T) {
+	revision := nextRevision(t, 1)
+	refreshTo(t, revision)
+	applied := follower(t)
+	waitFor(t, "the stored version", func() bool { return len(applied()) == 1 })
+	refreshTo(t, revision+1)
+	refreshTo(t, revision+2)
+	waitFor(t, "two changes", func() bool { return len(applied()) == 3 })
+	want := []string{fmt.Sprintf("2.3000.%d", revision), fmt.Sprintf("2.3000.%d", revision+1), fmt.Sprintf("2.3000.%d", revision+2)}
+	if got := applied(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("applied %v, want %v", got, want)
+	}
+}
+
+func TestResubscribesAfterClientKill(t *testing.T) {
+	revision := nextRevision(t, 1)
+	refreshTo(t, revision)
+	name := fmt.Sprintf("go-test-kill-%d", revision)
+	applied := follower(t, redis.DialClientName(name))
+	waitFor(t, "the stored version", func() bool { return len(applied()) == 1 })
+	conn := admin(t)
+	subscription := func() string { // the id of the follower's subscribed connection
+		list, _ := redis.String(conn.Do("CLIENT", "LIST", "TYPE", "pubsub"))
+		for _, line := range strings.Split(list, "\n") {
+			if strings.Contains(line, " name="+name+" ") {
+				return strings.TrimPrefix(strings.Fields(line)[0], "id=")
+			}
+		}
+		return ""
+	}
+	killed := subscription()
+	if n, err := redis.Int(conn.Do("CLIENT", "KILL", "ID", killed)); err != nil || n != 1 {
+		t.Fatalf("CLIENT KILL ID %s: %d, %v", killed, n, err)
+	}
+	subscribed := func() bool { id := subscription(); return id != "" && id != killed }
+	waitFor(t, "a new subscription", subscribed)
+	refreshTo(t, revision+1)
+	want := fmt.Sprintf("2.3000.%d", revision+1)
+	waitFor(t, "the change after the reconnection", func() bool { return last(applied) == want })
+}
+
+func TestDuplicatesForgeriesAndGarbageChangeNothing(t *testing.T) {
+	revision := nextRevision(t, 1)
+	refreshTo(t, revision)
+	applied := follower(t)
+	waitFor(t, "the stored version", func() bool { return len(applied()) == 1 })
+	conn := admin(t)
+	channel := env(t, "WA_TEST_PREFIX") + ":version-changed"
+	future := time.Now().Add(24 * time.Hour).UnixMilli()
+	for _, lie := range []string{
+		`not json`,
+		`{"array":[2,3000],"string":"2.3000.0","seq":99,"epoch":1}`,
+		fmt.Sprintf(`{"array":[2,3000,1],"string":"2.3000.1","seq":1,"epoch":%d}`, future),
+		`{"array":[2,3000,5],"string":"2.3000.6","seq":99,"epoch":99999999999999}`,
+		`{"array":[2,3000,4294967296],"string":"2.3000.4294967296","seq":99,"epoch":1}`,
+	} {
+		if _, err := conn.Do("PUBLISH", channel, lie); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refreshTo(t, revision+1)
+	want := fmt.Sprintf("2.3000.%d", revision+1)
+	waitFor(t, "the real change", func() bool { return last(applied) == want })
+	if got := applied(); len(got) != 2 {
+		t.Fatalf("applied %v: a lie got through", got)
+	}
+}
+
+func TestAStormOfReportsMakesOneJobWhichTheWorkerAnswers(t *testing.T) {
+	revision := nextRevision(t, 1)
+	refreshTo(t, revision)
+	applied := follower(t)
+	waitFor(t, "the stored version", func() bool { return len(applied()) == 1 })
+	prefix := env(t, "WA_TEST_PREFIX")
+	conn := admin(t)
+	if _, err := conn.Do("DEL", prefix+":outdated-report"); err != nil {
+		t.Fatal(err)
+	}
+	call(t, "PUT", env(t, "WA_TEST_STUB_URL")+"/_stub", fmt.Sprintf(`{"revision": %d}`, revision+1), false)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	enqueued := 0
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := dial(t)()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
+			asked, err := ReportOutdated(c, prefix, 10*time.Minute)
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if asked {
+				enqueued++
+			}
+		}()
+	}
+	wg.Wait()
+	if enqueued != 1 {
+		t.Fatalf("%d reports enqueued a job, want 1", enqueued)
+	}
+	want := fmt.Sprintf("2.3000.%d", revision+1)
+	waitFor(t, "the version the worker fetched", func() bool { return last(applied) == want })
+}

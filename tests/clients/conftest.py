@@ -1,0 +1,82 @@
+"""The clients for other languages (clients/node, clients/go) run their own tests against
+the real service: a Redis server of the test's own (the one REDIS_SERVER names), the stub
+of WhatsApp Web, and the web and worker processes of the Procfile, passed to them in
+WA_TEST_* variables.
+
+The server is started again on its port whenever it exits, so a test can lose Redis's
+data with SHUTDOWN NOSAVE, as a restart without persistence does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from devtools.stub_upstream import StubUpstream
+from shared.embedded import RedisServer
+from tests.clients.corpus import verdicts
+from tests.conftest import SECRET
+from tests.e2e.conftest import Launcher, base_env, launch, start_web
+from tests.e2e.processes import Process
+
+__all__ = ["base_env", "client_env", "launch", "restartable_redis", "start_web"]
+
+
+@pytest.fixture
+def restartable_redis() -> Iterator[RedisServer]:
+    """A server of the test's own, started again on its port each time it exits."""
+    server = RedisServer()
+    server.start()
+    lock = threading.Lock()
+    stopping = threading.Event()
+
+    def supervise() -> None:
+        while True:
+            server.wait()
+            with lock:
+                if stopping.is_set():
+                    return
+                server.stop()  # reaps it and removes its directory: the data is gone
+                server.start()
+
+    supervisor = threading.Thread(target=supervise, daemon=True)
+    supervisor.start()
+    yield server
+    with lock:
+        stopping.set()
+        server.stop()
+    supervisor.join(timeout=10)
+
+
+@pytest.fixture
+def client_env(
+    restartable_redis: RedisServer,
+    launch: Launcher,
+    start_web: Callable[..., Process],
+    upstream: StubUpstream,
+    prefix: str,
+    tmp_path: Path,
+) -> dict[str, str]:
+    """This environment plus WA_TEST_*: the running service, for a client's tests."""
+    service = {"REDIS_URL": restartable_redis.url}
+    launch("worker", **service)
+    web = start_web(**service)
+    corpus = tmp_path / "corpus.json"
+    corpus.write_text(json.dumps(verdicts()))
+    env = {
+        **os.environ,
+        "WA_TEST_REDIS_URL": restartable_redis.url,
+        "WA_TEST_PREFIX": prefix,
+        "WA_TEST_API_URL": web.base_url,
+        "WA_TEST_ADMIN_SECRET": SECRET,
+        "WA_TEST_STUB_URL": upstream.url(""),
+        "WA_TEST_CORPUS": str(corpus),
+    }
+    for name in ("REDIS_URL", "REDIS_TLS_URL", "REDIS_PREFIX"):
+        env.pop(name, None)  # a client's own environment is each test's to set
+    return env

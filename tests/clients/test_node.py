@@ -1,0 +1,40 @@
+"""The Node client's own tests (clients/node/test, `node --test`), each file against the
+running service (see conftest.py)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.processes import ROOT
+
+pytestmark = pytest.mark.slow
+
+NODE_CLIENT = ROOT / "clients" / "node"
+TEST_FILES = sorted((NODE_CLIENT / "test").glob("*.test.js"))
+# Each test at most 60 s; a handle left open cannot keep the file's process alive.
+NODE_TEST = ["--test", "--test-force-exit", "--test-timeout=60000", "--test-reporter=spec"]
+
+
+def node() -> str:
+    """The node binary; the suite needs Node.js 20 or later (README, Development)."""
+    found = shutil.which("node")
+    assert found, "node is not on PATH: the Node client's tests need Node.js 20 or later"
+    return found
+
+
+@pytest.mark.parametrize("test_file", TEST_FILES, ids=lambda path: path.name)
+def test_node_client(test_file: Path, client_env: dict[str, str]) -> None:
+    """Every test in `test_file` passes against the running service (node's report shown)."""
+    outcome = subprocess.run(
+        [node(), *NODE_TEST, str(test_file)],
+        cwd=NODE_CLIENT,
+        env=client_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert outcome.returncode == 0, f"{outcome.stdout}\n{outcome.stderr}"
