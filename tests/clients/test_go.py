@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -43,3 +44,44 @@ def test_go_client(client_env: dict[str, str]) -> None:
             timeout=300,
         )
         assert outcome.returncode == 0, f"{' '.join(command)}:\n{outcome.stdout}\n{outcome.stderr}"
+
+
+# Stand-ins for the two whatsmeow packages the README's snippet uses, declared as
+# whatsmeow declares them (go.mau.fi/whatsmeow/store and types/events).
+WHATSMEOW_STAND_INS = {
+    "go.mau.fi/whatsmeow/store/store.go": (
+        "package store\n\n"
+        "type WAVersionContainer [3]uint32\n\n"
+        "func SetWAVersion(version WAVersionContainer) {}\n"
+    ),
+    "go.mau.fi/whatsmeow/types/events/events.go": (
+        "package events\n\ntype ClientOutdated struct{}\n"
+    ),
+}
+
+
+def readme_go_snippet() -> str:
+    """The ```go block of the README's Go section."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### Go: whatsmeow") :]
+    start = section.index("```go\n") + len("```go\n")
+    return section[start : section.index("```\n", start)]
+
+
+def test_the_readme_go_snippet_builds_as_written(tmp_path: Path) -> None:
+    """The README's whatsmeow code compiles and vets with the package beside it."""
+    src = tmp_path / "src"
+    gateway = src / "example.com" / "gateway"
+    (gateway / "waversion").mkdir(parents=True)
+    (gateway / "main.go").write_text(readme_go_snippet())
+    shutil.copy(GO_CLIENT / "follow.go", gateway / "waversion" / "follow.go")
+    for path, text in WHATSMEOW_STAND_INS.items():
+        (src / path).parent.mkdir(parents=True, exist_ok=True)
+        (src / path).write_text(text)
+    env = go_env(dict(os.environ))
+    env["GOPATH"] = f"{tmp_path}{os.pathsep}{env['GOPATH']}"
+    for command in ([go(), "build", "-o", os.devnull, "."], [go(), "vet", "."]):
+        outcome = subprocess.run(
+            command, cwd=gateway, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert outcome.returncode == 0, f"{' '.join(command)}:\n{outcome.stderr}"

@@ -38,3 +38,19 @@ def test_node_client(test_file: Path, client_env: dict[str, str]) -> None:
         timeout=300,
     )
     assert outcome.returncode == 0, f"{outcome.stdout}\n{outcome.stderr}"
+
+
+def readme_js_snippets() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    return [block.split("```", 1)[0] for block in readme.split("```js\n")[1:]]
+
+
+@pytest.mark.parametrize("index", range(len(readme_js_snippets())))
+def test_the_readme_js_snippets_parse(index: int, tmp_path: Path) -> None:
+    """Each JavaScript block of the README is a valid ES module (node --check)."""
+    snippet = tmp_path / "snippet.mjs"
+    snippet.write_text(readme_js_snippets()[index])
+    outcome = subprocess.run(
+        [node(), "--check", str(snippet)], capture_output=True, text=True, timeout=60
+    )
+    assert outcome.returncode == 0, outcome.stderr
