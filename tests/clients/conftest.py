@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from devtools.sentinels import SERVICE, SentinelDeployment
 from devtools.stub_upstream import StubUpstream
 from shared.embedded import RedisServer
 from tests.clients.corpus import verdicts
@@ -24,7 +25,15 @@ from tests.conftest import SECRET
 from tests.e2e.conftest import Launcher, base_env, launch, start_web
 from tests.e2e.processes import Process
 
-__all__ = ["base_env", "client_env", "launch", "restartable_redis", "start_web"]
+__all__ = [
+    "base_env",
+    "client_env",
+    "launch",
+    "restartable_redis",
+    "sentinel_client_env",
+    "sentinel_deployment",
+    "start_web",
+]
 
 
 @pytest.fixture
@@ -63,14 +72,53 @@ def client_env(
     tmp_path: Path,
 ) -> dict[str, str]:
     """This environment plus WA_TEST_*: the running service, for a client's tests."""
-    service = {"REDIS_URL": restartable_redis.url}
-    launch("worker", **service)
-    web = start_web(**service)
+    return service_for_clients(restartable_redis.url, launch, start_web, upstream, prefix, tmp_path)
+
+
+@pytest.fixture
+def sentinel_deployment() -> Iterator[SentinelDeployment]:
+    with SentinelDeployment() as deployment:
+        yield deployment
+
+
+@pytest.fixture
+def sentinel_client_env(
+    sentinel_deployment: SentinelDeployment,
+    launch: Launcher,
+    start_web: Callable[..., Process],
+    upstream: StubUpstream,
+    prefix: str,
+    tmp_path: Path,
+) -> dict[str, str]:
+    """As client_env, the service on a Sentinel deployment; WA_TEST_SENTINELS names them."""
+    deployment = sentinel_deployment
+    env = service_for_clients(deployment.url(), launch, start_web, upstream, prefix, tmp_path)
+    primary = f"redis://127.0.0.1:{deployment.primary_port()}/0"
+    sentinels = ",".join(f"127.0.0.1:{sentinel.port}" for sentinel in deployment.sentinels)
+    return {
+        **env,
+        "WA_TEST_REDIS_URL": primary,  # for the tests' own reads; it moves on a failover
+        "WA_TEST_SENTINELS": sentinels,
+        "WA_TEST_SENTINEL_NAME": SERVICE,
+    }
+
+
+def service_for_clients(
+    redis_url: str,
+    launch: Launcher,
+    start_web: Callable[..., Process],
+    upstream: StubUpstream,
+    prefix: str,
+    tmp_path: Path,
+) -> dict[str, str]:
+    """Start a worker and a web on `redis_url`; this environment plus WA_TEST_*."""
+    launch("worker", REDIS_URL=redis_url)
+    web = start_web(REDIS_URL=redis_url)
     corpus = tmp_path / "corpus.json"
     corpus.write_text(json.dumps(verdicts()))
     env = {
         **os.environ,
-        "WA_TEST_REDIS_URL": restartable_redis.url,
+        "WA_TEST_REDIS_URL": redis_url,
         "WA_TEST_PREFIX": prefix,
         "WA_TEST_API_URL": web.base_url,
         "WA_TEST_ADMIN_SECRET": SECRET,

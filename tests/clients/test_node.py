@@ -15,6 +15,7 @@ pytestmark = pytest.mark.slow
 
 NODE_CLIENT = ROOT / "clients" / "node"
 TEST_FILES = sorted((NODE_CLIENT / "test").glob("*.test.js"))
+SENTINEL_TEST = NODE_CLIENT / "test" / "sentinel" / "failover.test.js"
 # Each test at most 60 s; a handle left open cannot keep the file's process alive.
 NODE_TEST = ["--test", "--test-force-exit", "--test-timeout=60000", "--test-reporter=spec"]
 
@@ -26,18 +27,27 @@ def node() -> str:
     return found
 
 
-@pytest.mark.parametrize("test_file", TEST_FILES, ids=lambda path: path.name)
-def test_node_client(test_file: Path, client_env: dict[str, str]) -> None:
-    """Every test in `test_file` passes against the running service (node's report shown)."""
+def run_node_tests(test_file: Path, env: dict[str, str]) -> None:
     outcome = subprocess.run(
         [node(), *NODE_TEST, str(test_file)],
         cwd=NODE_CLIENT,
-        env=client_env,
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert outcome.returncode == 0, f"{outcome.stdout}\n{outcome.stderr}"
+
+
+@pytest.mark.parametrize("test_file", TEST_FILES, ids=lambda path: path.name)
+def test_node_client(test_file: Path, client_env: dict[str, str]) -> None:
+    """Every test in `test_file` passes against the running service (node's report shown)."""
+    run_node_tests(test_file, client_env)
+
+
+def test_node_client_on_sentinel(sentinel_client_env: dict[str, str]) -> None:
+    """The Node subscriber connects through Sentinel and follows a failover."""
+    run_node_tests(SENTINEL_TEST, sentinel_client_env)
 
 
 def readme_js_snippets() -> list[str]:
