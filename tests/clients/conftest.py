@@ -24,6 +24,7 @@ from tests.clients.corpus import verdicts
 from tests.conftest import SECRET
 from tests.e2e.conftest import Launcher, base_env, launch, start_web
 from tests.e2e.processes import Process
+from tests.tls import TlsRedis, tls_redis
 
 __all__ = [
     "base_env",
@@ -33,6 +34,8 @@ __all__ = [
     "sentinel_client_env",
     "sentinel_deployment",
     "start_web",
+    "tls_client_env",
+    "tls_redis",
 ]
 
 
@@ -103,6 +106,25 @@ def sentinel_client_env(
     }
 
 
+@pytest.fixture
+def tls_client_env(
+    tls_redis: TlsRedis,
+    launch: Launcher,
+    start_web: Callable[..., Process],
+    upstream: StubUpstream,
+    prefix: str,
+    tmp_path: Path,
+) -> dict[str, str]:
+    """As client_env, the service on Redis over TLS with a self-signed certificate and a
+    password, as on Heroku; WA_TEST_TLS_URL and WA_TEST_TLS_CERT for the client."""
+    env = service_for_clients(
+        tls_redis.plain_url, launch, start_web, upstream, prefix, tmp_path,
+        service={"REDIS_URL": tls_redis.url(), "REDIS_SSL_CERT_REQS": "none"},
+    )  # fmt: skip
+    tls = {"WA_TEST_TLS_URL": tls_redis.url(), "WA_TEST_TLS_CERT": str(tls_redis.certificate)}
+    return {**env, **tls}
+
+
 def service_for_clients(
     redis_url: str,
     launch: Launcher,
@@ -110,10 +132,13 @@ def service_for_clients(
     upstream: StubUpstream,
     prefix: str,
     tmp_path: Path,
+    service: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """Start a worker and a web on `redis_url`; this environment plus WA_TEST_*."""
-    launch("worker", REDIS_URL=redis_url)
-    web = start_web(REDIS_URL=redis_url)
+    """Start a worker and a web on `redis_url` (or the `service` environment); this
+    environment plus WA_TEST_*, WA_TEST_REDIS_URL being `redis_url`."""
+    service = service or {"REDIS_URL": redis_url}
+    launch("worker", **service)
+    web = start_web(**service)
     corpus = tmp_path / "corpus.json"
     corpus.write_text(json.dumps(verdicts()))
     env = {

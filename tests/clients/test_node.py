@@ -16,6 +16,7 @@ pytestmark = pytest.mark.slow
 NODE_CLIENT = ROOT / "clients" / "node"
 TEST_FILES = sorted((NODE_CLIENT / "test").glob("*.test.js"))
 SENTINEL_TEST = NODE_CLIENT / "test" / "sentinel" / "failover.test.js"
+TLS_TEST = NODE_CLIENT / "test" / "tls" / "heroku.test.js"
 # Each test at most 60 s; a handle left open cannot keep the file's process alive.
 NODE_TEST = ["--test", "--test-force-exit", "--test-timeout=60000", "--test-reporter=spec"]
 
@@ -48,6 +49,11 @@ def test_node_client(test_file: Path, client_env: dict[str, str]) -> None:
 def test_node_client_on_sentinel(sentinel_client_env: dict[str, str]) -> None:
     """The Node subscriber connects through Sentinel and follows a failover."""
     run_node_tests(SENTINEL_TEST, sentinel_client_env)
+
+
+def test_node_client_over_tls(tls_client_env: dict[str, str]) -> None:
+    """The Node subscriber on Redis over TLS with a self-signed certificate (Heroku)."""
+    run_node_tests(TLS_TEST, tls_client_env)
 
 
 def readme_js_snippets() -> list[str]:
