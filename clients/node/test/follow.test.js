@@ -82,6 +82,26 @@ test('a change published while the connection was cut is read when it comes back
   }
 });
 
+test('one connection carries the subscription, the reads and a report', async () => {
+  const revision = await nextRevision();
+  await serviceRefreshesTo(revision);
+  const name = `node-test-one-${revision}`;
+  const before = await connectionCount();
+  const versions = await startedSubscriber({ redis: { connectionName: name } });
+  try {
+    await versions.resync();
+    // Counted before the report: the worker the report wakes may open connections of its own.
+    assert.equal((await connectionCount()) - before, 1);
+    await admin.del(`${world.prefix}:outdated-report`);
+    assert.equal(await versions.reportOutdated(), true);
+    const named = (await admin.client('LIST')).split('\n').filter((line) => line.includes(` name=${name} `));
+    assert.equal(named.length, 1);
+    assert.match(named[0], / sub=1 /);
+  } finally {
+    await versions.close();
+  }
+});
+
 test('a connection killed by CLIENT KILL is made again and the subscription with it', async () => {
   const revision = await nextRevision();
   await serviceRefreshesTo(revision);
@@ -192,6 +212,11 @@ test('close() ends the connection, and waitNewer() calls still waiting resolve',
   assert.equal(versions.connected, false);
   await versions.close(); // twice is harmless
 });
+
+// Every client connection the server has now.
+async function connectionCount() {
+  return (await admin.client('LIST')).split('\n').filter((line) => line.startsWith('id=')).length;
+}
 
 async function clientId(name) {
   const line = (await admin.client('LIST')).split('\n').find((entry) => entry.includes(` name=${name} `));
