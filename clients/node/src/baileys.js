@@ -61,7 +61,7 @@ export async function fetchLatestWaWebVersion(options = {}) {
     return { version: [...held.array], isLatest: false, error };
   }
   const why = versions.connected
-    ? 'the service holds no version yet (no refresh has succeeded)'
+    ? `the service holds no version yet in ${versions.key} (no refresh has succeeded, or REDIS_PREFIX differs)`
     : 'Redis cannot be reached and no version was ever read';
   return { version: [...fallback], isLatest: false, error: new Error(why) };
 }

@@ -53,7 +53,7 @@ export class VersionSubscriber extends EventEmitter {
   #unref;
   #timers = [];
   #lastHeard = 0;
-  #lastProblem = '';
+  #problems = new Set(); // the causes logged since Redis was last reachable
   #started = null;
   #firstRead = null;
   #closed = false;
@@ -111,9 +111,13 @@ export class VersionSubscriber extends EventEmitter {
     });
     this.#redis.on('message', (channel, message) => this.#onMessage(message));
     this.#redis.on('error', (error) => this.#problem(`Redis: ${error.message}`));
-    this.#redis.on('connect', () => {
-      if (this.#unref) this.#redis.stream?.unref?.();
-    });
+    if (unref) {
+      // Neither the socket nor the wait before the next attempt keeps the process alive
+      // (ioredis arms that timer just after it says 'reconnecting'). What the caller
+      // awaits is held alive by #busy() instead.
+      this.#redis.on('connect', () => this.#redis.stream?.unref?.());
+      this.#redis.on('reconnecting', () => queueMicrotask(() => this.#redis.reconnectTimeout?.unref?.()));
+    }
   }
 
   /** A subscriber set up from the environment the service reads (see settings.js). */
@@ -134,6 +138,11 @@ export class VersionSubscriber extends EventEmitter {
   /** When `current` was applied, by performance.now() (0 before any version). */
   get currentSince() {
     return this.#currentSince;
+  }
+
+  /** The hash the version is read from, e.g. `whatsapp:version`. */
+  get key() {
+    return this.#keys.version;
   }
 
   /** Whether the subscription is up now. */
@@ -168,7 +177,7 @@ export class VersionSubscriber extends EventEmitter {
   /** Read the stored version now and follow it. */
   async resync() {
     const asked = performance.now();
-    const fields = await this.#redis.hgetall(this.#keys.version);
+    const fields = await this.#busy(this.#redis.hgetall(this.#keys.version));
     this.#heard();
     let stored;
     try {
@@ -216,7 +225,7 @@ export class VersionSubscriber extends EventEmitter {
     const used = versionUsed === null || versionUsed === undefined ? null : versionOf(versionUsed);
     const held = this.#current;
     if (used !== null && held !== null && compareVersions(held.array, used) > 0) return false;
-    const enqueued = await this.#reports.report();
+    const enqueued = await this.#busy(this.#reports.report());
     if (enqueued) this.#logger.info('reported an outdated client version: refresh requested');
     return enqueued;
   }
@@ -246,9 +255,9 @@ export class VersionSubscriber extends EventEmitter {
     try {
       await this.#redis.subscribe(this.#keys.versionChanged);
       this.#heard();
-      if (this.#lastProblem) {
+      if (this.#problems.size > 0) {
         this.#logger.warn('Redis reachable again: subscribed');
-        this.#lastProblem = '';
+        this.#problems.clear();
       }
       await this.resync();
     } catch (error) {
@@ -347,11 +356,23 @@ export class VersionSubscriber extends EventEmitter {
     this.#lastHeard = performance.now();
   }
 
-  // Logs a problem once, and again only when its cause changes.
+  // Logs each cause once until Redis is reachable again (a lost connection says
+  // ECONNRESET, EPIPE and ECONNREFUSED in turn; once each is enough).
   #problem(text) {
-    if (this.#closed || text === this.#lastProblem) return;
-    this.#lastProblem = text;
+    if (this.#closed || this.#problems.has(text)) return;
+    this.#problems.add(text);
     this.#logger.warn(text);
+  }
+
+  // Keeps the process alive while `pending` is, even when the subscriber is unref'd: a
+  // script awaiting a read or a report at its top level must see the answer.
+  async #busy(pending) {
+    const hold = this.#unref ? setInterval(() => {}, 60_000) : null;
+    try {
+      return await pending;
+    } finally {
+      clearInterval(hold);
+    }
   }
 
   #every(ms, run) {

@@ -3,7 +3,10 @@
 // the service has nothing yet or Redis is down. It never rejects.
 
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import net from 'node:net';
 import { afterEach, test } from 'node:test';
+import { promisify } from 'node:util';
 
 import {
   BUNDLED_VERSION,
@@ -108,3 +111,50 @@ test('a malformed REDIS_URL is an answer with the error, not a rejection', async
   assert.equal(answer.isLatest, false);
   assert.equal(answer.error.name, 'ConfigError');
 });
+
+// A script (a cron job, a CLI) using the drop-in: it sees its answers and then ends by
+// itself, whether Redis answers or not.
+const SCRIPT = `
+import { fetchLatestWaWebVersion, sharedSubscriber } from 'wa-version-client';
+const answer = await fetchLatestWaWebVersion();
+let reported = null;
+if (answer.isLatest) reported = await sharedSubscriber().reportOutdated(answer.version);
+console.log(JSON.stringify({ ...answer, error: answer.error?.message, reported }));
+`;
+
+async function script(env) {
+  const started = performance.now();
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', SCRIPT], {
+    cwd: new URL('..', import.meta.url),
+    env: { ...process.env, ...env },
+    timeout: 20_000,
+  });
+  return { answer: JSON.parse(stdout), seconds: (performance.now() - started) / 1000 };
+}
+
+test('a script awaiting the drop-in and a report at its top level ends by itself', async () => {
+  const revision = await nextRevision();
+  await serviceRefreshesTo(revision);
+  const { answer } = await script({ REDIS_URL: world.redisUrl, REDIS_PREFIX: world.prefix });
+  assert.deepEqual(answer.version, [2, 3000, revision]);
+  assert.equal(answer.isLatest, true);
+  assert.equal(typeof answer.reported, 'boolean'); // Redis answered the report's script
+});
+
+test('a script ends by itself, with the fallback, when Redis refuses connections', async () => {
+  const closed = await closedPort();
+  const { answer, seconds } = await script({ REDIS_URL: `redis://127.0.0.1:${closed}/0` });
+  assert.equal(answer.isLatest, false);
+  assert.deepEqual(answer.version, [...BUNDLED_VERSION]);
+  assert.match(answer.error, /cannot be reached/);
+  assert.ok(seconds < 15, `it took ${seconds} s`);
+});
+
+// A loopback port nothing listens on: one the kernel gave a listener just closed.
+async function closedPort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
