@@ -65,6 +65,18 @@ async def test_reports_hold_across_processes_through_redis(
     assert await redis.xlen(keys.refresh_jobs) == 1
 
 
+async def test_a_report_key_without_an_expiry_mutes_nothing(
+    settings: Settings, redis: Redis, keys: Keys
+) -> None:
+    """A report key set by hand without an expiry would mute every report for ever: the
+    next report takes it over, enqueues its job, and gives the key the interval."""
+    await redis.set(keys.outdated_report, "1")
+    async with subscribers(settings, 1) as [versions]:
+        assert await versions.report_outdated() is True
+    assert await redis.xlen(keys.refresh_jobs) == 1
+    assert 0 < await redis.pttl(keys.outdated_report) <= settings.refresh_min_interval * 1000
+
+
 async def test_a_report_about_an_older_version_asks_nothing(
     settings: Settings, redis: Redis, keys: Keys
 ) -> None:

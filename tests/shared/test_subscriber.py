@@ -83,6 +83,23 @@ async def test_duplicates_and_stragglers_are_ignored(
     assert [new.seq for _, new in changes] == [newest.seq, marker.seq]
 
 
+async def test_a_forged_message_taking_the_next_seq_yields_to_the_store(
+    subscriber: VersionSubscriber, redis: Redis, keys: Keys
+) -> None:
+    """A forged message with the next (epoch, seq) is applied, and the real change that
+    follows under the same pair is not newer; the next read of the hash, which holds
+    another version at that pair, replaces the forgery."""
+    first = await publish_version(redis, keys, 110)
+    await wait_until(lambda: holds(subscriber, 110))
+    forged = PublishedVersion(WAVersion(2, 3000, 666), first.seq + 1, first.epoch, "", SOURCE)
+    await redis.publish(keys.version_changed, forged.encode())
+    await wait_until(lambda: holds(subscriber, 666))
+    real = await publish_version(redis, keys, 111)
+    assert real.order == forged.order
+    await subscriber.resync()  # what the 30 s backstop, or the next reconnection, does
+    assert holds(subscriber, 111)
+
+
 async def test_a_failing_callback_does_not_stop_the_others(
     subscriber: VersionSubscriber, redis: Redis, keys: Keys
 ) -> None:

@@ -190,13 +190,16 @@ func (f *Follower) hold(p Published) {
 }
 
 // The service's report script (wa_version_client/reports.py): the first report of an
-// interval sets the key and enqueues a forced refresh job in one atomic step.
+// interval sets the key and enqueues a forced refresh job in one atomic step; a key
+// without an expiry (set by hand) counts as no key, or it would mute reports for ever.
 var report = redis.NewScript(2, `
-if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
-  return -1
+local left = redis.call('PTTL', KEYS[1])
+if left >= 0 then
+  return left
 end
-return redis.call('PTTL', KEYS[1])
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+return -1
 `)
 
 // ReportOutdated asks the service for a forced refresh after WhatsApp refused a

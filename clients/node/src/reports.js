@@ -6,14 +6,17 @@
 
 import { randomUUID } from 'node:crypto';
 
-// KEYS: the report key, the job stream; ARGV: the interval in ms, the stream's MAXLEN,
-// the job's fields. Returns ENQUEUED, or the ms the interval has left.
+// A key without an expiry (set by hand) counts as no key: it would mute every report
+// for ever. KEYS: the report key, the job stream; ARGV: the interval in ms, the stream's
+// MAXLEN, the job's fields. Returns ENQUEUED, or the ms the interval has left.
 export const REPORT_SCRIPT = `
-if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
-  return -1
+local left = redis.call('PTTL', KEYS[1])
+if left >= 0 then
+  return left
 end
-return redis.call('PTTL', KEYS[1])
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+return -1
 `;
 const ENQUEUED = -1;
 

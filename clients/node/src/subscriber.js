@@ -287,12 +287,13 @@ export class VersionSubscriber extends EventEmitter {
   // The hash is the authority; a message is a hint it confirms. What it holds is applied
   // when newer than what is held. When older, and what is held was applied before the
   // read was sent (so the read must see it or something newer), the held version came
-  // from a forged message or was lost with Redis's data: the store's replaces it.
+  // from a forged message or was lost with Redis's data: the store's replaces it. So
+  // does another version under the same (epoch, seq): a forgery that took the next pair.
   #followStore(stored, asked) {
     const held = this.#current;
     if (stored.newerThan(held)) {
       this.#hold(stored);
-    } else if (held !== null && !stored.sameOrder(held) && this.#currentSince < asked) {
+    } else if (held !== null && !announcesTheSame(stored, held) && this.#currentSince < asked) {
       this.#logger.warn(
         `the stored version ${stored.string} (epoch ${stored.epoch}, seq ${stored.seq}) contradicts ` +
           `the one held, ${held.string} (epoch ${held.epoch}, seq ${held.seq}): following the store`,
@@ -381,4 +382,10 @@ export class VersionSubscriber extends EventEmitter {
     this.#timers.push(timer);
   }
 
+}
+
+// Whether two announcements carry the same version at the same (epoch, seq); what else
+// they carry differs between a message and a read of the hash.
+function announcesTheSame(a, b) {
+  return a.sameOrder(b) && a.string === b.string;
 }

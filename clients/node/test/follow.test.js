@@ -185,6 +185,27 @@ test('duplicates, stragglers, forgeries and garbage change nothing, and the next
   }
 });
 
+test('a forged message taking the next (epoch, seq) yields to the hash at the next read', async () => {
+  const revision = await nextRevision();
+  await serviceRefreshesTo(revision);
+  const versions = await startedSubscriber();
+  try {
+    const held = versions.current;
+    const forged = {
+      array: [2, 3000, 666], string: '2.3000.666', previous: null, seq: held.seq + 1,
+      epoch: held.epoch, changed_at: held.changedAt, source: 'forged', kind: 'fetch',
+    };
+    await admin.publish(`${world.prefix}:version-changed`, JSON.stringify(forged));
+    await waitUntil(() => versions.current.string === '2.3000.666', { what: 'the forgery applied' });
+    await serviceRefreshesTo(revision + 1); // the real change: the same (epoch, seq)
+    await versions.resync(); // what the 30 s backstop, or the next reconnection, does
+    assert.equal(versions.current.string, `2.3000.${revision + 1}`);
+    assert.equal(versions.current.seq, forged.seq);
+  } finally {
+    await versions.close();
+  }
+});
+
 test("a listener that throws is logged and the others still run", async () => {
   const revision = await nextRevision();
   await serviceRefreshesTo(revision);

@@ -102,3 +102,18 @@ test('a report Redis never received rejects and does not mute the next one', asy
     await link.close();
   }
 });
+
+test('a report key without an expiry (set by hand) mutes nothing: the report takes it over', async () => {
+  const revision = await nextRevision();
+  await serviceRefreshesTo(revision);
+  const versions = await startedSubscriber();
+  try {
+    await admin.set(`${world.prefix}:outdated-report`, '1');
+    const since = await lastJobId();
+    assert.equal(await versions.reportOutdated(), true);
+    assert.equal((await jobsAfter(since)).length, 1);
+    assert.ok((await admin.pttl(`${world.prefix}:outdated-report`)) > 0);
+  } finally {
+    await versions.close();
+  }
+});

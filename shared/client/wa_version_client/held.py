@@ -58,16 +58,17 @@ class HeldVersion:
         holds is applied when it is newer than what is held. When it is older, and what
         is held was applied before the read was sent (so the read must see it, or
         something newer), the held version came from a lie or was lost with Redis's
-        data: the store's replaces it. A read sent earlier than that proves nothing and
-        is ignored. A replica's hash (`primary` false) may lag behind by design: it only
-        ever moves the held version forward.
+        data: the store's replaces it. So does a store holding another version under the
+        same `(epoch, seq)`: a forged message that took the next pair first. A read sent
+        earlier than that proves nothing and is ignored. A replica's hash (`primary`
+        false) may lag behind by design: it only ever moves the held version forward.
         """
         held = self._current
         if stored.newer_than(held):
             self._hold(stored)
         elif not primary:
             return
-        elif held is not None and stored.order != held.order and self._held_at < asked:
+        elif held is not None and not _same(stored, held) and self._held_at < asked:
             log.warning(
                 "the stored version %s (epoch %d, seq %d) contradicts the one held, %s "
                 "(epoch %d, seq %d): following the store",
@@ -104,6 +105,12 @@ class HeldVersion:
         # Wake every wait_newer(), then arm a fresh event for the next change.
         self._applied.set()
         self._applied = asyncio.Event()
+
+
+def _same(a: PublishedVersion, b: PublishedVersion) -> bool:
+    """Whether `a` and `b` announce the same version at the same `(epoch, seq)` (what
+    else they carry differs between a message and a read of the hash)."""
+    return a.order == b.order and a.version == b.version
 
 
 def announcement(old: PublishedVersion | None, new: PublishedVersion) -> str:

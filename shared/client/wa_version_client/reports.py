@@ -16,15 +16,19 @@ RunCommand = Callable[..., Awaitable[Any]]
 
 # The first report of an interval sets the key and enqueues the job in one atomic step:
 # a connection lost between the two would otherwise leave the key set and no job, and
-# every report, everywhere, muted for the interval. KEYS: the report key, the job
-# stream; ARGV: the interval in ms, the stream's MAXLEN, the job's fields. Returns
-# ENQUEUED, or the ms the interval has left (another report counts for it).
+# every report, everywhere, muted for the interval. A key without an expiry (set by
+# hand, or by anything but this script) counts as no key: it would mute every report
+# for ever. KEYS: the report key, the job stream; ARGV: the interval in ms, the stream's
+# MAXLEN, the job's fields. Returns ENQUEUED, or the ms the interval has left (another
+# report counts for it). The Node and Go clients run the same script.
 _REPORT = """
-if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
-  return -1
+local left = redis.call('PTTL', KEYS[1])
+if left >= 0 then
+  return left
 end
-return redis.call('PTTL', KEYS[1])
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+return -1
 """
 ENQUEUED = -1
 
