@@ -3,6 +3,7 @@
 // Redis instead of a request to web.whatsapp.com from every gateway.
 
 import { VersionSubscriber } from './subscriber.js';
+import { isVersionArray } from './version.js';
 
 // Answered, with isLatest false, when neither the service nor this process holds a
 // version (the service never fetched, or Redis was never reached) and no `fallback` was
@@ -44,7 +45,9 @@ export async function closeSharedSubscriber() {
  * option (Baileys passes axios options) is ignored.
  */
 export async function fetchLatestWaWebVersion(options = {}) {
-  const { subscriber, timeoutMs = FIRST_READ_WAIT_MS, fallback = BUNDLED_VERSION } = options;
+  const { subscriber, timeoutMs = FIRST_READ_WAIT_MS } = options ?? {};
+  // Whatever was passed, the answer carries three uint32s (Baileys would send anything).
+  const fallback = isVersionArray(options?.fallback) ? options.fallback : BUNDLED_VERSION;
   let versions;
   try {
     versions = subscriber ?? sharedSubscriber();

@@ -53,7 +53,9 @@ export class VersionSubscriber extends EventEmitter {
   #unref;
   #timers = [];
   #lastHeard = 0;
+  #handshakeSince = 0; // when the socket connected; the handshake runs until 'ready'
   #problems = new Set(); // the causes logged since Redis was last reachable
+  #storeProblems = new Set(); // what was wrong with the hash, each logged once
   #started = null;
   #firstRead = null;
   #closed = false;
@@ -111,6 +113,9 @@ export class VersionSubscriber extends EventEmitter {
     });
     this.#redis.on('message', (channel, message) => this.#onMessage(message));
     this.#redis.on('error', (error) => this.#problem(`Redis: ${error.message}`));
+    this.#redis.on('connect', () => {
+      this.#handshakeSince = performance.now();
+    });
     if (unref) {
       // Neither the socket nor the wait before the next attempt keeps the process alive
       // (ioredis arms that timer just after it says 'reconnecting'). What the caller
@@ -184,12 +189,12 @@ export class VersionSubscriber extends EventEmitter {
       stored = fromHash(fields);
     } catch (error) {
       if (!(error instanceof MessageError)) throw error;
-      this.#logger.warn(`ignoring the stored version: ${error.message}`);
+      this.#storeProblem(`ignoring the stored version: ${error.message}`);
       return;
     }
     if (stored === null) return;
     if (!plausibleEpoch(stored.epoch)) {
-      this.#logger.warn(`ignoring the stored version: epoch ${stored.epoch} is ahead of the clock`);
+      this.#storeProblem(`ignoring the stored version: epoch ${stored.epoch} is ahead of the clock`);
       return;
     }
     this.#followStore(stored, asked);
@@ -340,8 +345,17 @@ export class VersionSubscriber extends EventEmitter {
   // (a frozen server, a link that drops packets without a reset) is dropped and made
   // again, since TCP alone can take many minutes to notice.
   #watchSilence() {
+    const silentFor = SILENT_PINGS * this.#pingIntervalMs;
+    if (this.#redis.status === 'connect' && performance.now() - this.#handshakeSince > silentFor) {
+      // Connected, and the handshake (HELLO, the ready check) never answered: ioredis
+      // has no timeout for it, and would wait for ever.
+      this.#problem(`Redis silent for ${SILENT_PINGS} ping intervals during the handshake: reconnecting`);
+      this.#handshakeSince = performance.now();
+      this.#redis.disconnect(true);
+      return;
+    }
     if (!this.connected) return;
-    if (performance.now() - this.#lastHeard > SILENT_PINGS * this.#pingIntervalMs) {
+    if (performance.now() - this.#lastHeard > silentFor) {
       this.#problem(`Redis silent for ${SILENT_PINGS} ping intervals: reconnecting`);
       this.#lastHeard = performance.now(); // one reconnection per silence
       this.#redis.disconnect(true);
@@ -362,6 +376,14 @@ export class VersionSubscriber extends EventEmitter {
   #problem(text) {
     if (this.#closed || this.#problems.has(text)) return;
     this.#problems.add(text);
+    this.#logger.warn(text);
+  }
+
+  // A garbled hash is read again every 30 s until someone repairs it: say so once.
+  #storeProblem(text) {
+    if (this.#storeProblems.has(text)) return;
+    if (this.#storeProblems.size > 100) this.#storeProblems.clear();
+    this.#storeProblems.add(text);
     this.#logger.warn(text);
   }
 

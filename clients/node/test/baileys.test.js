@@ -104,6 +104,21 @@ test('Redis lost after a version was read: that version, isLatest false', async 
   }
 });
 
+test('odd options still answer three numbers, never a rejection', async () => {
+  const versions = await startedSubscriber({ prefix: ownPrefix() });
+  try {
+    for (const fallback of [null, 'x', [2, 3000], [2, 3000, -1]]) {
+      const answer = await fetchLatestWaWebVersion({ subscriber: versions, fallback });
+      assert.deepEqual(answer.version, [...BUNDLED_VERSION]);
+    }
+  } finally {
+    await versions.close();
+  }
+  process.env.REDIS_URL = world.redisUrl;
+  process.env.REDIS_PREFIX = ownPrefix();
+  assertBaileysShape(await fetchLatestWaWebVersion(null));
+});
+
 test('a malformed REDIS_URL is an answer with the error, not a rejection', async () => {
   process.env.REDIS_URL = 'http://127.0.0.1:6379';
   const answer = await fetchLatestWaWebVersion();

@@ -10,6 +10,7 @@ import {
   adminRedis,
   api,
   nextRevision,
+  ownPrefix,
   proxy,
   quiet,
   serviceRefreshesTo,
@@ -144,6 +145,28 @@ test('a silent connection is dropped after three ping intervals and made again',
   }
 });
 
+test('a reconnection whose handshake is never answered is given up and tried again', async () => {
+  const revision = await nextRevision();
+  await serviceRefreshesTo(revision);
+  const link = await proxy();
+  const logger = quiet();
+  const versions = await startedSubscriber({ pingIntervalMs: 100, logger }, link.url);
+  try {
+    link.hang(); // this connection and every new one: accepted, never answered
+    await waitUntil(() => logger.lines.some((line) => line.includes('during the handshake')), {
+      what: 'the unanswered handshake to be given up',
+    });
+    await serviceRefreshesTo(revision + 1);
+    link.restore();
+    await waitUntil(() => versions.current.string === `2.3000.${revision + 1}`, {
+      what: 'the change, once a handshake is answered again',
+    });
+  } finally {
+    await versions.close();
+    await link.close();
+  }
+});
+
 test('duplicates, stragglers, forgeries and garbage change nothing, and the next change applies', async () => {
   const revision = await nextRevision();
   const channel = `${world.prefix}:version-changed`;
@@ -203,6 +226,24 @@ test('a forged message taking the next (epoch, seq) yields to the hash at the ne
     assert.equal(versions.current.seq, forged.seq);
   } finally {
     await versions.close();
+  }
+});
+
+test('a garbled hash is logged once, however often it is read, and followed once repaired', async () => {
+  const prefix = ownPrefix();
+  await admin.hset(`${prefix}:version`, { string: '2.3000.x', array: '[2,3000]', seq: '1', epoch: '1' });
+  const logger = quiet();
+  const versions = await startedSubscriber({ prefix, logger });
+  try {
+    for (let i = 0; i < 3; i += 1) await versions.resync();
+    assert.equal(versions.current, null);
+    assert.equal(logger.lines.filter((line) => line.startsWith('ignoring the stored version')).length, 1);
+    await admin.hset(`${prefix}:version`, { string: '2.3000.7', array: '[2,3000,7]', seq: '2', epoch: String(Date.now()) });
+    await versions.resync();
+    assert.equal(versions.current.string, '2.3000.7');
+  } finally {
+    await versions.close();
+    await admin.del(`${prefix}:version`);
   }
 });
 

@@ -103,19 +103,20 @@ export async function nextRevision() {
 /**
  * A TCP proxy on loopback in front of the test Redis: `cut()` closes every connection
  * and refuses new ones until `restore()`; `freeze()` keeps the connections open but
- * drops every byte (a peer gone without a FIN or RST); new connections still pass.
+ * drops every byte (a peer gone without a FIN or RST); new connections still pass, unless
+ * `hang()` (a server that accepts and never answers).
  */
 export async function proxy(targetUrl = world.redisUrl) {
   const target = new URL(targetUrl);
   const sockets = new Set();
-  const state = { cut: false };
+  const state = { cut: false, hang: false };
   const server = net.createServer((client) => {
     if (state.cut) {
       client.destroy();
       return;
     }
     const upstream = net.connect(Number(target.port), target.hostname);
-    const pair = { client, upstream, frozen: false };
+    const pair = { client, upstream, frozen: state.hang };
     sockets.add(pair);
     client.on('data', (bytes) => pair.frozen || upstream.write(bytes));
     upstream.on('data', (bytes) => pair.frozen || client.write(bytes));
@@ -136,9 +137,15 @@ export async function proxy(targetUrl = world.redisUrl) {
     },
     restore() {
       state.cut = false;
+      state.hang = false;
     },
     freeze() {
       for (const pair of sockets) pair.frozen = true;
+    },
+    /** New connections too are accepted and then pass nothing, until restore(). */
+    hang() {
+      state.hang = true;
+      this.freeze();
     },
     get connections() {
       return sockets.size;
