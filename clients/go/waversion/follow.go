@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -42,13 +43,107 @@ func (p Published) NewerThan(q Published) bool {
 	return p.Epoch > q.Epoch || (p.Epoch == q.Epoch && p.Seq > q.Seq)
 }
 
-// valid refuses what the service never writes: an array that disagrees with the string
-// (Go's decoder fills a short JSON array with zeros), a missing order, or an epoch from
-// the future (a forged one would make every real change look older).
+// valid refuses an announcement without an order, or with an epoch from the future (a
+// forged one would make every real change look older).
 func (p Published) valid() bool {
-	return p.Seq >= 1 && p.Epoch >= 1 &&
-		p.String == fmt.Sprintf("%d.%d.%d", p.Array[0], p.Array[1], p.Array[2]) &&
-		p.Epoch <= time.Now().Add(5*time.Minute).UnixMilli()
+	return p.Seq >= 1 && p.Epoch >= 1 && p.Epoch <= time.Now().Add(5*time.Minute).UnixMilli()
+}
+
+// The rules of the Python and Node clients (wa_version_client/contract): three decimal
+// uint32 parts without leading zeros, integers in the hash as plain digits.
+var (
+	versionText = regexp.MustCompile(`^(0|[1-9][0-9]{0,9})\.(0|[1-9][0-9]{0,9})\.(0|[1-9][0-9]{0,9})$`)
+	digits      = regexp.MustCompile(`^(0|[1-9][0-9]{0,18})$`)
+	kinds       = map[string]bool{"fetch": true, "pin": true, "unpin": true}
+)
+
+func parseVersion(text string) (v [3]uint32, ok bool) {
+	parts := versionText.FindStringSubmatch(text)
+	if parts == nil {
+		return v, false
+	}
+	for i := range v {
+		n, err := strconv.ParseUint(parts[i+1], 10, 32)
+		if err != nil {
+			return v, false
+		}
+		v[i] = uint32(n)
+	}
+	return v, true
+}
+
+// DecodeMessage reads a version-changed message, refusing what the Python and Node
+// clients refuse: every field present under its exact name (Go's decoder alone matches
+// names in any case), the array equal to the string, integers that are integers.
+func DecodeMessage(data []byte) (p Published, ok bool) {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(data, &fields) != nil {
+		return p, false
+	}
+	// A field present, not null, and of the type asked (a JSON string into a string, an
+	// integer into an int64: 7.0, "7" and true are refused).
+	read := func(name string, into interface{}) bool {
+		raw, present := fields[name]
+		return present && string(raw) != "null" && json.Unmarshal(raw, into) == nil
+	}
+	text := func(name string) (string, bool) {
+		var value string
+		ok := read(name, &value)
+		return value, ok
+	}
+	integer := func(name string) (int64, bool) {
+		var value int64
+		ok := read(name, &value)
+		return value, ok
+	}
+	var array []int64
+	var seqOK, epochOK, stringOK, changedOK, sourceOK bool
+	p.String, stringOK = text("string")
+	p.Array, ok = parseVersion(p.String)
+	p.Seq, seqOK = integer("seq")
+	p.Epoch, epochOK = integer("epoch")
+	_, changedOK = text("changed_at")
+	_, sourceOK = text("source")
+	if !(ok && stringOK && seqOK && epochOK && changedOK && sourceOK) ||
+		json.Unmarshal(fields["array"], &array) != nil || len(array) != 3 ||
+		array[0] != int64(p.Array[0]) || array[1] != int64(p.Array[1]) || array[2] != int64(p.Array[2]) {
+		return p, false
+	}
+	if kind, present := fields["kind"]; present {
+		var name string
+		if json.Unmarshal(kind, &name) != nil || !kinds[name] {
+			return p, false
+		}
+	}
+	if previous, present := fields["previous"]; present && string(previous) != "null" {
+		var shown map[string]json.RawMessage
+		var version string
+		if json.Unmarshal(previous, &shown) != nil || shown == nil ||
+			json.Unmarshal(shown["string"], &version) != nil {
+			return p, false
+		}
+		if _, ok := parseVersion(version); !ok {
+			return p, false
+		}
+	}
+	return p, p.Seq >= 1 && p.Epoch >= 1
+}
+
+// fromHash reads what HGETALL of the version hash returned; false before any version,
+// or when a field it is ordered by is malformed (the service's next write repairs it).
+func fromHash(fields map[string]string) (p Published, ok bool) {
+	p.String = fields["string"]
+	if p.Array, ok = parseVersion(p.String); !ok {
+		return p, false
+	}
+	if fields["array"] != fmt.Sprintf("[%d,%d,%d]", p.Array[0], p.Array[1], p.Array[2]) ||
+		!digits.MatchString(fields["seq"]) || !digits.MatchString(fields["epoch"]) {
+		return p, false
+	}
+	var errSeq, errEpoch error
+	p.Seq, errSeq = strconv.ParseInt(fields["seq"], 10, 64)
+	p.Epoch, errEpoch = strconv.ParseInt(fields["epoch"], 10, 64)
+	return p, errSeq == nil && errEpoch == nil
 }
 
 // Follower calls Apply with the version the service holds, then with every newer one.
@@ -116,7 +211,8 @@ func (f *Follower) follow(ctx context.Context) error {
 		for {
 			select {
 			case <-ctx.Done():
-				sub.Close() // ends the receive below
+				sub.Close() // ends the receive below, and a read under way
+				reader.Close()
 				return
 			case <-done:
 				return
@@ -137,8 +233,7 @@ func (f *Follower) follow(ctx context.Context) error {
 			}
 			lastRead = time.Now()
 		case redis.Message:
-			var p Published
-			if json.Unmarshal(m.Data, &p) == nil {
+			if p, ok := DecodeMessage(m.Data); ok {
 				f.offer(p)
 			}
 		case redis.Pong:
@@ -159,17 +254,15 @@ func (f *Follower) follow(ctx context.Context) error {
 // the read was sent, the held one came from a forged message and the hash's replaces it.
 func (f *Follower) resync(reader redis.Conn) error {
 	asked := time.Now()
-	fields, err := redis.StringMap(reader.Do("HGETALL", f.Prefix+":version"))
+	// A reply that never comes (a frozen server) fails the read like silence does.
+	fields, err := redis.StringMap(redis.DoWithTimeout(reader, 3*pingInterval, "HGETALL", f.Prefix+":version"))
 	if err != nil {
 		return err
 	}
-	var p Published
-	if json.Unmarshal([]byte(fields["array"]), &p.Array) != nil {
+	p, ok := fromHash(fields)
+	if !ok {
 		return nil // no version yet, or a malformed one: the service repairs it
 	}
-	p.String = fields["string"]
-	p.Seq, _ = strconv.ParseInt(fields["seq"], 10, 64)
-	p.Epoch, _ = strconv.ParseInt(fields["epoch"], 10, 64)
 	if p.valid() && !p.NewerThan(f.held) && p != f.held && f.heldAt.Before(asked) {
 		f.hold(p)
 		return nil
@@ -203,7 +296,8 @@ return -1
 `)
 
 // ReportOutdated asks the service for a forced refresh after WhatsApp refused a
-// connection as outdated (405). Any number of reports from any number of processes, in
+// connection as outdated (405). Dial conn with a read timeout (redis.DialReadTimeout):
+// a frozen server would otherwise hold the call for ever. Any number of reports from any number of processes, in
 // any language, make one refresh per interval (the service's REFRESH_MIN_INTERVAL,
 // 10 minutes by default); it reports whether this call was the one that asked.
 func ReportOutdated(conn redis.Conn, prefix string, interval time.Duration) (bool, error) {
@@ -212,10 +306,13 @@ func ReportOutdated(conn redis.Conn, prefix string, interval time.Duration) (boo
 		return false, err
 	}
 	jobID := hex.EncodeToString(id)
-	deadline := time.Now().Add(25 * time.Second).UnixMilli()
+	deadline := time.Now().Add(25 * time.Second).UnixMilli() // the service's REFRESH_WAIT
+	if interval < time.Millisecond {
+		interval = time.Millisecond
+	}
 	left, err := redis.Int64(report.Do(conn,
 		prefix+":outdated-report", prefix+":refresh-jobs",
-		interval.Milliseconds(), 10000,
+		interval.Milliseconds(), 10000, // the job stream's length, as JOB_STREAM_MAXLEN
 		"job_id", jobID, "force", "1", "deadline_ms", deadline, "request_id", ""))
 	return left == -1, err
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -232,4 +233,106 @@ func TestAStormOfReportsMakesOneJobWhichTheWorkerAnswers(t *testing.T) {
 	}
 	want := fmt.Sprintf("2.3000.%d", revision+1)
 	waitFor(t, "the version the worker fetched", func() bool { return last(applied) == want })
+}
+
+func TestAcceptsAndRefusesWhatThePythonLibraryDoes(t *testing.T) {
+	var corpus []struct {
+		Text     string `json:"text"`
+		Accepted bool   `json:"accepted"`
+		Fields   struct {
+			Array [3]uint32 `json:"array"`
+			Seq   int64     `json:"seq"`
+			Epoch int64     `json:"epoch"`
+		} `json:"fields"`
+	}
+	data, err := os.ReadFile(env(t, "WA_TEST_CORPUS"))
+	if err != nil || json.Unmarshal(data, &corpus) != nil || len(corpus) < 20 {
+		t.Fatalf("the corpus does not load: %v", err)
+	}
+	for _, c := range corpus {
+		p, ok := DecodeMessage([]byte(c.Text))
+		shown := c.Text
+		if len(shown) > 100 {
+			shown = shown[:100]
+		}
+		if ok != c.Accepted {
+			t.Errorf("%s: Go accepts it: %v, Python: %v", shown, ok, c.Accepted)
+		} else if ok && (p.Array != c.Fields.Array || p.Seq != c.Fields.Seq || p.Epoch != c.Fields.Epoch) {
+			t.Errorf("%s: Go reads %+v", shown, p)
+		}
+	}
+}
+
+func TestReadsTheHashAsStrictlyAsThePythonLibrary(t *testing.T) {
+	good := map[string]string{"string": "2.3000.7", "array": "[2,3000,7]", "seq": "3", "epoch": "1760000000000"}
+	if p, ok := fromHash(good); !ok || p.Array != [3]uint32{2, 3000, 7} || p.Seq != 3 {
+		t.Fatalf("a good hash read as %+v, %v", p, ok)
+	}
+	for field, bad := range map[string]string{
+		"array": "[2, 3000, 7]", "seq": "+3", "epoch": "01760000000000", "string": "2.3000.07",
+	} {
+		garbled := map[string]string{}
+		for k, v := range good {
+			garbled[k] = v
+		}
+		garbled[field] = bad
+		if p, ok := fromHash(garbled); ok {
+			t.Errorf("%s=%q read as %+v", field, bad, p)
+		}
+	}
+}
+
+// A server that confirms SUBSCRIBE and never answers anything else: the follower's read
+// of the hash blocks, and cancelling the context must still end Run.
+func TestRunEndsWithItsContextWhileAReadIsBlocked(t *testing.T) {
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listener.Close()
+	reads := make(chan struct{}, 16)
+	go func() {
+		for {
+			conn, err := listener.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				buffer := make([]byte, 4096)
+				for {
+					n, err := conn.Read(buffer)
+					if err != nil {
+						return
+					}
+					request := string(buffer[:n])
+					switch {
+					case strings.Contains(request, "SUBSCRIBE"):
+						conn.Write([]byte("*3\r\n$9\r\nsubscribe\r\n$1\r\nx\r\n:1\r\n"))
+					case strings.Contains(request, "HGETALL"):
+						reads <- struct{}{} // and no answer, ever
+					}
+				}
+			}()
+		}
+	}()
+	f := &Follower{
+		Dial:   func() (redis.Conn, error) { return redis.Dial("tcp", listener.Addr().String()) },
+		Prefix: "whatsapp",
+		Apply:  func(Published) {},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { f.Run(ctx); close(stopped) }()
+	select {
+	case <-reads:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the follower never read the hash")
+	}
+	cancel()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not end with its context while a read was blocked")
+	}
 }
