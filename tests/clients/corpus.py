@@ -1,9 +1,9 @@
 """Version-changed messages with the Python library's verdict on each, for the Node client
-to agree with (clients/node/test/wire.test.js): the same bytes must be accepted, or
-refused, by both languages.
+to agree with (clients/node/test/wire.test.js, clients/go/waversion/follow_test.go): the
+same bytes must be accepted, or refused, by every language.
 
-Two differences are known and left out: `"seq": 7.0` (Python refuses a float; Node's
-JSON.parse cannot tell 7.0 from 7 and reads 7) and an epoch or seq above 2**53 (Python
+Two differences are known and left out: `"seq": 7.0` or `7e0` (Python and Go refuse a
+float; Node's JSON.parse cannot tell 7.0 from 7 and reads 7) and an epoch or seq above 2**53 (Python
 reads up to an int64; a JavaScript number cannot hold it exactly, so Node refuses it).
 The service writes neither.
 """
