@@ -33,6 +33,14 @@ def test_fanout_bench_runs() -> None:
     assert "20 subscribers: ours/raw p50" in output
 
 
+def test_node_client_bench_runs() -> None:
+    """The Node and the Python client are both measured: delivery, memory, connections."""
+    output = run("bench.node_client", "--changes", "3", "--subscribers", "3")
+    for kind in ("node", "python"):
+        assert re.search(rf"{kind}: a change reaches a subscriber p50 [\d.]+ ms", output)
+        assert re.search(rf"{kind}: RSS [\d.]+ MB with 1 subscriber", output)
+
+
 def test_the_benchmark_suite_runs(tmp_path: Path) -> None:
     """`python -m bench --quick`: every measurement, rq and arq included, at tiny sizes.
 
