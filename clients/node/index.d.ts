@@ -60,6 +60,8 @@ export declare class VersionSubscriber extends EventEmitter {
   /** When `current` was applied, by performance.now(); 0 before any version. */
   readonly currentSince: number;
   readonly connected: boolean;
+  /** The subscription is up and the hash was read since: `current` is current. */
+  readonly synced: boolean;
   /** The hash the version is read from, e.g. "whatsapp:version". */
   readonly key: string;
   start(options?: { timeoutMs?: number }): Promise<void>;

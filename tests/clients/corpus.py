@@ -2,10 +2,10 @@
 to agree with (clients/node/test/wire.test.js, clients/go/waversion/follow_test.go): the
 same bytes must be accepted, or refused, by every language.
 
-Two differences are known and left out: `"seq": 7.0` or `7e0` (Python and Go refuse a
-float; Node's JSON.parse cannot tell 7.0 from 7 and reads 7) and an epoch or seq above 2**53 (Python
-reads up to an int64; a JavaScript number cannot hold it exactly, so Node refuses it).
-The service writes neither.
+Two differences are known and left out: `"seq": 7.0` or `7e0`, or `2.0` in the array
+(Python and Go refuse a float; Node's JSON.parse cannot tell 7.0 from 7 and reads 7),
+and an epoch or seq above 2**53 (Python and Go read up to an int64; a JavaScript number
+cannot hold it exactly, so Node refuses it). The service writes neither.
 """
 
 from __future__ import annotations
@@ -49,6 +49,8 @@ CASES: list[str] = [
     _with(kind=None),
     _with(array=[2, 3000, 1], seq=8),  # the array and the string disagree
     _with(array=[2, 3000, "1026131876"]),
+    _with(array=[True, 3000, 5], string="1.3000.5"),  # true is not 1
+    _with(array=[None, 3000, 5], string="0.3000.5"),  # nor null 0
     _with(array=[2, 3000]),
     _with(array=None),
     _with(string="2.3000.01026131876"),  # a leading zero

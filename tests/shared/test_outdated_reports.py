@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from devtools.stub_upstream import StubUpstream
 from shared.embedded import RedisServer
@@ -75,6 +76,21 @@ async def test_a_report_key_without_an_expiry_mutes_nothing(
         assert await versions.report_outdated() is True
     assert await redis.xlen(keys.refresh_jobs) == 1
     assert 0 < await redis.pttl(keys.outdated_report) <= settings.refresh_min_interval * 1000
+
+
+async def test_a_report_whose_job_cannot_be_enqueued_sets_no_key(
+    settings: Settings, redis: Redis, keys: Keys
+) -> None:
+    """The job goes before the key: when the stream refuses it (a key of the wrong type),
+    the report fails and leaves no key muting the reports that follow."""
+    await redis.set(keys.refresh_jobs, "not a stream")
+    async with subscribers(settings, 1) as [versions]:
+        with pytest.raises(ResponseError, match="WRONGTYPE"):
+            await versions.report_outdated()
+        assert await redis.exists(keys.outdated_report) == 0
+        await redis.delete(keys.refresh_jobs)
+        assert await versions.report_outdated() is True
+    assert await redis.xlen(keys.refresh_jobs) == 1
 
 
 async def test_a_report_about_an_older_version_asks_nothing(

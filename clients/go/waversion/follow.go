@@ -96,7 +96,7 @@ func DecodeMessage(data []byte) (p Published, ok bool) {
 		ok := read(name, &value)
 		return value, ok
 	}
-	var array []int64
+	var array []json.RawMessage
 	var seqOK, epochOK, stringOK, changedOK, sourceOK bool
 	p.String, stringOK = text("string")
 	p.Array, ok = parseVersion(p.String)
@@ -105,9 +105,14 @@ func DecodeMessage(data []byte) (p Published, ok bool) {
 	_, changedOK = text("changed_at")
 	_, sourceOK = text("source")
 	if !(ok && stringOK && seqOK && epochOK && changedOK && sourceOK) ||
-		json.Unmarshal(fields["array"], &array) != nil || len(array) != 3 ||
-		array[0] != int64(p.Array[0]) || array[1] != int64(p.Array[1]) || array[2] != int64(p.Array[2]) {
+		json.Unmarshal(fields["array"], &array) != nil || len(array) != 3 {
 		return p, false
+	}
+	for i, raw := range array { // each part an integer (not null, which Go reads as 0)
+		var part int64
+		if string(raw) == "null" || json.Unmarshal(raw, &part) != nil || part != int64(p.Array[i]) {
+			return p, false
+		}
 	}
 	if kind, present := fields["kind"]; present {
 		var name string
@@ -148,7 +153,10 @@ func fromHash(fields map[string]string) (p Published, ok bool) {
 
 // Follower calls Apply with the version the service holds, then with every newer one.
 type Follower struct {
-	// Dial opens a connection to Redis, e.g. redis.DialURL(os.Getenv("REDIS_URL")).
+	// Dial opens a connection to Redis, with timeouts: e.g. redis.DialURL(url,
+	// redis.DialConnectTimeout(5*time.Second), redis.DialReadTimeout(20*time.Second),
+	// redis.DialWriteTimeout(5*time.Second)). A cancelled context waits for a dial
+	// under way to end.
 	Dial func() (redis.Conn, error)
 	// Prefix is REDIS_PREFIX: "whatsapp" unless the service sets another.
 	Prefix string
@@ -290,8 +298,8 @@ local left = redis.call('PTTL', KEYS[1])
 if left >= 0 then
   return left
 end
-redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
 return -1
 `)
 

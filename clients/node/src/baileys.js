@@ -22,7 +22,10 @@ let shared = null;
  * keeps the process alive by itself.
  */
 export function sharedSubscriber(env = process.env) {
-  shared ??= VersionSubscriber.fromEnv(env, { unref: true });
+  if (shared === null) {
+    shared = VersionSubscriber.fromEnv(env, { unref: true });
+    shared.start({ timeoutMs: 0 }).catch(() => {}); // connecting now; nobody waits here
+  }
   return shared;
 }
 
@@ -36,7 +39,7 @@ export async function closeSharedSubscriber() {
 /**
  * The WhatsApp Web version to connect with, as Baileys' function of the same name
  * answers it: `{ version, isLatest: true }` when the service's version is held and
- * Redis is reachable; otherwise `isLatest: false` with an `error` saying why, and the
+ * Redis is reachable (and was read since the subscription was last made); otherwise `isLatest: false` with an `error` saying why, and the
  * version last held (or `fallback`, else BUNDLED_VERSION), so `makeWASocket({ version })`
  * still gets a version. Never rejects.
  *
@@ -56,14 +59,14 @@ export async function fetchLatestWaWebVersion(options = {}) {
     return { version: [...fallback], isLatest: false, error };
   }
   const held = versions.current;
-  if (held !== null && versions.connected) {
+  if (held !== null && versions.synced) {
     return { version: [...held.array], isLatest: true };
   }
   if (held !== null) {
     const error = new Error(`Redis cannot be reached: answering the version held before, ${held.string}`);
     return { version: [...held.array], isLatest: false, error };
   }
-  const why = versions.connected
+  const why = versions.synced
     ? `the service holds no version yet in ${versions.key} (no refresh has succeeded, or REDIS_PREFIX differs)`
     : 'Redis cannot be reached and no version was ever read';
   return { version: [...fallback], isLatest: false, error: new Error(why) };

@@ -14,8 +14,8 @@ local left = redis.call('PTTL', KEYS[1])
 if left >= 0 then
   return left
 end
-redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
 return -1
 `;
 const ENQUEUED = -1;

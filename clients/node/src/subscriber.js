@@ -33,6 +33,7 @@ import { compareVersions, versionOf } from './version.js';
 
 const START_WAIT_MS = 10_000; // start() waits at most this long for the first read
 const SILENT_PINGS = 3; // a connection silent for this many ping intervals is dead
+const CLOSE_WAIT_MS = 3_000; // close() waits at most this long for the socket to close
 
 const defaultLogger = {
   info: () => {},
@@ -56,8 +57,8 @@ export class VersionSubscriber extends EventEmitter {
   #handshakeSince = 0; // when the socket connected; the handshake runs until 'ready'
   #problems = new Set(); // the causes logged since Redis was last reachable
   #storeProblems = new Set(); // what was wrong with the hash, each logged once
-  #started = null;
-  #firstRead = null;
+  #firstRead = null; // resolves at the first successful read of the hash, or at close()
+  #synced = false; // subscribed, and the hash read since: what is held is current
   #closed = false;
   #changes = Promise.resolve();
 
@@ -94,6 +95,9 @@ export class VersionSubscriber extends EventEmitter {
     });
     const connection = {
       connectTimeout: 5_000,
+      // The question to a sentinel has no timeout otherwise: one that never answers
+      // would hold the subscriber for ever.
+      sentinelCommandTimeout: 5_000,
       ...redis,
       lazyConnect: true,
       protocol: 3,
@@ -115,6 +119,12 @@ export class VersionSubscriber extends EventEmitter {
     this.#redis.on('error', (error) => this.#problem(`Redis: ${error.message}`));
     this.#redis.on('connect', () => {
       this.#handshakeSince = performance.now();
+    });
+    this.#redis.on('connecting', () => {
+      this.#handshakeSince = performance.now();
+    });
+    this.#redis.on('close', () => {
+      this.#synced = false;
     });
     if (unref) {
       // Neither the socket nor the wait before the next attempt keeps the process alive
@@ -145,6 +155,14 @@ export class VersionSubscriber extends EventEmitter {
     return this.#currentSince;
   }
 
+  /**
+   * Whether `current` is known to be current: the subscription is up and the hash was
+   * read since it came up (between a reconnection and that read, a change may be missed).
+   */
+  get synced() {
+    return this.#synced && this.connected;
+  }
+
   /** The hash the version is read from, e.g. `whatsapp:version`. */
   get key() {
     return this.#keys.version;
@@ -162,21 +180,23 @@ export class VersionSubscriber extends EventEmitter {
    */
   start({ timeoutMs = START_WAIT_MS } = {}) {
     if (this.#closed) return Promise.reject(new Error('this VersionSubscriber is closed'));
-    if (this.#started === null) {
-      this.#started = new Promise((resolve) => {
-        // Referenced even with `unref`: a script awaiting the first read must not end
-        // for want of anything else to do.
-        const timer = setTimeout(resolve, timeoutMs);
-        this.#firstRead = () => {
-          clearTimeout(timer);
-          resolve();
-        };
+    if (this.#firstRead === null) {
+      let read;
+      this.#firstRead = new Promise((resolve) => {
+        read = resolve;
       });
+      this.#firstRead.resolve = read;
       this.#redis.connect().catch(() => {}); // failures go to 'error', and it retries
       this.#every(this.#resyncIntervalMs, () => this.#backstop());
       this.#every(this.#pingIntervalMs, () => this.#watchSilence());
     }
-    return this.#started;
+    // Each call waits up to its own timeout. The timer is referenced even with `unref`: a
+    // script awaiting the first read must not end for want of anything else to do.
+    let timer;
+    const waited = new Promise((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    return Promise.race([this.#firstRead, waited]).finally(() => clearTimeout(timer));
   }
 
   /** Read the stored version now and follow it. */
@@ -245,13 +265,18 @@ export class VersionSubscriber extends EventEmitter {
       waiter.resolve(this.#current);
     }
     this.#waiters.clear();
-    this.#firstRead?.();
+    this.#firstRead?.resolve();
     // With a socket open (or opening), wait until it is closed; between two attempts
     // there is none, and disconnect() just cancels the next attempt.
     const open = ['connecting', 'connect', 'ready'].includes(this.#redis.status);
     const closed = new Promise((resolve) => this.#redis.once('end', resolve));
     this.#redis.disconnect();
-    if (open) await closed;
+    if (!open) return;
+    // ioredis destroys a socket that does not close within 2 s; one still connecting
+    // (to a sentinel that never answers) it may never report ended.
+    let timer;
+    await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 
   // Subscribe on every connection, then read the hash: a change published before the
@@ -265,10 +290,10 @@ export class VersionSubscriber extends EventEmitter {
         this.#problems.clear();
       }
       await this.resync();
+      this.#synced = this.connected;
+      this.#firstRead?.resolve();
     } catch (error) {
       this.#problem(`subscribing or reading the stored version: ${error.message}`);
-    } finally {
-      this.#firstRead?.();
     }
   }
 
@@ -346,9 +371,10 @@ export class VersionSubscriber extends EventEmitter {
   // again, since TCP alone can take many minutes to notice.
   #watchSilence() {
     const silentFor = SILENT_PINGS * this.#pingIntervalMs;
-    if (this.#redis.status === 'connect' && performance.now() - this.#handshakeSince > silentFor) {
-      // Connected, and the handshake (HELLO, the ready check) never answered: ioredis
-      // has no timeout for it, and would wait for ever.
+    const handshaking = this.#redis.status === 'connect' || this.#redis.status === 'connecting';
+    if (handshaking && performance.now() - this.#handshakeSince > silentFor) {
+      // Connecting or connected, and no answer (a sentinel that accepts and never
+      // answers, a handshake never answered): ioredis has no timeout for either.
       this.#problem(`Redis silent for ${SILENT_PINGS} ping intervals during the handshake: reconnecting`);
       this.#handshakeSince = performance.now();
       this.#redis.disconnect(true);

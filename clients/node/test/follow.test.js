@@ -6,6 +6,8 @@ import { after, before, test } from 'node:test';
 
 import Redis from 'ioredis';
 
+import { VersionSubscriber } from '../src/index.js';
+
 import {
   adminRedis,
   api,
@@ -161,6 +163,58 @@ test('a reconnection whose handshake is never answered is given up and tried aga
     await waitUntil(() => versions.current.string === `2.3000.${revision + 1}`, {
       what: 'the change, once a handshake is answered again',
     });
+  } finally {
+    await versions.close();
+    await link.close();
+  }
+});
+
+test('a sentinel that accepts and never answers is given up, and close() still resolves', async () => {
+  const link = await proxy();
+  link.hang();
+  const address = new URL(link.url);
+  const logger = quiet();
+  const versions = new VersionSubscriber(undefined, {
+    prefix: world.prefix,
+    logger,
+    pingIntervalMs: 100,
+    redis: { sentinels: [{ host: address.hostname, port: Number(address.port) }], name: 'wa-version' },
+  });
+  try {
+    await versions.start({ timeoutMs: 200 });
+    await waitUntil(() => logger.lines.some((line) => line.includes('reconnecting')), {
+      what: 'the unanswered sentinel to be given up',
+    });
+  } finally {
+    const closing = performance.now();
+    await versions.close();
+    assert.ok(performance.now() - closing < 5_000);
+    await link.close();
+  }
+});
+
+test('after a reconnection, synced waits for the hash to be read again', async () => {
+  const revision = await nextRevision();
+  await serviceRefreshesTo(revision);
+  const link = await proxy();
+  const versions = await startedSubscriber({}, link.url);
+  try {
+    assert.equal(versions.synced, true);
+    link.cut();
+    await waitUntil(() => !versions.synced, { what: 'the cut' });
+    await serviceRefreshesTo(revision + 1); // missed: published while away
+    link.slow(100); // each round trip of the reconnection takes 100 ms: a wide window
+    link.restore();
+    const early = []; // synced, but still holding the version from before the cut
+    await waitUntil(
+      () => {
+        if (versions.synced && versions.current.string !== `2.3000.${revision + 1}`) early.push(versions.current.string);
+        return versions.synced;
+      },
+      { what: 'synced again' },
+    );
+    assert.deepEqual(early, []);
+    assert.equal(versions.current.string, `2.3000.${revision + 1}`);
   } finally {
     await versions.close();
     await link.close();

@@ -109,7 +109,7 @@ export async function nextRevision() {
 export async function proxy(targetUrl = world.redisUrl) {
   const target = new URL(targetUrl);
   const sockets = new Set();
-  const state = { cut: false, hang: false };
+  const state = { cut: false, hang: false, delayMs: 0 };
   const server = net.createServer((client) => {
     if (state.cut) {
       client.destroy();
@@ -119,7 +119,9 @@ export async function proxy(targetUrl = world.redisUrl) {
     const pair = { client, upstream, frozen: state.hang };
     sockets.add(pair);
     client.on('data', (bytes) => pair.frozen || upstream.write(bytes));
-    upstream.on('data', (bytes) => pair.frozen || client.write(bytes));
+    const toClient = (bytes) => pair.frozen || client.write(bytes);
+    // Delayed replies keep their order: every chunk waits the same.
+    upstream.on('data', (bytes) => (state.delayMs ? setTimeout(toClient, state.delayMs, bytes) : toClient(bytes)));
     const end = () => {
       sockets.delete(pair);
       client.destroy();
@@ -141,6 +143,10 @@ export async function proxy(targetUrl = world.redisUrl) {
     },
     freeze() {
       for (const pair of sockets) pair.frozen = true;
+    },
+    /** Every reply from Redis arrives `ms` later (0: at once). */
+    slow(ms) {
+      state.delayMs = ms;
     },
     /** New connections too are accepted and then pass nothing, until restore(). */
     hang() {

@@ -18,16 +18,18 @@ RunCommand = Callable[..., Awaitable[Any]]
 # a connection lost between the two would otherwise leave the key set and no job, and
 # every report, everywhere, muted for the interval. A key without an expiry (set by
 # hand, or by anything but this script) counts as no key: it would mute every report
-# for ever. KEYS: the report key, the job stream; ARGV: the interval in ms, the stream's
-# MAXLEN, the job's fields. Returns ENQUEUED, or the ms the interval has left (another
-# report counts for it). The Node and Go clients run the same script.
+# for ever. The job goes first: a script that fails part-way keeps what it wrote, and a
+# key set without its job would mute every report for the interval.
+# KEYS: the report key, the job stream; ARGV: the interval in ms, the stream's MAXLEN,
+# the job's fields. Returns ENQUEUED, or the ms the interval has left (another report
+# counts for it). The Node and Go clients run the same script.
 _REPORT = """
 local left = redis.call('PTTL', KEYS[1])
 if left >= 0 then
   return left
 end
-redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
 return -1
 """
 ENQUEUED = -1

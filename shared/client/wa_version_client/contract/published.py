@@ -86,7 +86,7 @@ class PublishedVersion:
         data = wire.load_object(text, what)
         try:
             version = WAVersion.parse(wire.text(data, "string", what))
-            if data.get("array") != version.array:
+            if not wire.is_array_of(data.get("array"), version):
                 raise MessageError(f"{what}: array disagrees with string {version}")
             previous = data.get("previous")
             if previous is not None and not isinstance(previous, dict):

@@ -73,6 +73,16 @@ def stored_integer(value: str, name: str) -> int:
     return int(value)
 
 
+def is_array_of(value: object, version: WAVersion) -> bool:
+    """Whether `value` is `version`'s array: a list of three JSON integers (not 2.0, not
+    true, which Python's == alone would take for 2 and 1)."""
+    return (
+        isinstance(value, list)
+        and all(type(part) is int for part in value)
+        and value == version.array
+    )
+
+
 def version_json(version: WAVersion) -> dict[str, Any]:
     """`{"array": [2, 3000, N], "string": "2.3000.N"}`, as the seed API shows a version."""
     return {"array": version.array, "string": str(version)}
@@ -88,7 +98,7 @@ def version_object(data: Mapping[str, Any], name: str, what: str) -> WAVersion |
     if not isinstance(shown, dict):
         raise MessageError(f"{what}: {name} is not a version object")
     version = WAVersion.parse(text(shown, "string", what))
-    if shown.get("array") != version.array:
+    if not is_array_of(shown.get("array"), version):
         raise MessageError(f"{what}: {name}'s array disagrees with its string")
     return version
 
