@@ -15,9 +15,8 @@
 
 import { EventEmitter } from 'node:events';
 
-import Redis from 'ioredis';
-
-import { reconnectDelay } from './backoff.js';
+import { subscriberConnection } from './connection.js';
+import { HeldVersion } from './held.js';
 import { keysFor, DEFAULT_PREFIX } from './keys.js';
 import { MessageError, decodeMessage, fromHash, plausibleEpoch } from './published.js';
 import { OutdatedReports } from './reports.js';
@@ -44,9 +43,7 @@ const defaultLogger = {
 export class VersionSubscriber extends EventEmitter {
   #keys;
   #redis;
-  #current = null;
-  #currentSince = 0;
-  #waiters = new Set();
+  #held;
   #reports;
   #resyncIntervalMs;
   #pingIntervalMs;
@@ -60,7 +57,7 @@ export class VersionSubscriber extends EventEmitter {
   #firstRead = null; // resolves at the first successful read of the hash, or at close()
   #synced = false; // subscribed, and the hash read since: what is held is current
   #closed = false;
-  #changes = Promise.resolve();
+  #changes = Promise.resolve(); // the 'change' listeners' turn, one change after another
 
   /**
    * `url`: redis:// or rediss://. Options: `prefix` (default whatsapp), `redis` (more
@@ -93,24 +90,8 @@ export class VersionSubscriber extends EventEmitter {
       refreshWaitMs,
       jobStreamMaxlen,
     });
-    const connection = {
-      connectTimeout: 5_000,
-      // The question to a sentinel has no timeout otherwise: one that never answers
-      // would hold the subscriber for ever.
-      sentinelCommandTimeout: 5_000,
-      ...redis,
-      lazyConnect: true,
-      protocol: 3,
-      // Subscribed afresh (and the hash read) at each 'ready', below.
-      autoResubscribe: false,
-      // A command is sent on a live connection or refused at once, and one whose reply
-      // was lost is never sent again: a report sent twice could count twice.
-      enableOfflineQueue: false,
-      autoResendUnfulfilledCommands: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: (times) => reconnectDelay(times),
-    };
-    this.#redis = redis.sentinels ? new Redis(connection) : new Redis(url, connection);
+    this.#held = new HeldVersion((old, current) => this.#announce(old, current), logger);
+    this.#redis = subscriberConnection(url, redis, { unref });
     this.#redis.on('ready', () => {
       this.#heard();
       this.#subscribe();
@@ -126,13 +107,6 @@ export class VersionSubscriber extends EventEmitter {
     this.#redis.on('close', () => {
       this.#synced = false;
     });
-    if (unref) {
-      // Neither the socket nor the wait before the next attempt keeps the process alive
-      // (ioredis arms that timer just after it says 'reconnecting'). What the caller
-      // awaits is held alive by #busy() instead.
-      this.#redis.on('connect', () => this.#redis.stream?.unref?.());
-      this.#redis.on('reconnecting', () => queueMicrotask(() => this.#redis.reconnectTimeout?.unref?.()));
-    }
   }
 
   /** A subscriber set up from the environment the service reads (see settings.js). */
@@ -147,12 +121,12 @@ export class VersionSubscriber extends EventEmitter {
 
   /** The version to use for the next connection (a PublishedVersion), or null. No I/O. */
   get current() {
-    return this.#current;
+    return this.#held.current;
   }
 
   /** When `current` was applied, by performance.now() (0 before any version). */
   get currentSince() {
-    return this.#currentSince;
+    return this.#held.since;
   }
 
   /**
@@ -217,7 +191,7 @@ export class VersionSubscriber extends EventEmitter {
       this.#storeProblem(`ignoring the stored version: epoch ${stored.epoch} is ahead of the clock`);
       return;
     }
-    this.#followStore(stored, asked);
+    this.#held.followStore(stored, asked);
   }
 
   /**
@@ -225,17 +199,7 @@ export class VersionSubscriber extends EventEmitter {
    * held (which may still be `than`, or null, when none came in time).
    */
   waitNewer(than, { withinMs = 30_000 } = {}) {
-    if (this.#current !== null && this.#current.newerThan(than)) {
-      return Promise.resolve(this.#current);
-    }
-    return new Promise((resolve) => {
-      const waiter = { than, resolve };
-      waiter.timer = setTimeout(() => {
-        this.#waiters.delete(waiter);
-        resolve(this.#current);
-      }, withinMs);
-      this.#waiters.add(waiter);
-    });
+    return this.#held.waitNewer(than, withinMs);
   }
 
   /**
@@ -248,7 +212,7 @@ export class VersionSubscriber extends EventEmitter {
    */
   async reportOutdated(versionUsed = null) {
     const used = versionUsed === null || versionUsed === undefined ? null : versionOf(versionUsed);
-    const held = this.#current;
+    const held = this.#held.current;
     if (used !== null && held !== null && compareVersions(held.array, used) > 0) return false;
     const enqueued = await this.#busy(this.#reports.report());
     if (enqueued) this.#logger.info('reported an outdated client version: refresh requested');
@@ -260,11 +224,7 @@ export class VersionSubscriber extends EventEmitter {
     if (this.#closed) return;
     this.#closed = true;
     for (const timer of this.#timers) clearInterval(timer);
-    for (const waiter of this.#waiters) {
-      clearTimeout(waiter.timer);
-      waiter.resolve(this.#current);
-    }
-    this.#waiters.clear();
+    this.#held.releaseWaiters();
     this.#firstRead?.resolve();
     // With a socket open (or opening), wait until it is closed; between two attempts
     // there is none, and disconnect() just cancels the next attempt.
@@ -311,45 +271,17 @@ export class VersionSubscriber extends EventEmitter {
       this.#logger.warn(`ignoring a version-changed message: epoch ${published.epoch} is ahead of the clock`);
       return;
     }
-    if (published.newerThan(this.#current)) this.#hold(published);
+    this.#held.offer(published);
   }
 
-  // The hash is the authority; a message is a hint it confirms. What it holds is applied
-  // when newer than what is held. When older, and what is held was applied before the
-  // read was sent (so the read must see it or something newer), the held version came
-  // from a forged message or was lost with Redis's data: the store's replaces it. So
-  // does another version under the same (epoch, seq): a forgery that took the next pair.
-  #followStore(stored, asked) {
-    const held = this.#current;
-    if (stored.newerThan(held)) {
-      this.#hold(stored);
-    } else if (held !== null && !announcesTheSame(stored, held) && this.#currentSince < asked) {
-      this.#logger.warn(
-        `the stored version ${stored.string} (epoch ${stored.epoch}, seq ${stored.seq}) contradicts ` +
-          `the one held, ${held.string} (epoch ${held.epoch}, seq ${held.seq}): following the store`,
-      );
-      this.#hold(stored);
-    }
-  }
-
-  #hold(published) {
-    const old = this.#current;
-    this.#current = published;
-    this.#currentSince = performance.now();
-    for (const waiter of this.#waiters) {
-      if (published.newerThan(waiter.than)) {
-        clearTimeout(waiter.timer);
-        this.#waiters.delete(waiter);
-        waiter.resolve(published);
-      }
-    }
-    // Listeners run one change after another, each in turn; one that throws or rejects
-    // is logged and the others still run.
+  // Listeners run one change after another, each in turn; one that throws or rejects
+  // is logged and the others still run.
+  #announce(old, current) {
     const listeners = this.rawListeners('change'); // raw: a once() listener then goes
     this.#changes = this.#changes.then(async () => {
       for (const listener of listeners) {
         try {
-          await listener(old, published);
+          await listener(old, current);
         } catch (error) {
           this.#logger.warn(`a 'change' listener failed: ${error?.stack ?? error}`);
         }
@@ -429,11 +361,4 @@ export class VersionSubscriber extends EventEmitter {
     if (this.#unref) timer.unref();
     this.#timers.push(timer);
   }
-
-}
-
-// Whether two announcements carry the same version at the same (epoch, seq); what else
-// they carry differs between a message and a read of the hash.
-function announcesTheSame(a, b) {
-  return a.sameOrder(b) && a.string === b.string;
 }
