@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from devtools.sentinels import SentinelDeployment
 from devtools.stub_upstream import StubUpstream
 from shared.embedded import RedisServer, describe_server
 from shared.settings import Settings
@@ -57,6 +58,13 @@ def redis_server() -> Iterator[RedisServer]:
     """One real server, the one REDIS_SERVER names, on a free port for the whole run."""
     with RedisServer() as server:
         yield server
+
+
+@pytest.fixture
+def sentinel_deployment() -> Iterator[SentinelDeployment]:
+    """A primary, two replicas and three sentinels of the test's own (devtools/sentinels.py)."""
+    with SentinelDeployment() as deployment:
+        yield deployment
 
 
 @pytest.fixture

@@ -32,7 +32,6 @@ __all__ = [
     "launch",
     "restartable_redis",
     "sentinel_client_env",
-    "sentinel_deployment",
     "start_web",
     "tls_client_env",
     "tls_redis",
@@ -76,12 +75,6 @@ def client_env(
 ) -> dict[str, str]:
     """This environment plus WA_TEST_*: the running service, for a client's tests."""
     return service_for_clients(restartable_redis.url, launch, start_web, upstream, prefix, tmp_path)
-
-
-@pytest.fixture
-def sentinel_deployment() -> Iterator[SentinelDeployment]:
-    with SentinelDeployment() as deployment:
-        yield deployment
 
 
 @pytest.fixture

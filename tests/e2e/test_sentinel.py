@@ -14,7 +14,7 @@ import asyncio
 import json
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
@@ -47,12 +47,6 @@ from wa_version_client.subscriber import VersionSubscriber
 pytestmark = pytest.mark.slow
 
 TIMING = {**failover.TIMING, "REDIS_WAIT_REPLICAS": "1"}
-
-
-@pytest.fixture
-def sentinel_deployment() -> Iterator[SentinelDeployment]:
-    with SentinelDeployment() as deployment:
-        yield deployment
 
 
 @dataclass

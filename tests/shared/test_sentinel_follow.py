@@ -4,7 +4,6 @@ waiting for the old one to refuse a command (follow_primary and the pool's relea
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 from redis import Redis as SyncRedis
@@ -16,12 +15,6 @@ from wa_version_client.sentinel import follow_primary
 from wa_version_client.tasks import cancel_and_wait
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def sentinel_deployment() -> Iterator[SentinelDeployment]:
-    with SentinelDeployment() as deployment:
-        yield deployment
 
 
 def _ours_on(port: int) -> int:
