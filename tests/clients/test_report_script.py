@@ -1,0 +1,13 @@
+"""Python, Node and Go gateways share one rate limit on reports only while their report
+scripts are the same text: each client ships its own copy, so the copies are compared."""
+
+from __future__ import annotations
+
+from tests.e2e.processes import ROOT
+from wa_version_client.reports import _REPORT
+
+
+def test_every_client_runs_the_same_report_script() -> None:
+    script = _REPORT.strip()
+    assert script in (ROOT / "clients" / "node" / "src" / "reports.js").read_text()
+    assert script in (ROOT / "clients" / "go" / "waversion" / "follow.go").read_text()
