@@ -159,11 +159,15 @@ export class VersionSubscriber extends EventEmitter {
       this.#firstRead = new Promise((resolve) => {
         read = resolve;
       });
-      this.#firstRead.resolve = read;
+      this.#firstRead.resolve = () => {
+        this.#firstRead.done = true;
+        read();
+      };
       this.#redis.connect().catch(() => {}); // failures go to 'error', and it retries
       this.#every(this.#resyncIntervalMs, () => this.#backstop());
       this.#every(this.#pingIntervalMs, () => this.#watchSilence());
     }
+    if (this.#firstRead.done) return this.#firstRead; // read already: no timer to arm
     // Each call waits up to its own timeout. The timer is referenced even with `unref`: a
     // script awaiting the first read must not end for want of anything else to do.
     let timer;

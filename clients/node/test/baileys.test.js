@@ -15,7 +15,7 @@ import {
   fetchLatestWaWebVersion,
   sharedSubscriber,
 } from '../src/index.js';
-import { nextRevision, ownPrefix, proxy, quiet, serviceRefreshesTo, startedSubscriber, waitUntil, world } from './support.js';
+import { followingThroughProxy, nextRevision, ownPrefix, proxy, quiet, serviceRefreshesTo, startedSubscriber, waitUntil, world } from './support.js';
 
 const saved = { ...process.env };
 afterEach(async () => {
@@ -87,10 +87,7 @@ test('Redis unreachable from the start: the fallback within the timeout, isLates
 });
 
 test('Redis lost after a version was read: that version, isLatest false', async () => {
-  const revision = await nextRevision();
-  await serviceRefreshesTo(revision);
-  const link = await proxy();
-  const versions = await startedSubscriber({}, link.url);
+  const { revision, link, versions, close } = await followingThroughProxy();
   try {
     link.cut();
     await waitUntil(() => !versions.connected, { what: 'the cut' });
@@ -99,8 +96,7 @@ test('Redis lost after a version was read: that version, isLatest false', async 
     assert.equal(answer.isLatest, false);
     assert.match(answer.error.message, /cannot be reached/);
   } finally {
-    await versions.close();
-    await link.close();
+    await close();
   }
 });
 

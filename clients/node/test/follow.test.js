@@ -11,6 +11,7 @@ import { VersionSubscriber } from '../src/index.js';
 import {
   adminRedis,
   api,
+  followingThroughProxy,
   nextRevision,
   ownPrefix,
   proxy,
@@ -66,10 +67,7 @@ test('each change the service makes is applied and heard once, in order', async 
 });
 
 test('a change published while the connection was cut is read when it comes back', async () => {
-  const revision = await nextRevision();
-  await serviceRefreshesTo(revision);
-  const link = await proxy();
-  const versions = await startedSubscriber({}, link.url);
+  const { revision, link, versions, close } = await followingThroughProxy();
   try {
     link.cut();
     await waitUntil(() => !versions.connected, { what: 'the subscriber to notice the cut' });
@@ -80,8 +78,7 @@ test('a change published while the connection was cut is read when it comes back
       what: 'the re-read after resubscribing',
     });
   } finally {
-    await versions.close();
-    await link.close();
+    await close();
   }
 });
 
@@ -126,11 +123,8 @@ test('a connection killed by CLIENT KILL is made again and the subscription with
 });
 
 test('a silent connection is dropped after three ping intervals and made again', async () => {
-  const revision = await nextRevision();
-  await serviceRefreshesTo(revision);
-  const link = await proxy();
   const logger = quiet();
-  const versions = await startedSubscriber({ pingIntervalMs: 100, logger }, link.url);
+  const { revision, link, versions, close } = await followingThroughProxy({ pingIntervalMs: 100, logger });
   try {
     link.freeze(); // bytes vanish both ways; no FIN, no RST
     await waitUntil(() => logger.lines.some((line) => line.includes('silent')), {
@@ -142,17 +136,13 @@ test('a silent connection is dropped after three ping intervals and made again',
       what: 'the change on the new connection',
     });
   } finally {
-    await versions.close();
-    await link.close();
+    await close();
   }
 });
 
 test('a reconnection whose handshake is never answered is given up and tried again', async () => {
-  const revision = await nextRevision();
-  await serviceRefreshesTo(revision);
-  const link = await proxy();
   const logger = quiet();
-  const versions = await startedSubscriber({ pingIntervalMs: 100, logger }, link.url);
+  const { revision, link, versions, close } = await followingThroughProxy({ pingIntervalMs: 100, logger });
   try {
     link.hang(); // this connection and every new one: accepted, never answered
     await waitUntil(() => logger.lines.some((line) => line.includes('during the handshake')), {
@@ -164,8 +154,7 @@ test('a reconnection whose handshake is never answered is given up and tried aga
       what: 'the change, once a handshake is answered again',
     });
   } finally {
-    await versions.close();
-    await link.close();
+    await close();
   }
 });
 
@@ -194,10 +183,7 @@ test('a sentinel that accepts and never answers is given up, and close() still r
 });
 
 test('after a reconnection, synced waits for the hash to be read again', async () => {
-  const revision = await nextRevision();
-  await serviceRefreshesTo(revision);
-  const link = await proxy();
-  const versions = await startedSubscriber({}, link.url);
+  const { revision, link, versions, close } = await followingThroughProxy();
   try {
     assert.equal(versions.synced, true);
     link.cut();
@@ -216,8 +202,7 @@ test('after a reconnection, synced waits for the hash to be read again', async (
     assert.deepEqual(early, []);
     assert.equal(versions.current.string, `2.3000.${revision + 1}`);
   } finally {
-    await versions.close();
-    await link.close();
+    await close();
   }
 });
 

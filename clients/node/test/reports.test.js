@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 
-import { adminRedis, nextRevision, proxy, serveRevision, serviceRefreshesTo, startedSubscriber, stubFetches, waitUntil, world } from './support.js';
+import { adminRedis, followingThroughProxy, nextRevision, serveRevision, serviceRefreshesTo, startedSubscriber, stubFetches, waitUntil, world } from './support.js';
 
 const jobs = `${world.prefix}:refresh-jobs`;
 let admin;
@@ -86,10 +86,7 @@ test('a report about a version older than the one held asks nothing', async () =
 });
 
 test('a report Redis never received rejects and does not mute the next one', async () => {
-  const revision = await nextRevision();
-  await serviceRefreshesTo(revision);
-  const link = await proxy();
-  const versions = await startedSubscriber({}, link.url);
+  const { link, versions, close } = await followingThroughProxy();
   try {
     link.cut();
     await waitUntil(() => !versions.connected, { what: 'the cut' });
@@ -98,8 +95,7 @@ test('a report Redis never received rejects and does not mute the next one', asy
     await waitUntil(() => versions.connected, { what: 'the reconnection' });
     assert.equal(await versions.reportOutdated(), true);
   } finally {
-    await versions.close();
-    await link.close();
+    await close();
   }
 });
 

@@ -101,6 +101,22 @@ export async function nextRevision() {
 }
 
 /**
+ * The service at a fresh revision, and a started subscriber reaching Redis through a
+ * proxy (below); `close()` ends both.
+ */
+export async function followingThroughProxy(options = {}) {
+  const revision = await nextRevision();
+  await serviceRefreshesTo(revision);
+  const link = await proxy();
+  const versions = await startedSubscriber(options, link.url);
+  const close = async () => {
+    await versions.close();
+    await link.close();
+  };
+  return { revision, link, versions, close };
+}
+
+/**
  * A TCP proxy on loopback in front of the test Redis: `cut()` closes every connection
  * and refuses new ones until `restore()`; `freeze()` keeps the connections open but
  * drops every byte (a peer gone without a FIN or RST); new connections still pass, unless
