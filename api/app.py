@@ -20,13 +20,13 @@ from api.header_limit import HeaderLimit
 from api.request_id import RequestId
 from api.routes import Services, routes
 from shared.errors import ConfigError
+from shared.keys import ServiceKeys
+from shared.logs import hide, setup_logging
 from shared.metrics import WebMetrics
 from shared.refresh_client import refresh_client
 from shared.settings import Settings
 from shared.store import StateStore
-from wa_version_client.connection import connect
-from wa_version_client.contract.keys import Keys
-from wa_version_client.logs import hide, setup_logging
+from wa_version_client.deployment import connect
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     failing to start.
     """
     redis = connect(settings.redis_url)
-    keys = Keys(settings.redis_prefix)
+    keys = ServiceKeys(settings.redis_prefix)
     limiter = FailedAuthLimiter(
         redis, keys, limit=settings.auth_failure_limit, window=settings.auth_failure_window
     )

@@ -18,8 +18,8 @@ from redis.exceptions import RedisError
 from starlette.requests import Request
 
 from api.envelope import ApiError
-from wa_version_client.connection import RedisClient, describe
-from wa_version_client.contract.keys import Keys
+from shared.keys import ServiceKeys
+from wa_version_client.deployment import RedisClient, describe
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ return {count, redis.call('PTTL', KEYS[1])}
 class FailedAuthLimiter:
     """Counts failed authentications per client; says how long a client is blocked."""
 
-    def __init__(self, redis: RedisClient, keys: Keys, *, limit: int, window: float) -> None:
+    def __init__(self, redis: RedisClient, keys: ServiceKeys, *, limit: int, window: float) -> None:
         self._keys = keys
         self._limit = limit
         self._window_ms = int(window * 1000)

@@ -9,7 +9,7 @@ from starlette.requests import Request
 
 from api.envelope import ApiError
 from shared.errors import InvalidVersion
-from wa_version_client.contract.version import WEB_MAJOR, WAVersion
+from wa_version_client.contract import WEB_MAJOR, WAVersion
 
 MAX_BODY_BYTES = 4096
 BODY_TIMEOUT = 10.0

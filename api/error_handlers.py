@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.envelope import ApiError, failure
 from shared.errors import StateConflict
-from wa_version_client.connection import REDIS_DOWN, describe
+from wa_version_client.deployment import REDIS_DOWN, describe
 
 log = logging.getLogger(__name__)
 

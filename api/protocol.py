@@ -19,7 +19,7 @@ import os
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from api.envelope import STATUS_MESSAGES
-from wa_version_client.env import EnvReader
+from wa_version_client.runtime import EnvReader
 
 # Long enough for any real client on a slow link, short enough that holding connections
 # open costs an attacker a new one every few seconds. uvicorn makes the protocol, not the

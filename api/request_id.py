@@ -11,7 +11,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from wa_version_client.logs import request_id
+from shared.logs import request_id
 
 _SANE = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 

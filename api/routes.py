@@ -18,13 +18,13 @@ from api.openapi import OPENAPI
 from shared import transitions
 from shared.errors import ResultTimeout
 from shared.health import readiness_problems
+from shared.keys import ServiceKeys
 from shared.metrics import WebMetrics, render
 from shared.refresh_client import RefreshClient
 from shared.results import ResultWaiter
 from shared.store import StateStore
-from wa_version_client.connection import RedisClient
-from wa_version_client.contract.clock import utc_now
-from wa_version_client.contract.keys import Keys
+from wa_version_client.contract import utc_now
+from wa_version_client.deployment import RedisClient
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -39,7 +39,7 @@ class Services:
     store: StateStore
     metrics: WebMetrics
     redis: RedisClient
-    keys: Keys
+    keys: ServiceKeys
     results: ResultWaiter
     # A worker beats every third of its lease at least; three missed beats: gone.
     heartbeat_within: float

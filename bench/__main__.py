@@ -29,13 +29,13 @@ import httpx
 from bench import capacity, fanout, footprint
 from bench.harness import HEADERS, System, peak_rss_mb, percentile
 from bench.peers import job as peer_job
+from devtools.embedded import describe_server
 from devtools.processes import ROOT
 from devtools.waiting import wait_until
-from shared.embedded import describe_server
+from shared.keys import ServiceKeys
 from shared.refresh_client import refresh_client
 from shared.settings import Settings
-from wa_version_client.connection import connect
-from wa_version_client.contract.keys import Keys
+from wa_version_client.deployment import connect
 
 REFRESH = "/admin/whatsapp/version/refresh"
 ARQ_VENV = ROOT / ".venv-arq"
@@ -109,7 +109,7 @@ async def our_enqueue_to_result(redis_url: str, count: int) -> list[float]:
     settings = Settings(redis_url=redis_url, admin_secret="x")
     redis = connect(redis_url)
     try:
-        async with refresh_client(redis, Keys(), settings) as client:
+        async with refresh_client(redis, ServiceKeys(), settings) as client:
 
             async def call() -> None:
                 assert not (await client.enqueue_and_wait(force=True)).error
@@ -204,7 +204,9 @@ async def outdated_storm(
     system.configure_stub(revision=revision + 1)  # what the storm's refresh will find
     children = fanout.Children()
     with tempfile.TemporaryFile() as log:
-        await children.start("ours", system.redis.url, subscribers, processes, log, Keys().prefix)
+        await children.start(
+            "ours", system.redis.url, subscribers, processes, log, ServiceKeys().prefix
+        )
         try:
             # Every subscriber holds the stored version first (the store has one by now).
             await wait_until(
@@ -351,7 +353,7 @@ def run(sizes: Sizes, report: Report) -> None:  # noqa: C901 (one straight scrip
         web, base = system.start_web()
         for delay in (0.0, 0.1):
             system.configure_stub(delay=delay)
-            asyncio.run(_delete(system.redis.url, Keys().outdated_report))  # a new interval
+            asyncio.run(_delete(system.redis.url, ServiceKeys().outdated_report))  # a new interval
             accepted, fetches, converged = asyncio.run(
                 outdated_storm(system, base, sizes.storm, sizes.fanout_processes)
             )

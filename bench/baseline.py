@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from shared.keys import ServiceKeys
 from shared.settings import Settings
 from shared.store import StateStore
-from wa_version_client.connection import connect
-from wa_version_client.contract.keys import Keys
+from wa_version_client.deployment import connect
 from worker.fetch import VersionFetcher
 from worker.refresher import Refresher
 
@@ -32,7 +32,7 @@ def create_app(settings: Settings) -> Starlette:
         redis = connect(settings.redis_url)
         async with httpx.AsyncClient(timeout=settings.fetch_timeout) as http:
             fetcher = VersionFetcher(settings, http)
-            store = StateStore(redis, Keys(settings.redis_prefix))
+            store = StateStore(redis, ServiceKeys(settings.redis_prefix))
             yield {"refresher": Refresher(store, fetcher, 0)}
         await redis.aclose()
 

@@ -42,8 +42,8 @@ from redis.asyncio.connection import Connection
 
 from bench.harness import cpu_ms, raise_open_files_limit
 from devtools.cluster import ClusterDeployment
-from shared.embedded import describe_server
-from wa_version_client.connection import connect
+from devtools.embedded import describe_server
+from wa_version_client.deployment import connect
 
 CHANNEL = "{whatsapp}:version-changed"
 ROLES = ("primary", "replica", "others")

@@ -44,14 +44,13 @@ from typing import IO
 from redis.asyncio import Redis
 
 from bench.harness import cpu_ms, percentile, raise_open_files_limit
+from devtools.embedded import RedisServer
 from devtools.publishing import publish_version
 from devtools.waiting import wait_until
-from shared.embedded import RedisServer
-from wa_version_client.connection import connect_server
-from wa_version_client.contract.keys import Keys
-from wa_version_client.contract.published import PublishedVersion
-from wa_version_client.held import OnChange
-from wa_version_client.subscriber import VersionSubscriber
+from shared.keys import ServiceKeys
+from wa_version_client import OnChange, VersionSubscriber
+from wa_version_client.contract import PublishedVersion
+from wa_version_client.deployment import connect_server
 
 PREFIX = "bench"
 KINDS = ("ours", "raw")
@@ -120,7 +119,7 @@ async def hold_ours(url: str, count: int, prefix: str) -> None:
 
 
 async def hold_raw(url: str, count: int, prefix: str) -> None:
-    channel = Keys(prefix).version_changed
+    channel = ServiceKeys(prefix).version_changed
     threading.Thread(target=follow_stdin, daemon=True).start()
     subscribed = 0
 
@@ -245,7 +244,7 @@ class Restart:
 
 
 async def deliveries(
-    children: Children, server: RedisServer, writer: Redis, keys: Keys, changes: int
+    children: Children, server: RedisServer, writer: Redis, keys: ServiceKeys, changes: int
 ) -> Delivery:
     total, first = children.total, 1000
     # One change first, not counted: it warms every process's code paths.
@@ -269,7 +268,9 @@ async def deliveries(
     return Delivery(middle["p50"], middle["p99"], middle["all"], middle["c50"], middle["c99"], cpu)
 
 
-async def restart(server: RedisServer, children: Children, keys: Keys, total: int) -> Restart:
+async def restart(
+    server: RedisServer, children: Children, keys: ServiceKeys, total: int
+) -> Restart:
     server.stop()
     server.start()
     back = time.time()
@@ -319,7 +320,7 @@ async def sample_connections(url: str) -> list[int]:
 async def measure_kind(
     kind: str, total: int, processes: int, changes: int, *, with_restart: bool
 ) -> tuple[Delivery, Restart | None]:
-    keys = Keys(PREFIX)
+    keys = ServiceKeys(PREFIX)
     # Room for every subscriber's connection and the parent's few.
     logs = tempfile.NamedTemporaryFile(  # noqa: SIM115  (kept after the run, for reading)
         prefix=f"fanout-{kind}-{total}-", suffix=".log", delete=False

@@ -29,11 +29,11 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
+from devtools.embedded import RedisServer, describe_server
 from devtools.publishing import publish_version
 from devtools.waiting import wait_until
-from shared.embedded import RedisServer, describe_server
-from wa_version_client.contract.keys import Keys
-from wa_version_client.subscriber import VersionSubscriber
+from shared.keys import ServiceKeys
+from wa_version_client import VersionSubscriber
 
 PREFIX = "bench"
 QUICK_SUBSCRIBERS = 20
@@ -123,7 +123,7 @@ async def measure_child(url: str, redis: Redis, count: int) -> Footprint:
 async def measure(count: int) -> dict[str, float]:
     """Measure 1 and `count` subscribers; print a table, return the per-subscriber figures.
 
-    Keys: connections (per subscriber), rss_kb (per subscriber), redis_kb (used_memory
+    ServiceKeys: connections (per subscriber), rss_kb (per subscriber), redis_kb (used_memory
     per connection, idle), fresh_kb (the same when just connected), client_kb (CLIENT
     LIST tot-mem per connection, idle).
     """
@@ -133,7 +133,7 @@ async def measure(count: int) -> dict[str, float]:
     with RedisServer(None, "--maxclients", str(max(10_000, 3 * count))) as server:
         redis = Redis.from_url(server.url, decode_responses=True)
         try:
-            await publish_version(redis, Keys(PREFIX), 1000)  # something for them to hold
+            await publish_version(redis, ServiceKeys(PREFIX), 1000)  # something for them to hold
             one = await measure_child(server.url, redis, 1)
             many = await measure_child(server.url, redis, count)
         finally:

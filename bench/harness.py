@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from devtools.embedded import RedisServer, free_port
 from devtools.processes import Process, memory_mb, wait_for_http
-from shared.embedded import RedisServer, free_port
 
 SECRET = "bench-secret"
 

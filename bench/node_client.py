@@ -22,12 +22,12 @@ import time
 from typing import IO, Any
 
 from bench.harness import percentile
+from devtools.embedded import RedisServer, describe_server
 from devtools.processes import ROOT
 from devtools.publishing import publish_version
-from shared.embedded import RedisServer, describe_server
-from wa_version_client.connection import connect
-from wa_version_client.contract.keys import Keys
-from wa_version_client.subscriber import VersionSubscriber
+from shared.keys import ServiceKeys
+from wa_version_client import VersionSubscriber
+from wa_version_client.deployment import connect
 
 PREFIX = "bench-node"
 FIRST_REVISION = 1_026_000_000
@@ -93,7 +93,7 @@ async def connections(url: str) -> int:
 
 async def delays(url: str, changes: int) -> dict[str, list[float]]:
     """Each change's delay, in ms, to each child's first subscriber."""
-    keys, redis = Keys(PREFIX), connect(url)
+    keys, redis = ServiceKeys(PREFIX), connect(url)
     await publish_version(redis, keys, FIRST_REVISION)
     children = {kind: start_child(kind, url, 1) for kind in ("node", "python")}
     measured: dict[str, list[float]] = {kind: [] for kind in children}

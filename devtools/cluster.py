@@ -1,5 +1,5 @@
 """A Redis Cluster on loopback for tests and benchmarks: three primaries with one replica
-each, from the server binary REDIS_SERVER names (shared/embedded.py), slots assigned here.
+each, from the server binary REDIS_SERVER names (devtools/embedded.py), slots assigned here.
 
 Nodes are given a short `cluster-node-timeout`, so a dead primary's replica is promoted
 within seconds instead of the default fifteen.
@@ -15,7 +15,7 @@ import time
 from redis import Redis as SyncRedis
 from redis.exceptions import RedisError
 
-from shared.embedded import RedisServer, server_binary
+from devtools.embedded import RedisServer, server_binary
 
 NODE_TIMEOUT_MS = 1000
 SLOTS = 16384

@@ -1,5 +1,5 @@
 """A Sentinel deployment on loopback for tests and benchmarks: a primary, its replicas and
-three sentinels, all from the server binary REDIS_SERVER names (shared/embedded.py).
+three sentinels, all from the server binary REDIS_SERVER names (devtools/embedded.py).
 
 Sentinels are given short timeouts so a failover takes seconds, not the default minute:
 a primary is judged down after DOWN_AFTER_MS without an answer.
@@ -16,7 +16,7 @@ from pathlib import Path
 from redis import Redis as SyncRedis
 from redis.exceptions import RedisError
 
-from shared.embedded import RedisServer, answers_ping, free_port, server_binary
+from devtools.embedded import RedisServer, answers_ping, free_port, server_binary
 
 SERVICE = "wa-version"
 DOWN_AFTER_MS = 1000

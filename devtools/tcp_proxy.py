@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import ssl
 
-from shared.embedded import free_port
+from devtools.embedded import free_port
 
 
 class TcpProxy:

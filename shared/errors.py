@@ -20,12 +20,7 @@ from __future__ import annotations
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from wa_version_client.contract.errors import (
-    ConfigError,
-    InvalidVersion,
-    MessageError,
-    ServiceError,
-)
+from wa_version_client.contract import ConfigError, InvalidVersion, MessageError, ServiceError
 
 __all__ = [
     "ConfigError",

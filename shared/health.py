@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from wa_version_client.connection import REDIS_DOWN, RedisClient, describe
-from wa_version_client.contract.clock import epoch_ms
-from wa_version_client.contract.keys import Keys
+from shared.keys import ServiceKeys
+from wa_version_client.contract import epoch_ms
+from wa_version_client.deployment import REDIS_DOWN, RedisClient, describe
 
 log = logging.getLogger(__name__)
 
 
-async def readiness_problems(redis: RedisClient, keys: Keys, heartbeat_within: float) -> list[str]:
+async def readiness_problems(
+    redis: RedisClient, keys: ServiceKeys, heartbeat_within: float
+) -> list[str]:
     """What stands in the way of answering a refresh now; empty when ready."""
     try:
         # Workers note themselves alive every few seconds (see worker/lease.py).

@@ -22,18 +22,17 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from shared.keys import ServiceKeys
 from shared.store import Command
-from wa_version_client.connection import RedisClient
-from wa_version_client.contract.keys import Keys
-from wa_version_client.contract.state import VersionState
-from wa_version_client.operations import read_state
+from wa_version_client.contract import VersionState
+from wa_version_client.deployment import RedisClient, read_state
 
 log = logging.getLogger(__name__)
 
 FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
-def fetch_writes(keys: Keys, *, ok: bool, seconds: float) -> list[Command]:
+def fetch_writes(keys: ServiceKeys, *, ok: bool, seconds: float) -> list[Command]:
     """Count one upstream fetch and its duration."""
     bucket = next((f"{le:g}" for le in FETCH_BUCKETS if seconds <= le), "+Inf")
     return [
@@ -43,12 +42,12 @@ def fetch_writes(keys: Keys, *, ok: bool, seconds: float) -> list[Command]:
     ]
 
 
-def older_upstream_writes(keys: Keys) -> list[Command]:
+def older_upstream_writes(keys: ServiceKeys) -> list[Command]:
     """Count a fetch that found an older build than the stored one (a rollout under way)."""
     return [("HINCRBY", keys.metrics, "fetches_older", "1")]
 
 
-def jobs_writes(keys: Keys, answered: str, count: int) -> list[Command]:
+def jobs_writes(keys: ServiceKeys, answered: str, count: int) -> list[Command]:
     """Count jobs answered: "fetched" (by their own fetch), "coalesced" (by a fetch made
     for another job), or "not_needed" (inside the min interval)."""
     return [("HINCRBY", keys.metrics, f"jobs_{answered}", str(count))] if count else []
@@ -68,7 +67,7 @@ class WebMetrics:
 
 
 async def render(
-    redis: RedisClient, keys: Keys, web: WebMetrics, subscription_losses: int
+    redis: RedisClient, keys: ServiceKeys, web: WebMetrics, subscription_losses: int
 ) -> bytes:
     """The Prometheus text: this process's counters and the cluster's, read now."""
     fields: dict[str, str] = await redis.hgetall(keys.metrics)  # type: ignore[assignment]  # decoded
@@ -80,7 +79,7 @@ async def render(
     return generate_latest(web.registry) + generate_latest(registry)
 
 
-async def _pending(redis: RedisClient, keys: Keys) -> int:
+async def _pending(redis: RedisClient, keys: ServiceKeys) -> int:
     if not await redis.exists(keys.refresh_jobs):
         return 0
     try:

@@ -13,17 +13,14 @@ from dataclasses import dataclass
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.errors import ResultTimeout
+from shared.job_results import JobResult
+from shared.keys import ServiceKeys
+from shared.logs import request_id
 from shared.results import ResultWaiter
 from shared.settings import Settings
-from wa_version_client.connection import RedisClient
-from wa_version_client.contract.clock import epoch_ms, utc_now
-from wa_version_client.contract.keys import Keys
-from wa_version_client.contract.messages import JobResult, RefreshJob
-from wa_version_client.contract.state import VersionState
-from wa_version_client.logs import request_id
-from wa_version_client.operations import enqueue, read_state
-from wa_version_client.sentinel import follow_primary
-from wa_version_client.tasks import cancel_and_wait
+from wa_version_client.contract import RefreshJob, VersionState, epoch_ms, utc_now
+from wa_version_client.deployment import RedisClient, enqueue, follow_primary, read_state
+from wa_version_client.runtime import cancel_and_wait
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +28,7 @@ class RefreshClient:
     """Reads the state, and enqueues refresh jobs and awaits their answers."""
 
     redis: RedisClient
-    keys: Keys
+    keys: ServiceKeys
     settings: Settings
     waiter: ResultWaiter
 
@@ -87,7 +84,7 @@ class RefreshClient:
 
 @contextlib.asynccontextmanager
 async def refresh_client(
-    redis: RedisClient, keys: Keys, settings: Settings
+    redis: RedisClient, keys: ServiceKeys, settings: Settings
 ) -> AsyncIterator[RefreshClient]:
     """A RefreshClient whose result subscription runs for the block's duration.
 

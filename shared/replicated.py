@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from shared.errors import NotReplicated
-from wa_version_client.sentinel import settled_primary
+from wa_version_client.deployment import settled_primary
 
 # What waits for the replicas' acknowledgement: what tells others of a write (the
 # messages, the answers stored for callers, letting the jobs go) happens only once the

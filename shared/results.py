@@ -15,10 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from shared.errors import MessageError, ResultTimeout
-from wa_version_client.connection import RedisClient
-from wa_version_client.contract.keys import Keys
-from wa_version_client.contract.messages import BatchResult, JobResult
-from wa_version_client.pubsub import Subscription
+from shared.job_results import BatchResult, JobResult
+from shared.keys import ServiceKeys
+from wa_version_client.deployment import RedisClient, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +28,7 @@ LAST_LOOK = 0.5
 class ResultWaiter:
     """Hands each job's result to whoever `expect`ed it. Run `run()` as a task."""
 
-    def __init__(self, redis: RedisClient, keys: Keys) -> None:
+    def __init__(self, redis: RedisClient, keys: ServiceKeys) -> None:
         self._redis = redis
         self._keys = keys
         self._waiting: dict[str, asyncio.Future[JobResult]] = {}

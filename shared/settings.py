@@ -11,16 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from shared.errors import ConfigError
-from wa_version_client import defaults
-from wa_version_client.cluster_url import is_cluster_url
-from wa_version_client.connection import (
+from wa_version_client import runtime
+from wa_version_client.deployment import (
     DEFAULT_REDIS_URL,
     check_prefix_fits,
     check_redis_url,
+    is_cluster_url,
     redis_url_from_env,
     url_secrets,
 )
-from wa_version_client.env import EnvReader
+from wa_version_client.runtime import EnvReader
 
 DEFAULT_VERSION_URLS = ("https://web.whatsapp.com/sw.js", "https://web.whatsapp.com/")
 
@@ -43,17 +43,17 @@ class Settings:
     # Proxies in front of the web process that append to X-Forwarded-For (Heroku: 1).
     # The client is the entry the outermost of them wrote; 0 ignores the header.
     trusted_proxy_hops: int = 0
-    redis_prefix: str = defaults.PREFIX
+    redis_prefix: str = runtime.PREFIX
     version_urls: tuple[str, ...] = DEFAULT_VERSION_URLS
     # A force=false refresh inside this many seconds of the last attempt fetches nothing.
-    refresh_min_interval: float = defaults.REFRESH_MIN_INTERVAL
+    refresh_min_interval: float = runtime.REFRESH_MIN_INTERVAL
     # The workers refresh on their own this often (one of them per interval); 0: never.
     auto_refresh_interval: float = 3600.0
     # The worker gives up on the upstream after this long, retries included.
     refresh_deadline: float = 20.0
     # The API waits this long for the worker's answer before a 504. Above the refresh
     # deadline, below Heroku's 30 s router timeout.
-    refresh_wait: float = defaults.REFRESH_WAIT
+    refresh_wait: float = runtime.REFRESH_WAIT
     # One upstream request may take this long.
     fetch_timeout: float = 10.0
     fetch_attempts: int = 4
@@ -66,7 +66,7 @@ class Settings:
     # A job delivered more often than this (its workers kept dying) goes to dead letters.
     job_max_deliveries: int = 5
     # The stream keeps about this many jobs, handled or not.
-    job_stream_maxlen: int = defaults.JOB_STREAM_MAXLEN
+    job_stream_maxlen: int = runtime.JOB_STREAM_MAXLEN
     # How many applied versions the history keeps.
     history_length: int = 100
     # A state write is announced only once this many replicas acknowledged it (WAIT),

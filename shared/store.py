@@ -26,15 +26,12 @@ from dataclasses import replace
 from redis.asyncio import Redis
 
 from shared.errors import ConfigError, MessageError, NotReplicated, StateConflict
+from shared.keys import ServiceKeys
 from shared.replicated import AFTER_REPLICATION, write_replicated
 from shared.settings import Settings
 from shared.transitions import Applied, Transition
-from wa_version_client.connection import RedisClient
-from wa_version_client.contract.clock import epoch_ms
-from wa_version_client.contract.keys import Keys
-from wa_version_client.contract.published import PublishedVersion
-from wa_version_client.contract.repair import readable_state
-from wa_version_client.contract.state import VersionState
+from wa_version_client.contract import PublishedVersion, VersionState, epoch_ms, readable_state
+from wa_version_client.deployment import RedisClient
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +68,7 @@ class StateStore:
     def __init__(
         self,
         redis: RedisClient,
-        keys: Keys,
+        keys: ServiceKeys,
         *,
         history_length: int = 100,
         wait_replicas: int = 0,
@@ -90,7 +87,7 @@ class StateStore:
         self._unannounced: PublishedVersion | None = None  # written, NotReplicated
 
     @classmethod
-    def for_settings(cls, redis: RedisClient, keys: Keys, settings: Settings) -> StateStore:
+    def for_settings(cls, redis: RedisClient, keys: ServiceKeys, settings: Settings) -> StateStore:
         """The store `settings` describe: history length, replicas to wait for."""
         return cls(
             redis,
@@ -101,7 +98,7 @@ class StateStore:
         )
 
     @property
-    def keys(self) -> Keys:
+    def keys(self) -> ServiceKeys:
         return self._keys
 
     async def read(self) -> VersionState:

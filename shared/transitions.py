@@ -28,10 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from wa_version_client.contract.clock import format_time
-from wa_version_client.contract.published import PublishedVersion
-from wa_version_client.contract.state import VersionState
-from wa_version_client.contract.version import WAVersion
+from wa_version_client.contract import PublishedVersion, VersionState, WAVersion, format_time
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """Fixtures: a real server for the session, a fresh key prefix per test, the stub upstream.
 
-The server is the one `REDIS_SERVER` names (valkey-8.1 unless set; see shared/embedded.py),
+The server is the one `REDIS_SERVER` names (valkey-8.1 unless set; see devtools/embedded.py),
 never whatever `redis-server` is on PATH. `--redis-only` runs just the tests that use it,
 as `./dev test` does on its second server.
 """
@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from devtools.embedded import RedisServer, describe_server
 from devtools.sentinels import SentinelDeployment
 from devtools.stub_upstream import StubUpstream
-from shared.embedded import RedisServer, describe_server
+from shared.keys import ServiceKeys
 from shared.settings import Settings
-from wa_version_client.connection import connect_server
-from wa_version_client.contract.keys import Keys
+from wa_version_client.deployment import connect_server
 
 SECRET = "test-secret-\u00e9-not-for-production"
 
@@ -74,8 +74,8 @@ def prefix() -> str:
 
 
 @pytest.fixture
-def keys(prefix: str) -> Keys:
-    return Keys(prefix)
+def keys(prefix: str) -> ServiceKeys:
+    return ServiceKeys(prefix)
 
 
 @pytest.fixture

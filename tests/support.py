@@ -23,7 +23,7 @@ from devtools.publishing import publish_version as publish_version
 from devtools.waiting import wait_until as wait_until
 from shared.settings import Settings
 from tests.conftest import SECRET
-from wa_version_client.subscriber import VersionSubscriber
+from wa_version_client import VersionSubscriber
 from worker.main import run_worker
 
 

@@ -10,19 +10,23 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from devtools.stub_upstream import StubUpstream
+from shared.keys import ServiceKeys
 from shared.refresh_client import refresh_client
 from shared.settings import Settings
 from tests.support import AUTH, REFRESH, publish_version, running_api, running_worker, wait_until
-from wa_version_client.contract.keys import Keys
 from worker import gathering
 
 
-async def _queued(redis: Redis, keys: Keys, count: int) -> bool:
+async def _queued(redis: Redis, keys: ServiceKeys, count: int) -> bool:
     return await redis.xlen(keys.refresh_jobs) >= count
 
 
 async def _burst(
-    clients: list[httpx.AsyncClient], count: int, upstream: StubUpstream, redis: Redis, keys: Keys
+    clients: list[httpx.AsyncClient],
+    count: int,
+    upstream: StubUpstream,
+    redis: Redis,
+    keys: ServiceKeys,
 ) -> list[httpx.Response]:
     """Send `count` forced refreshes while the first fetch is held, then let it go.
 
@@ -41,7 +45,7 @@ async def _burst(
 
 
 async def test_100_concurrent_refreshes_make_at_most_2_fetches(
-    settings: Settings, upstream: StubUpstream, redis: Redis, keys: Keys
+    settings: Settings, upstream: StubUpstream, redis: Redis, keys: ServiceKeys
 ) -> None:
     """100 forced refreshes: all answered 200 and refreshed, with at most 2 upstream fetches."""
     async with running_worker(settings), running_api(settings) as api:
@@ -52,7 +56,7 @@ async def test_100_concurrent_refreshes_make_at_most_2_fetches(
 
 
 async def test_coalescing_holds_across_api_processes_and_workers(
-    settings: Settings, upstream: StubUpstream, redis: Redis, keys: Keys
+    settings: Settings, upstream: StubUpstream, redis: Redis, keys: ServiceKeys
 ) -> None:
     """Two APIs and two workers on one Redis: still at most 2 fetches for 100 calls."""
     async with (
@@ -67,7 +71,7 @@ async def test_coalescing_holds_across_api_processes_and_workers(
 
 
 async def test_a_call_arriving_while_a_fetch_is_under_way_joins_it(
-    settings: Settings, upstream: StubUpstream, redis: Redis, keys: Keys
+    settings: Settings, upstream: StubUpstream, redis: Redis, keys: ServiceKeys
 ) -> None:
     """A job enqueued while a fetch is in flight is answered by that fetch, which ends
     after the job arrived: one fetch for both, and both see what it found."""
@@ -99,7 +103,7 @@ async def test_a_forced_call_never_gets_a_fetch_that_had_already_ended(
 
 
 async def test_joined_jobs_are_counted_as_coalesced(
-    settings: Settings, upstream: StubUpstream, redis: Redis, keys: Keys
+    settings: Settings, upstream: StubUpstream, redis: Redis, keys: ServiceKeys
 ) -> None:
     """100 forced calls delivered to the worker while one fetch is held: one fetch answers
     them all, and the metrics count 1 job fetched and 99 coalesced."""
@@ -117,7 +121,7 @@ async def test_joined_jobs_are_counted_as_coalesced(
 
 
 async def test_a_write_during_the_fetch_is_kept_by_the_rev_check(
-    settings: Settings, upstream: StubUpstream, redis: Redis, keys: Keys
+    settings: Settings, upstream: StubUpstream, redis: Redis, keys: ServiceKeys
 ) -> None:
     """Another writer (a pin, another worker) changing the state while a fetch is under
     way is not overwritten: the fetch is applied on top of what is stored then."""
@@ -132,7 +136,7 @@ async def test_a_write_during_the_fetch_is_kept_by_the_rev_check(
     assert answer["seq"] == 1
 
 
-async def _delivered(redis: Redis, keys: Keys, count: int) -> bool:
+async def _delivered(redis: Redis, keys: ServiceKeys, count: int) -> bool:
     """Whether `count` jobs were delivered to a worker (read, not yet acknowledged)."""
     try:
         pending = await redis.xpending(keys.refresh_jobs, keys.workers_group)
@@ -145,7 +149,7 @@ async def test_jobs_that_keep_arriving_are_gathered_before_one_fetch(
     settings: Settings,
     upstream: StubUpstream,
     redis: Redis,
-    keys: Keys,
+    keys: ServiceKeys,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """With more than one job in hand the worker reads on until arrivals pause, then

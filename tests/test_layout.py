@@ -3,6 +3,8 @@
 - the contract (wa_version_client.contract) imports nothing of ours but itself;
 - the client (wa_version_client) imports only itself and redis-py, so a connection
   manager installs it alone;
+- the service uses only the client's public API (no `_private` module), and every
+  public module of the client says what it exports (`__all__`);
 - api/ and worker/ never import each other.
 """
 
@@ -15,7 +17,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CLIENT = ROOT / "shared" / "client" / "wa_version_client"
+CLIENT = ROOT / "clients" / "python" / "wa_version_client"
+SERVICE = ("api", "worker", "shared")
 OURS = {"api", "worker", "shared", "wa_version_client", "tests", "bench", "devtools"}
 
 
@@ -52,3 +55,33 @@ def test_api_and_worker_never_import_each_other(package: str, forbidden: str) ->
     for path in modules(ROOT / package):
         tops = {name.split(".")[0] for name in imported(path)}
         assert forbidden not in tops, f"{path.relative_to(ROOT)} imports {forbidden}"
+
+
+@pytest.mark.parametrize("package", SERVICE)
+def test_the_service_uses_only_the_clients_public_api(package: str) -> None:
+    for path in modules(ROOT / package):
+        private = {
+            name for name in imported(path) if name.startswith("wa_version_client") and "._" in name
+        }
+        assert not private, f"{path.relative_to(ROOT)} imports {private}"
+
+
+def public_modules() -> list[Path]:
+    return [
+        path
+        for path in modules(CLIENT)
+        if not any(part.startswith("_") and part != "__init__.py" for part in path.parts[-2:])
+        and path.name != "watch.py"  # a program, run with -m, not imported
+    ]
+
+
+@pytest.mark.parametrize("path", public_modules(), ids=lambda p: str(p.relative_to(CLIENT)))
+def test_every_public_module_of_the_client_declares_its_exports(path: Path) -> None:
+    tree = ast.parse(path.read_text())
+    declared = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+    ]
+    assert declared, f"{path.relative_to(CLIENT)} has no __all__"

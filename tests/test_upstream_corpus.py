@@ -21,7 +21,7 @@ from tests.upstream_corpus import (
     with_revision,
     without_revision,
 )
-from wa_version_client.contract.version import WAVersion
+from wa_version_client.contract import WAVersion
 from worker.fetch import VersionFetcher
 from worker.revision import parse_revision
 

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from shared.embedded import RedisServer, chosen_server, free_port
+from devtools.embedded import RedisServer, chosen_server, free_port
 from tests.e2e.processes import ROOT
 from tests.support import wait_for_port
 

@@ -14,8 +14,8 @@ import sys
 import uvloop
 
 from shared.errors import ConfigError
+from shared.logs import setup_logging
 from shared.settings import Settings
-from wa_version_client.logs import setup_logging
 from worker.main import serve
 from worker.refresh_command import refresh_once
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from wa_version_client.contract.clock import epoch_ms
-from wa_version_client.contract.messages import JobResult, RefreshJob
+from shared.job_results import JobResult
+from wa_version_client.contract import RefreshJob, epoch_ms
 from worker.refresher import Outcome
 
 log = logging.getLogger("worker.consumer")  # the consumer's lines, wherever they are made

@@ -17,14 +17,13 @@ from collections.abc import Iterable, Sequence
 
 from redis.exceptions import RedisError, ResponseError
 
+from shared.job_results import JobResult
+from shared.keys import ServiceKeys
 from shared.settings import Settings
 from shared.store import Command
-from wa_version_client.backoff import Backoff, Trouble
-from wa_version_client.connection import REDIS_DOWN, RedisClient
-from wa_version_client.contract.keys import Keys
-from wa_version_client.contract.messages import JobResult, RefreshJob
-from wa_version_client.contract.state import VersionState
-from wa_version_client.tasks import cancel_and_wait
+from wa_version_client.contract import RefreshJob, VersionState
+from wa_version_client.deployment import REDIS_DOWN, RedisClient
+from wa_version_client.runtime import Backoff, Trouble, cancel_and_wait
 from worker.answers import live, log_answer, said
 from worker.dead_letter import set_aside_poison
 from worker.gathering import fetch_joining, rest_of_burst
@@ -49,7 +48,13 @@ class JobConsumer:
     """Answers refresh jobs while it holds the lease. Run `run(stop)` until `stop` is set."""
 
     def __init__(
-        self, redis: RedisClient, keys: Keys, settings: Settings, refresher: Refresher, *, name: str
+        self,
+        redis: RedisClient,
+        keys: ServiceKeys,
+        settings: Settings,
+        refresher: Refresher,
+        *,
+        name: str,
     ) -> None:
         self._redis = redis
         self._store = refresher.store

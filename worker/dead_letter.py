@@ -13,8 +13,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from wa_version_client.connection import RedisClient
-from wa_version_client.contract.keys import Keys
+from shared.keys import ServiceKeys
+from wa_version_client.deployment import RedisClient
 from worker.stream import Entry
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ DEAD_LETTER_MAXLEN = 1000
 
 async def set_aside_poison(
     redis: RedisClient,
-    keys: Keys,
+    keys: ServiceKeys,
     consumer: str,
     entries: Sequence[Entry],
     max_deliveries: int,

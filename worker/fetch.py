@@ -33,8 +33,8 @@ from tenacity import (
 
 from shared.errors import FetchError, TransientFetchError
 from shared.settings import Settings
-from wa_version_client.backoff import Backoff
-from wa_version_client.contract.version import WAVersion
+from wa_version_client.contract import WAVersion
+from wa_version_client.runtime import Backoff
 from worker.revision import RevisionScanner
 
 # What a desktop Chrome sends for a page load; without browser-like headers the

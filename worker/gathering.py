@@ -13,7 +13,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from wa_version_client.tasks import cancel_and_wait
+from wa_version_client.runtime import cancel_and_wait
 from worker.refresher import Outcome
 from worker.stream import MAX_BATCH, Entry, JobStream
 

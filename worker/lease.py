@@ -14,9 +14,9 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from wa_version_client.backoff import Trouble
-from wa_version_client.connection import RedisClient
-from wa_version_client.contract.clock import epoch_ms
+from wa_version_client.contract import epoch_ms
+from wa_version_client.deployment import RedisClient
+from wa_version_client.runtime import Trouble
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,12 @@ import socket
 
 import httpx
 
+from shared.keys import ServiceKeys
+from shared.logs import hide
 from shared.settings import Settings
 from shared.store import StateStore
-from wa_version_client.connection import connect
-from wa_version_client.contract.keys import Keys
-from wa_version_client.logs import hide
-from wa_version_client.sentinel import follow_primary
-from wa_version_client.tasks import cancel_and_wait
+from wa_version_client.deployment import connect, follow_primary
+from wa_version_client.runtime import cancel_and_wait
 from worker.consumer import JobConsumer
 from worker.fetch import VersionFetcher
 from worker.refresher import Refresher
@@ -46,7 +45,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     """Answer refresh jobs until `stop` is set; the job in hand is finished first."""
     hide(*settings.secrets())  # a credential in WA_VERSION_URL, say, never reaches a log
     redis = connect(settings.redis_url)
-    keys = Keys(settings.redis_prefix)
+    keys = ServiceKeys(settings.redis_prefix)
     async with upstream_client(settings) as http:
         refresher = Refresher(
             StateStore.for_settings(redis, keys, settings),

@@ -14,15 +14,15 @@ import sys
 from redis.exceptions import RedisError
 
 from shared.errors import ResultTimeout
+from shared.keys import ServiceKeys
 from shared.refresh_client import refresh_client
 from shared.settings import Settings
-from wa_version_client.connection import connect, describe
-from wa_version_client.contract.keys import Keys
+from wa_version_client.deployment import connect, describe
 
 
 async def refresh_once(settings: Settings, *, force: bool) -> int:
     redis = connect(settings.redis_url)
-    keys = Keys(settings.redis_prefix)
+    keys = ServiceKeys(settings.redis_prefix)
     try:
         async with refresh_client(redis, keys, settings) as client:
             result = await client.refresh(force=force)

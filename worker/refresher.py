@@ -13,11 +13,11 @@ from datetime import datetime
 
 from shared import transitions
 from shared.errors import FetchError
+from shared.job_results import JobResult
 from shared.metrics import fetch_writes, jobs_writes, older_upstream_writes
 from shared.store import Command, StateStore
 from shared.transitions import Applied, Transition
-from wa_version_client.contract.clock import utc_now
-from wa_version_client.contract.messages import JobResult, RefreshJob
+from wa_version_client.contract import RefreshJob, utc_now
 from worker.fetch import Fetched, VersionFetcher
 
 # The commands that go with an answer (storing and publishing it, acknowledging the jobs),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from shared.errors import FetchError, InvalidVersion
-from wa_version_client.contract.version import UINT32_MAX, WAVersion
+from wa_version_client.contract import UINT32_MAX, WAVersion
 
 # Matches both the home page (`"client_revision":1045818043,`) and sw.js, where the
 # JSON sits inside a JS string and its quotes are escaped (`\"client_revision\":1026…`).

@@ -14,13 +14,11 @@ import asyncio
 import logging
 import random
 
+from shared.keys import ServiceKeys
 from shared.settings import Settings
-from wa_version_client.backoff import Trouble
-from wa_version_client.connection import RedisClient
-from wa_version_client.contract.clock import epoch_ms, utc_now
-from wa_version_client.contract.keys import Keys
-from wa_version_client.contract.messages import RefreshJob
-from wa_version_client.operations import enqueue, read_state
+from wa_version_client.contract import RefreshJob, epoch_ms, utc_now
+from wa_version_client.deployment import RedisClient, enqueue, read_state
+from wa_version_client.runtime import Trouble
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +26,7 @@ log = logging.getLogger(__name__)
 class AutoRefresh:
     """Enqueues a refresh when one is due and no other worker did this interval."""
 
-    def __init__(self, redis: RedisClient, keys: Keys, settings: Settings) -> None:
+    def __init__(self, redis: RedisClient, keys: ServiceKeys, settings: Settings) -> None:
         self._redis = redis
         self._keys = keys
         self._settings = settings

@@ -13,10 +13,11 @@ from typing import Any
 from redis.exceptions import ResponseError
 
 from shared.errors import MessageError
+from shared.job_results import BatchResult, JobResult
+from shared.keys import ServiceKeys
 from shared.store import Command
-from wa_version_client.connection import RedisClient
-from wa_version_client.contract.keys import Keys
-from wa_version_client.contract.messages import BatchResult, JobResult, RefreshJob
+from wa_version_client.contract import RefreshJob
+from wa_version_client.deployment import RedisClient
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ BLOCK_MS = 1000
 class JobStream:
     """`<prefix>:refresh-jobs` read by `consumer` in the group `workers`."""
 
-    def __init__(self, redis: RedisClient, keys: Keys, consumer: str) -> None:
+    def __init__(self, redis: RedisClient, keys: ServiceKeys, consumer: str) -> None:
         self._redis = redis
         self._keys = keys
         self._consumer = consumer

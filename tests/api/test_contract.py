@@ -9,13 +9,13 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from devtools.embedded import free_port
 from devtools.stub_upstream import StubUpstream
-from shared.embedded import free_port
+from shared.keys import ServiceKeys
 from shared.settings import Settings
 from tests.conftest import SettingsFactory
 from tests.support import AUTH, REFRESH, VERSION, assert_failure, running_api, running_worker
-from wa_version_client.contract.keys import Keys
-from wa_version_client.contract.state import VersionState
+from wa_version_client.contract import VersionState
 
 RFC3339_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
@@ -230,7 +230,7 @@ async def test_unexpected_failure_is_500_without_internals(
 
 
 async def test_a_corrupt_stored_state_shows_what_decodes(
-    api: httpx.AsyncClient, redis: Redis, keys: Keys
+    api: httpx.AsyncClient, redis: Redis, keys: ServiceKeys
 ) -> None:
     """Garbage in the hash (a hand-typed HSET) is no 500: the fields that decode are
     shown, the malformed ones at their defaults, and the ordering reset (seq 0)."""

@@ -10,9 +10,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
 from devtools.stub_upstream import StubUpstream
+from shared.keys import ServiceKeys
 from tests.conftest import SECRET, SettingsFactory
 from tests.support import AUTH, REFRESH, assert_failure, running_api, running_worker
-from wa_version_client.contract.keys import Keys
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -76,7 +76,7 @@ async def test_the_token_opens_nothing_but_metrics(api: httpx.AsyncClient) -> No
 
 
 async def test_a_garbled_counter_is_read_as_zero_not_a_500(
-    api: httpx.AsyncClient, redis: Redis, keys: Keys
+    api: httpx.AsyncClient, redis: Redis, keys: ServiceKeys
 ) -> None:
     """A counters hash holding text (a hand-typed HSET): /metrics still answers, that
     counter as 0 and the others as they are."""

@@ -20,8 +20,7 @@ from api.envelope import ApiError
 from api.openapi import OPENAPI
 from api.openapi_parts import FORCE_PATTERN, LIMIT_PATTERN, STATE_PROPERTIES, VERSION_PATTERN
 from api.routes import parse_force, parse_limit
-from wa_version_client.contract.state import VersionState
-from wa_version_client.contract.version import WAVersion
+from wa_version_client.contract import VersionState, WAVersion
 
 WORDS = [
     *("true", "TRUE", "tRuE", "false", "False", "1", "0", "yes", "NO", "on", "Off"),

@@ -11,6 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from devtools.stub_upstream import StubUpstream
+from shared.keys import ServiceKeys
 from shared.settings import Settings
 from tests.conftest import SettingsFactory
 from tests.support import (
@@ -23,7 +24,6 @@ from tests.support import (
     running_worker,
     wait_until,
 )
-from wa_version_client.contract.keys import Keys
 
 PIN = "/admin/whatsapp/version/pin"
 HISTORY = "/admin/whatsapp/version/history"
@@ -41,7 +41,7 @@ async def pin(api: httpx.AsyncClient, version: Any) -> httpx.Response:
 
 
 async def test_a_pin_is_applied_and_announced(
-    api: httpx.AsyncClient, redis: Redis, keys: Keys
+    api: httpx.AsyncClient, redis: Redis, keys: ServiceKeys
 ) -> None:
     """A pinned version is stored and published like a fetched one, with kind "pin"."""
     await api.post(REFRESH, headers=AUTH)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 
-from shared.embedded import free_port
+from devtools.embedded import free_port
 from tests.conftest import SettingsFactory
 from tests.support import AUTH, VERSION, assert_failure, running_api, running_worker, wait_until
 

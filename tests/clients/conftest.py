@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from devtools.embedded import RedisServer
 from devtools.sentinels import SERVICE, SentinelDeployment
 from devtools.stub_upstream import StubUpstream
-from shared.embedded import RedisServer
 from tests.clients.corpus import verdicts
 from tests.conftest import SECRET
 from tests.e2e.conftest import Launcher, base_env, launch, start_web

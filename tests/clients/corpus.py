@@ -13,8 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from wa_version_client.contract.errors import MessageError
-from wa_version_client.contract.published import PublishedVersion
+from wa_version_client.contract import MessageError, PublishedVersion
 
 GOOD: dict[str, Any] = {
     "array": [2, 3000, 1026131876],

@@ -4,7 +4,7 @@ scripts are the same text: each client ships its own copy, so the copies are com
 from __future__ import annotations
 
 from tests.e2e.processes import ROOT
-from wa_version_client.reports import _REPORT
+from wa_version_client._reports import _REPORT
 
 
 def test_every_client_runs_the_same_report_script() -> None:

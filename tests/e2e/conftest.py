@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from devtools.embedded import RedisServer
 from devtools.stub_upstream import StubUpstream
-from shared.embedded import RedisServer
 from tests.conftest import SECRET
 from tests.e2e.processes import Process, listening_port, wait_for_http
 

@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from devtools.stub_upstream import StubUpstream
+from shared.keys import ServiceKeys
 from shared.results import LAST_LOOK
 from tests.e2e.processes import Process
 from tests.e2e.traffic import Traffic
 from tests.support import wait_until
-from wa_version_client.connection import RedisClient
-from wa_version_client.contract.keys import Keys
-from wa_version_client.subscriber import VersionSubscriber
+from wa_version_client import VersionSubscriber
+from wa_version_client.deployment import RedisClient
 
 REFRESH_WAIT = 8.0
 TIMING = {"REFRESH_WAIT": "8s", "REFRESH_DEADLINE": "5s", "FETCH_TIMEOUT": "2s"}
@@ -54,7 +54,7 @@ def assert_every_call_answered(traffic: Traffic, web: Process) -> None:
     assert max(a.seconds for a in traffic.answers) <= REFRESH_WAIT + LAST_LOOK + 1
 
 
-async def nothing_pending(redis: RedisClient, keys: Keys) -> bool:
+async def nothing_pending(redis: RedisClient, keys: ServiceKeys) -> bool:
     summary = await redis.xpending(keys.refresh_jobs, keys.workers_group)
     return int(summary["pending"]) == 0
 
@@ -67,7 +67,7 @@ class FailoverSystem:
     worker: Process
     web: Process
     subscribers: list[VersionSubscriber]
-    keys: Keys
+    keys: ServiceKeys
 
     def client(self) -> RedisClient:
         raise NotImplementedError

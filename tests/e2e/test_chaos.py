@@ -16,10 +16,10 @@ import pytest
 from redis.asyncio import Redis
 
 from devtools.stub_upstream import StubUpstream
+from shared.keys import ServiceKeys
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process
 from tests.support import AUTH, REFRESH, next_message, wait_until
-from wa_version_client.contract.keys import Keys
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,7 @@ CHAOS_SECONDS = 8.0
 CLIENTS = 4
 
 
-async def _nothing_pending(redis: Redis, keys: Keys) -> bool:
+async def _nothing_pending(redis: Redis, keys: ServiceKeys) -> bool:
     return int((await redis.xpending(keys.refresh_jobs, keys.workers_group))["pending"]) == 0
 
 
@@ -36,7 +36,7 @@ async def test_killing_workers_loses_no_request_job_or_version(
     start_web: Callable[..., Process],
     upstream: StubUpstream,
     redis: Redis,
-    keys: Keys,
+    keys: ServiceKeys,
 ) -> None:
     """Every request gets a well-formed answer, no job stays pending, and the published
     versions climb one seq at a time to the upstream's last one."""

@@ -1,16 +1,19 @@
 """The client a connection manager installs: alone in a fresh venv, it follows the service.
 
-`pip install shared/client` brings `wa_version_client` and redis-py, nothing of the
-service's; a manager's process then follows a refresh the service makes.
+`pip install clients/python` brings `wa_version_client` and redis-py, nothing of the
+service's; a manager's process then follows a refresh the service makes. Both on the
+oldest redis-py the client declares (its floor) and on the newest the service installs.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +27,22 @@ from tests.support import AUTH, REFRESH, wait_until
 pytestmark = pytest.mark.slow
 
 WHEELHOUSE = Path(sys.executable).parents[1] / "wheelhouse"
+CLIENT_SOURCE = ROOT / "clients" / "python"
+
+
+def declared_floor() -> str:
+    """The oldest redis-py the client's pyproject.toml admits (`redis>=X`)."""
+    project = tomllib.loads((CLIENT_SOURCE / "pyproject.toml").read_text())["project"]
+    requirement: str
+    (requirement,) = project["dependencies"]
+    name, _, floor = requirement.partition(">=")
+    assert name.strip() == "redis", requirement
+    assert floor, requirement
+    return floor.split(",")[0].strip()
+
+
+# The floor, exactly, and the release the service runs on (the newest it admits).
+REDIS_PY = {"floor": declared_floor(), "newest": importlib.metadata.version("redis")}
 
 FOLLOW = textwrap.dedent(
     """
@@ -46,13 +65,15 @@ def pip_for(venv: Path) -> list[str]:
     return [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python")]
 
 
-@pytest.fixture(scope="module")
-def client_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh venv holding only the client (and redis-py, its one dependency), installed
-    from the client's wheel, offline."""
+@pytest.fixture(scope="module", params=sorted(REDIS_PY))
+def client_venv(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> tuple[Path, str]:
+    """A fresh venv holding only the client and redis-py (its one dependency, at the
+    floor or the newest), installed from the client's wheel, offline."""
     assert WHEELHOUSE.is_dir(), "run ./dev test: it prepares .venv/wheelhouse"
     source = tmp_path_factory.mktemp("source") / "client"  # the build writes beside it
-    shutil.copytree(ROOT / "shared" / "client", source, ignore=shutil.ignore_patterns("build"))
+    shutil.copytree(CLIENT_SOURCE, source, ignore=shutil.ignore_patterns("build"))
     wheels = tmp_path_factory.mktemp("wheels")
     build = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
     subprocess.run([*build, "--wheel-dir", str(wheels), str(source)],
@@ -63,20 +84,23 @@ def client_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     install = [*pip_for(venv), "install", "--quiet", "--no-index"]
     subprocess.run(
         [*install, "--find-links", str(WHEELHOUSE), "--find-links", str(wheels),
-         "wa-version-client"],
+         "wa-version-client", f"redis=={REDIS_PY[request.param]}"],
         check=True, capture_output=True,
     )  # fmt: skip
-    return venv
+    return venv, REDIS_PY[request.param]
 
 
-def test_the_client_installs_nothing_of_the_service(client_venv: Path) -> None:
-    """The venv holds wa-version-client and redis; no starlette, httpx, api, worker."""
-    python = str(client_venv / "bin" / "python")
+def test_the_client_installs_nothing_of_the_service(client_venv: tuple[Path, str]) -> None:
+    """The venv holds wa-version-client and redis at the version asked for; no starlette,
+    httpx, api, worker."""
+    venv, redis_version = client_venv
+    python = str(venv / "bin" / "python")
     listed = subprocess.run(
-        [*pip_for(client_venv), "list", "--format=freeze"], capture_output=True, text=True
+        [*pip_for(venv), "list", "--format=freeze"], capture_output=True, text=True
     ).stdout.lower()
     names = {line.split("==")[0] for line in listed.splitlines()}
     assert {"wa-version-client", "redis"} <= names
+    assert f"redis=={redis_version}" in listed.splitlines()
     assert not names & {"starlette", "uvicorn", "httpx", "tenacity", "prometheus-client"}
     probe = "import importlib.util as u; print([m for m in ('api', 'worker', 'shared') if u.find_spec(m)])"  # noqa: E501 (one line of Python for -c)
     found = subprocess.run([python, "-c", probe], capture_output=True, text=True, cwd="/")
@@ -84,7 +108,7 @@ def test_the_client_installs_nothing_of_the_service(client_venv: Path) -> None:
 
 
 async def test_a_manager_with_only_the_client_follows_a_refresh(
-    client_venv: Path,
+    client_venv: tuple[Path, str],
     launch: Launcher,
     start_web: Callable[..., Process],
     base_env: dict[str, str],
@@ -92,10 +116,11 @@ async def test_a_manager_with_only_the_client_follows_a_refresh(
 ) -> None:
     """A process in the client-only venv, set up from the same environment, holds the
     version a refresh through the service's web and worker just applied."""
+    venv, _ = client_venv
     script = tmp_path / "follow.py"
     script.write_text(FOLLOW)
     manager = subprocess.Popen(  # noqa: ASYNC220 (a long-running process, read below)
-        [str(client_venv / "bin" / "python"), str(script)],
+        [str(venv / "bin" / "python"), str(script)],
         cwd=tmp_path,
         env={"PATH": os.environ["PATH"], **base_env},
         stdout=subprocess.PIPE,

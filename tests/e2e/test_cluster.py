@@ -27,6 +27,7 @@ from redis.asyncio.cluster import RedisCluster
 
 from devtools.cluster import ClusterDeployment
 from devtools.stub_upstream import StubUpstream
+from shared.keys import ServiceKeys
 from tests.e2e.conftest import Launcher
 from tests.e2e.failover import (
     DURING,
@@ -40,9 +41,8 @@ from tests.e2e.failover import (
 from tests.e2e.processes import Process, refresh_command, strings
 from tests.e2e.traffic import Traffic
 from tests.support import AUTH, REFRESH, VERSION, wait_until
-from wa_version_client.connection import connect, connect_server
-from wa_version_client.contract.keys import Keys
-from wa_version_client.subscriber import VersionSubscriber
+from wa_version_client import VersionSubscriber
+from wa_version_client.deployment import connect, connect_server
 
 pytestmark = pytest.mark.slow
 
@@ -79,7 +79,7 @@ async def system(
     launch: Launcher,
     start_web: Callable[..., Process],
     upstream: StubUpstream,
-    keys: Keys,
+    keys: ServiceKeys,
 ) -> AsyncIterator[System]:
     url = cluster_deployment.url()
     worker = launch("worker", REDIS_URL=url, **TIMING)

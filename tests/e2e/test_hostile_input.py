@@ -20,11 +20,11 @@ from redis.asyncio import Redis
 from devtools.processes import memory_mb
 from devtools.raw_http import read_answer
 from devtools.stub_upstream import StubUpstream
+from shared.keys import ServiceKeys
 from tests.conftest import SECRET
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process, strings
 from tests.support import AUTH, REFRESH, VERSION, wait_until
-from wa_version_client.contract.keys import Keys
 
 pytestmark = pytest.mark.slow
 
@@ -32,12 +32,12 @@ FORGED_REQUESTS = 10_000
 PROXY_ENTRY = "198.51.100.7"  # what the trusted proxy appends: the attacker's real address
 
 
-async def auth_keys(redis: Redis, keys: Keys) -> list[str]:
+async def auth_keys(redis: Redis, keys: ServiceKeys) -> list[str]:
     return [key async for key in redis.scan_iter(match=keys.auth_failures("*"))]
 
 
 async def test_ten_thousand_forged_addresses_fill_nothing(
-    start_web: Callable[..., Process], redis: Redis, keys: Keys
+    start_web: Callable[..., Process], redis: Redis, keys: ServiceKeys
 ) -> None:
     """10,000 wrong guesses, each with a different made-up address and 4 KB of junk in front of
     the entry our proxy appends (TRUSTED_PROXY_HOPS=1, as on Heroku): one brake key in
@@ -75,7 +75,7 @@ async def test_ten_thousand_forged_addresses_fill_nothing(
 
 
 async def test_without_a_trusted_proxy_forwarded_for_counts_for_nothing(
-    start_web: Callable[..., Process], redis: Redis, keys: Keys
+    start_web: Callable[..., Process], redis: Redis, keys: ServiceKeys
 ) -> None:
     """With TRUSTED_PROXY_HOPS unset, made-up X-Forwarded-For values are ignored: every
     guess counts against the connection's own address, so the guesser is blocked."""

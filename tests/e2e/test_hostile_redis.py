@@ -17,13 +17,13 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from devtools.embedded import RedisServer
 from devtools.stub_upstream import StubUpstream
-from shared.embedded import RedisServer
+from shared.keys import ServiceKeys
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import ROOT, Process, lines, strings
 from tests.support import AUTH, REFRESH, VERSION, publish_version, subscribed, wait_until
-from wa_version_client.connection import connect
-from wa_version_client.contract.keys import Keys
+from wa_version_client.deployment import connect
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +41,7 @@ MALFORMED = {
 
 
 async def test_malformed_version_messages_leave_the_watcher_listening(
-    launch: Launcher, redis: Redis, keys: Keys
+    launch: Launcher, redis: Redis, keys: ServiceKeys
 ) -> None:
     """Each malformed version-changed message is logged and skipped; the next real change
     reaches the watcher by its message, not by the 30 s re-read."""
@@ -59,7 +59,7 @@ async def test_malformed_version_messages_leave_the_watcher_listening(
 
 
 async def test_a_malformed_result_message_leaves_the_web_listening(
-    launch: Launcher, start_web: Callable[..., Process], redis: Redis, keys: Keys
+    launch: Launcher, start_web: Callable[..., Process], redis: Redis, keys: ServiceKeys
 ) -> None:
     """Garbage on refresh-results is logged and skipped; the next refresh is answered
     through the subscription. Answers expire (RESULT_TTL) before REFRESH_WAIT, so a dead
@@ -78,7 +78,7 @@ async def test_a_malformed_result_message_leaves_the_web_listening(
 
 
 async def test_a_watcher_started_on_a_garbled_hash_waits_for_a_good_one(
-    launch: Launcher, redis: Redis, keys: Keys
+    launch: Launcher, redis: Redis, keys: ServiceKeys
 ) -> None:
     """The hash does not decode when the watcher starts: it logs what is wrong, keeps
     running, and prints the first good version written."""
@@ -92,7 +92,7 @@ async def test_a_watcher_started_on_a_garbled_hash_waits_for_a_good_one(
 
 
 async def test_a_forged_epoch_from_the_future_is_refused(
-    launch: Launcher, redis: Redis, keys: Keys
+    launch: Launcher, redis: Redis, keys: ServiceKeys
 ) -> None:
     """A message with an epoch far ahead of the clock would make every later change look
     old: it is refused and logged, and real changes are still followed."""
@@ -112,7 +112,7 @@ async def test_a_forged_epoch_from_the_future_is_refused(
 
 
 async def test_a_forged_plausible_message_lasts_until_the_next_read_of_the_hash(
-    launch: Launcher, redis: Redis, keys: Keys
+    launch: Launcher, redis: Redis, keys: ServiceKeys
 ) -> None:
     """A forged message that looks right is applied, but the next read of the hash (here
     forced by cutting the watcher's subscription) puts the stored version back."""
@@ -139,7 +139,7 @@ async def test_a_negative_epoch_in_the_hash_makes_the_worker_start_a_new_one(
     start_web: Callable[..., Process],
     upstream: StubUpstream,
     redis: Redis,
-    keys: Keys,
+    keys: ServiceKeys,
 ) -> None:
     """Another writer leaves `epoch -5` (and a new rev, so the worker must read it): the
     worker's next change starts a new, positive epoch with seq 1, which the watcher
@@ -162,7 +162,7 @@ async def test_a_negative_epoch_in_the_hash_makes_the_worker_start_a_new_one(
 
 
 async def test_a_rev_python_and_lua_read_differently_costs_no_spin(
-    launch: Launcher, start_web: Callable[..., Process], redis: Redis, keys: Keys
+    launch: Launcher, start_web: Callable[..., Process], redis: Redis, keys: ServiceKeys
 ) -> None:
     """`HSET … rev 1_000` (int() reads 1000, Lua's tonumber() nil) used to send worker and
     web into a tight loop: now a refresh and a pin are answered at once and the stored
@@ -192,7 +192,7 @@ async def test_a_server_turned_replica_is_outlived(
     launch: Launcher,
     start_web: Callable[..., Process],
     replica_source: RedisServer,
-    keys: Keys,
+    keys: ServiceKeys,
 ) -> None:
     """The server becomes a read-only replica under the processes (a failover gone
     wrong): refreshes answer 503, ReadOnlyError is logged, nothing exits; once it is a
@@ -223,7 +223,7 @@ async def test_a_server_turned_replica_is_outlived(
 
 
 async def test_a_stream_of_the_wrong_type_at_start_is_outlived(
-    launch: Launcher, start_web: Callable[..., Process], redis: Redis, keys: Keys
+    launch: Launcher, start_web: Callable[..., Process], redis: Redis, keys: ServiceKeys
 ) -> None:
     """The job stream's name holds a string before the worker starts: WRONGTYPE is
     logged, the worker keeps running, and works once the key is gone."""

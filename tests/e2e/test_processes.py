@@ -13,11 +13,11 @@ import pytest
 from redis.asyncio import Redis
 
 from devtools.stub_upstream import StubUpstream
+from shared.keys import ServiceKeys
 from tests.conftest import SECRET
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import ROOT, Process, procfile, strings
 from tests.support import AUTH, REFRESH, VERSION, next_message, subscribed, wait_until
-from wa_version_client.contract.keys import Keys
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +35,7 @@ async def test_refresh_end_to_end_publishes_the_change(
     start_web: Callable[..., Process],
     upstream: StubUpstream,
     redis: Redis,
-    keys: Keys,
+    keys: ServiceKeys,
 ) -> None:
     """curl → web → stream → worker → hash → version-changed, with real processes."""
     launch("worker")
@@ -67,7 +67,7 @@ async def test_two_webs_and_two_workers_share_the_work(
     start_web: Callable[..., Process],
     upstream: StubUpstream,
     redis: Redis,
-    keys: Keys,
+    keys: ServiceKeys,
 ) -> None:
     """100 forced refreshes over two web processes and two workers: all 200, ≤ 2 fetches."""
     launch("worker")
@@ -133,7 +133,7 @@ def test_worker_stops_promptly_on_sigterm(launch: Launcher) -> None:
     assert "stopped" in worker.output
 
 
-async def _stream_holds(redis: Redis, keys: Keys, count: int) -> bool:
+async def _stream_holds(redis: Redis, keys: ServiceKeys, count: int) -> bool:
     return await redis.xlen(keys.refresh_jobs) >= count
 
 
@@ -142,7 +142,7 @@ async def test_unpinning_a_mistaken_pin_returns_every_subscriber_to_upstream(
     start_web: Callable[..., Process],
     upstream: StubUpstream,
     redis: Redis,
-    keys: Keys,
+    keys: ServiceKeys,
 ) -> None:
     """A pin above the real version (a typo) announced to the watcher, then unpinned: the
     version goes back to upstream's, older though it is, the watcher follows, and the

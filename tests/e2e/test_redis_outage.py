@@ -9,12 +9,12 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from shared.embedded import RedisServer
+from devtools.embedded import RedisServer
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process
 from tests.e2e.traffic import Traffic
 from tests.support import wait_until
-from wa_version_client.connection import connect
+from wa_version_client.deployment import connect
 
 pytestmark = pytest.mark.slow
 

@@ -17,13 +17,13 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from shared.embedded import RedisServer
+from devtools.embedded import RedisServer
+from shared.keys import ServiceKeys
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process
 from tests.e2e.traffic import Traffic
 from tests.support import AUTH, REFRESH, blocked_in_xreadgroup, wait_until
-from wa_version_client.connection import connect_server
-from wa_version_client.contract.keys import Keys
+from wa_version_client.deployment import connect_server
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +35,7 @@ class System:
     worker: Process
     web: Process
     redis: Redis
-    keys: Keys
+    keys: ServiceKeys
 
     async def refresh(self) -> httpx.Response:
         async with httpx.AsyncClient(base_url=self.web.base_url, timeout=30) as client:
@@ -56,7 +56,7 @@ def own_server() -> Iterator[RedisServer]:
 
 @pytest.fixture
 async def system(
-    own_server: RedisServer, launch: Launcher, start_web: Callable[..., Process], keys: Keys
+    own_server: RedisServer, launch: Launcher, start_web: Callable[..., Process], keys: ServiceKeys
 ) -> AsyncIterator[System]:
     settings = {"REDIS_URL": own_server.url, "REFRESH_DEADLINE": "3s", "REFRESH_WAIT": "5s"}
     worker = launch("worker", **settings)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from shared.embedded import free_port
+from devtools.embedded import free_port
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import refresh_command as refresh
 

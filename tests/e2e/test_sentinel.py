@@ -26,6 +26,7 @@ from redis.exceptions import ResponseError
 
 from devtools.sentinels import SentinelDeployment
 from devtools.stub_upstream import StubUpstream
+from shared.keys import ServiceKeys
 from tests.e2e import failover
 from tests.e2e.conftest import Launcher
 from tests.e2e.failover import (
@@ -39,10 +40,9 @@ from tests.e2e.failover import (
 from tests.e2e.processes import Process, refresh_command, strings
 from tests.e2e.traffic import Answer, Traffic
 from tests.support import AUTH, REFRESH, wait_until
-from wa_version_client.connection import connect_server
-from wa_version_client.contract.keys import Keys
-from wa_version_client.contract.published import PublishedVersion
-from wa_version_client.subscriber import VersionSubscriber
+from wa_version_client import VersionSubscriber
+from wa_version_client.contract import PublishedVersion
+from wa_version_client.deployment import connect_server
 
 pytestmark = pytest.mark.slow
 
@@ -72,7 +72,7 @@ async def system(
     launch: Launcher,
     start_web: Callable[..., Process],
     upstream: StubUpstream,
-    keys: Keys,
+    keys: ServiceKeys,
     readers: str,
 ) -> AsyncIterator[System]:
     url = sentinel_deployment.url()

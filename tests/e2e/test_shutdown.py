@@ -12,22 +12,22 @@ import pytest
 from redis.asyncio import Redis
 
 from devtools.stub_upstream import StubUpstream
+from shared.keys import ServiceKeys
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process
 from tests.support import AUTH, REFRESH, wait_until
-from wa_version_client.contract.keys import Keys
 
 pytestmark = pytest.mark.slow
 
 
-async def reading_worker(redis: Redis, keys: Keys, workers: list[Process]) -> Process:
+async def reading_worker(redis: Redis, keys: ServiceKeys, workers: list[Process]) -> Process:
     """The worker process that holds the lease (its name carries its pid)."""
     await wait_until(lambda: _has_lease(redis, keys), within=30)
     holder = await redis.get(keys.worker_lease) or ""
     return next(w for w in workers if f"-{w.popen.pid}-" in holder)
 
 
-async def _has_lease(redis: Redis, keys: Keys) -> bool:
+async def _has_lease(redis: Redis, keys: ServiceKeys) -> bool:
     return bool(await redis.exists(keys.worker_lease))
 
 
@@ -36,7 +36,7 @@ async def test_sigterm_mid_fetch_hands_the_job_to_the_standby(
     start_web: Callable[..., Process],
     upstream: StubUpstream,
     redis: Redis,
-    keys: Keys,
+    keys: ServiceKeys,
 ) -> None:
     """The reading worker gets SIGTERM while its fetch hangs: it exits within 10 s without
     acknowledging, the standby takes the lease, claims the job, and the caller gets 200."""

@@ -18,7 +18,7 @@ from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process, strings
 from tests.support import AUTH, REFRESH, wait_until
 from tests.tls import ACL_PASSWORD, ACL_USER, PASSWORD, TlsRedis, tls_redis
-from wa_version_client.subscriber import VersionSubscriber
+from wa_version_client import VersionSubscriber
 
 pytestmark = pytest.mark.slow
 

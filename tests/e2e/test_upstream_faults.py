@@ -19,12 +19,12 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from devtools.embedded import RedisServer, free_port
 from devtools.stub_upstream import StubUpstream
-from shared.embedded import RedisServer, free_port
+from shared.keys import ServiceKeys
 from tests.e2e.conftest import Launcher, service_env, web_process
 from tests.e2e.processes import Process
 from tests.support import AUTH, REFRESH, VERSION, publish_version
-from wa_version_client.contract.keys import Keys
 
 pytestmark = pytest.mark.slow
 
@@ -99,7 +99,7 @@ class System:
 
     web: Process
     upstream: StubUpstream
-    keys: Keys
+    keys: ServiceKeys
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +117,7 @@ def shared_system(
 
     try:
         launch("worker")
-        yield System(web_process(launch), upstream, Keys(prefix))
+        yield System(web_process(launch), upstream, ServiceKeys(prefix))
     finally:
         for process in started:
             process.stop()
@@ -191,7 +191,7 @@ async def test_429_waits_for_retry_after(system: System) -> None:
 
 
 async def test_connection_refused_is_reported_and_keeps_the_version(
-    launch: Launcher, start_web: Callable[..., Process], redis: Redis, keys: Keys
+    launch: Launcher, start_web: Callable[..., Process], redis: Redis, keys: ServiceKeys
 ) -> None:
     """Nothing listens at the source: a 500 naming the connection error; the version stays."""
     await publish_version(redis, keys, STORED)

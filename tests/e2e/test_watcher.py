@@ -8,18 +8,18 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from shared.embedded import RedisServer
+from devtools.embedded import RedisServer
+from shared.keys import ServiceKeys
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import lines, strings
 from tests.support import publish_version, wait_until
-from wa_version_client.connection import connect
-from wa_version_client.contract.keys import Keys
+from wa_version_client.deployment import connect
 
 pytestmark = pytest.mark.slow
 
 
 async def test_prints_the_current_version_then_each_change(
-    launch: Launcher, redis: Redis, keys: Keys
+    launch: Launcher, redis: Redis, keys: ServiceKeys
 ) -> None:
     await publish_version(redis, keys, 300)
     watcher = launch("watcher")
@@ -33,7 +33,7 @@ async def test_prints_the_current_version_then_each_change(
 
 
 async def test_exec_runs_a_command_with_the_version_in_its_environment(
-    launch: Launcher, redis: Redis, keys: Keys, tmp_path: Path
+    launch: Launcher, redis: Redis, keys: ServiceKeys, tmp_path: Path
 ) -> None:
     """WATCH_EXEC (or --exec): each applied version runs CMD with WA_VERSION and friends set."""
     record = tmp_path / "seen.txt"
@@ -51,7 +51,7 @@ async def test_exec_runs_a_command_with_the_version_in_its_environment(
     assert watcher.popen.poll() is None
 
 
-async def test_keeps_running_through_redis_restarts(launch: Launcher, keys: Keys) -> None:
+async def test_keeps_running_through_redis_restarts(launch: Launcher, keys: ServiceKeys) -> None:
     """Redis stops and starts (losing its data) twice; the watcher follows every change."""
     with RedisServer() as server:
         writer = connect(server.url)

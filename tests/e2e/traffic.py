@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from tests.support import AUTH, REFRESH
-from wa_version_client.tasks import cancel_and_wait
+from wa_version_client.runtime import cancel_and_wait
 
 
 @dataclass(frozen=True, slots=True)

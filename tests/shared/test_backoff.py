@@ -7,7 +7,7 @@ import logging
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from wa_version_client.backoff import Backoff, Trouble
+from wa_version_client.runtime import Backoff, Trouble
 
 log = logging.getLogger("tests.trouble")
 

@@ -10,8 +10,8 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from devtools.cluster import ClusterDeployment
-from shared.embedded import free_port
-from wa_version_client.connection import connect
+from devtools.embedded import free_port
+from wa_version_client.deployment import connect
 
 pytestmark = pytest.mark.slow
 

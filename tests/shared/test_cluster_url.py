@@ -9,12 +9,12 @@ from redis.cluster import LoadBalancingStrategy
 from redis.crc import key_slot
 
 from shared.errors import ConfigError
+from shared.keys import ServiceKeys
 from shared.settings import Settings
-from wa_version_client.cluster import require_hash_tag
-from wa_version_client.cluster_url import ClusterTarget, parse_cluster_url
-from wa_version_client.connection import connect, connect_server, redis_url_from_env, url_secrets
-from wa_version_client.contract.keys import Keys
-from wa_version_client.subscriber import VersionSubscriber
+from wa_version_client import VersionSubscriber
+from wa_version_client._cluster import require_hash_tag
+from wa_version_client._cluster_url import ClusterTarget, parse_cluster_url
+from wa_version_client.deployment import connect, connect_server, redis_url_from_env, url_secrets
 
 TAGGED = {"REDIS_URL": "redis+cluster://h:7000", "REDIS_PREFIX": "{whatsapp}", "ADMIN_SECRET": "x"}
 
@@ -84,7 +84,7 @@ def test_the_password_is_a_secret_the_logs_mask() -> None:
 @pytest.mark.parametrize("prefix", ["{whatsapp}", "app:{whatsapp}", "{w}x"])
 def test_a_hash_tagged_prefix_puts_every_key_in_one_slot(prefix: str) -> None:
     require_hash_tag(prefix)
-    keys = Keys(prefix)
+    keys = ServiceKeys(prefix)
     names = [keys.version, keys.version_changed, keys.history, keys.refresh_jobs,
              keys.dead_letter, keys.refresh_results, keys.refresh_result("j1"),
              keys.outdated_report, keys.auth_failures("10.0.0.1"), keys.auto_refresh,

@@ -7,10 +7,8 @@ import json
 import pytest
 
 from shared.errors import MessageError
-from wa_version_client.contract.messages import BatchResult, JobResult, RefreshJob
-from wa_version_client.contract.published import PublishedVersion
-from wa_version_client.contract.state import VersionState
-from wa_version_client.contract.version import WAVersion
+from shared.job_results import BatchResult, JobResult
+from wa_version_client.contract import PublishedVersion, RefreshJob, VersionState, WAVersion
 
 
 def test_refresh_job_round_trip() -> None:

@@ -10,16 +10,14 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from devtools.embedded import RedisServer
 from devtools.stub_upstream import StubUpstream
-from shared.embedded import RedisServer
 from shared.errors import InvalidVersion
+from shared.keys import ServiceKeys
 from shared.settings import Settings
 from tests.support import publish_version, running_worker, subscriber_for, wait_until
-from wa_version_client.contract.keys import Keys
-from wa_version_client.contract.published import PublishedVersion
-from wa_version_client.contract.version import WAVersion
-from wa_version_client.subscriber import VersionSubscriber
-from wa_version_client.subscriber_thread import ThreadedVersionSubscriber
+from wa_version_client import ThreadedVersionSubscriber, VersionSubscriber
+from wa_version_client.contract import PublishedVersion, WAVersion
 
 
 @contextlib.asynccontextmanager
@@ -39,7 +37,7 @@ def all_hold(versions: list[VersionSubscriber], revision: int) -> bool:
 
 
 async def test_a_storm_of_10000_reports_makes_one_fetch(
-    settings: Settings, upstream: StubUpstream, redis: Redis, keys: Keys
+    settings: Settings, upstream: StubUpstream, redis: Redis, keys: ServiceKeys
 ) -> None:
     """10,000 reports from 20 subscribers: one report wins, one fetch, all converge."""
     async with running_worker(settings), subscribers(settings, 20) as managers:
@@ -56,7 +54,7 @@ async def test_a_storm_of_10000_reports_makes_one_fetch(
 
 
 async def test_reports_hold_across_processes_through_redis(
-    settings: Settings, redis: Redis, keys: Keys
+    settings: Settings, redis: Redis, keys: ServiceKeys
 ) -> None:
     """The limit lives in Redis: a fresh subscriber (another process) is refused too."""
     async with subscribers(settings, 1) as [first], subscribers(settings, 1) as [second]:
@@ -67,7 +65,7 @@ async def test_reports_hold_across_processes_through_redis(
 
 
 async def test_a_report_key_without_an_expiry_mutes_nothing(
-    settings: Settings, redis: Redis, keys: Keys
+    settings: Settings, redis: Redis, keys: ServiceKeys
 ) -> None:
     """A report key set by hand without an expiry would mute every report for ever: the
     next report takes it over, enqueues its job, and gives the key the interval."""
@@ -79,7 +77,7 @@ async def test_a_report_key_without_an_expiry_mutes_nothing(
 
 
 async def test_a_report_whose_job_cannot_be_enqueued_sets_no_key(
-    settings: Settings, redis: Redis, keys: Keys
+    settings: Settings, redis: Redis, keys: ServiceKeys
 ) -> None:
     """The job goes before the key: when the stream refuses it (a key of the wrong type),
     the report fails and leaves no key muting the reports that follow."""
@@ -94,7 +92,7 @@ async def test_a_report_whose_job_cannot_be_enqueued_sets_no_key(
 
 
 async def test_a_report_about_an_older_version_asks_nothing(
-    settings: Settings, redis: Redis, keys: Keys
+    settings: Settings, redis: Redis, keys: ServiceKeys
 ) -> None:
     """A manager that failed with an older version than the current just reconnects."""
     await publish_version(redis, keys, 200)
@@ -134,7 +132,7 @@ async def test_the_threaded_subscriber_serves_code_without_asyncio(
     ["current.array", "a list", "a tuple", "a string", "a WAVersion", "current itself"],
 )
 async def test_a_report_takes_the_version_in_any_form_a_manager_holds(
-    settings: Settings, redis: Redis, keys: Keys, form: str
+    settings: Settings, redis: Redis, keys: ServiceKeys, form: str
 ) -> None:
     """The README's `report_outdated(used_version)` works with what Baileys and whatsmeow
     hold: the array, a list or tuple, the string, a WAVersion or the PublishedVersion."""
@@ -155,7 +153,7 @@ async def test_a_report_takes_the_version_in_any_form_a_manager_holds(
 
 
 async def test_a_report_of_something_that_is_no_version_is_refused(
-    settings: Settings, redis: Redis, keys: Keys
+    settings: Settings, redis: Redis, keys: ServiceKeys
 ) -> None:
     """A value that is no version raises InvalidVersion (a ValueError) and asks nothing."""
     async with subscribers(settings, 1) as [versions]:

@@ -7,17 +7,17 @@ import time
 import pytest
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from devtools.embedded import RedisServer
 from devtools.tcp_proxy import TcpProxy
-from shared.embedded import RedisServer
+from shared.keys import ServiceKeys
 from shared.refresh_client import refresh_client
 from tests.conftest import SettingsFactory
 from tests.support import wait_until
-from wa_version_client.connection import connect
-from wa_version_client.contract.keys import Keys
+from wa_version_client.deployment import connect
 
 
 async def test_a_redis_that_hangs_costs_the_caller_the_wait_and_no_more(
-    redis_server: RedisServer, keys: Keys, make_settings: SettingsFactory
+    redis_server: RedisServer, keys: ServiceKeys, make_settings: SettingsFactory
 ) -> None:
     """Redis frozen (connections open, no byte through, as a stalled primary before a
     failover): the call gives up once REFRESH_WAIT is spent, with a Redis TimeoutError (a

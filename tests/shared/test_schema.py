@@ -9,8 +9,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from wa_version_client.contract.published import PublishedVersion
-from wa_version_client.contract.version import WAVersion
+from wa_version_client.contract import PublishedVersion, WAVersion
 
 SCHEMA = json.loads(
     (Path(__file__).parents[2] / "schemas" / "version-changed.schema.json").read_text()

@@ -10,9 +10,8 @@ from redis import Redis as SyncRedis
 
 from devtools.sentinels import SERVICE, SentinelDeployment
 from tests.support import wait_until
-from wa_version_client.connection import connect_server
-from wa_version_client.sentinel import follow_primary
-from wa_version_client.tasks import cancel_and_wait
+from wa_version_client.deployment import connect_server, follow_primary
+from wa_version_client.runtime import cancel_and_wait
 
 pytestmark = pytest.mark.slow
 

@@ -6,8 +6,8 @@ import pytest
 
 from shared.errors import ConfigError
 from shared.settings import Settings
-from wa_version_client.connection import redis_url_from_env, url_secrets
-from wa_version_client.sentinel_url import SentinelTarget, parse_sentinel_url
+from wa_version_client._sentinel_url import SentinelTarget, parse_sentinel_url
+from wa_version_client.deployment import redis_url_from_env, url_secrets
 
 
 def test_hosts_service_db_and_credentials_are_read() -> None:

@@ -8,9 +8,9 @@ import pytest
 
 from shared.errors import ConfigError
 from shared.settings import DEFAULT_VERSION_URLS, Settings
-from wa_version_client.connection import DEFAULT_REDIS_URL, connect_server
-from wa_version_client.durations import parse_duration
-from wa_version_client.subscriber import VersionSubscriber
+from wa_version_client import VersionSubscriber
+from wa_version_client.deployment import DEFAULT_REDIS_URL, connect_server
+from wa_version_client.runtime import parse_duration
 
 
 @pytest.mark.parametrize(

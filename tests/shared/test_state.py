@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.errors import MessageError
-from wa_version_client.contract.state import VersionState
-from wa_version_client.contract.version import WAVersion
+from wa_version_client.contract import VersionState, WAVersion
 
 NOW = datetime(2025, 12, 21, 10, 30, tzinfo=UTC)
 FULL = VersionState(

@@ -13,22 +13,24 @@ import fakeredis
 import pytest
 from redis.asyncio import Redis
 
+from devtools.embedded import RedisServer
 from shared import transitions
-from shared.embedded import RedisServer
 from shared.errors import NotReplicated, StateConflict
+from shared.keys import ServiceKeys
 from shared.store import MAX_WRITE_ATTEMPTS, StateStore
 from shared.transitions import Applied
 from tests.support import wait_until
-from wa_version_client.connection import connect_server
-from wa_version_client.contract.clock import epoch_ms
-from wa_version_client.contract.keys import Keys
-from wa_version_client.contract.published import PublishedVersion
-from wa_version_client.contract.repair import readable_state
-from wa_version_client.contract.state import VersionState
-from wa_version_client.contract.version import WAVersion
+from wa_version_client.contract import (
+    PublishedVersion,
+    VersionState,
+    WAVersion,
+    epoch_ms,
+    readable_state,
+)
+from wa_version_client.deployment import connect_server
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-KEYS = Keys("unit")
+KEYS = ServiceKeys("unit")
 
 
 @pytest.fixture
@@ -138,7 +140,7 @@ async def test_a_write_that_keeps_losing_gives_up() -> None:
     await ours.aclose()
 
 
-async def test_a_change_is_stored_and_published_once(redis: Redis, keys: Keys) -> None:
+async def test_a_change_is_stored_and_published_once(redis: Redis, keys: ServiceKeys) -> None:
     """On a real server: a change is written to the hash and published on version-changed
     in the same script; a fetch of the same version publishes nothing."""
     store = StateStore(redis, keys)
@@ -157,7 +159,7 @@ async def test_a_change_is_stored_and_published_once(redis: Redis, keys: Keys) -
 
 
 async def test_a_new_hash_starts_a_new_epoch_that_later_writes_keep(
-    redis: Redis, keys: Keys
+    redis: Redis, keys: ServiceKeys
 ) -> None:
     """The first write stamps an epoch; writes after it keep it; a hash that vanished (Redis
     lost its data) gets a new, larger one and seq starts again at 1."""
@@ -200,7 +202,7 @@ async def test_a_write_by_another_writer_keeps_the_epoch(fake: Redis) -> None:
 
 
 async def test_a_write_no_replica_acknowledged_is_announced_to_nobody(
-    redis: Redis, keys: Keys
+    redis: Redis, keys: ServiceKeys
 ) -> None:
     """With wait_replicas and a server that has no replica: NotReplicated is raised, and
     neither the version-changed message nor the follow-up's XACK/PUBLISH is sent."""
@@ -242,7 +244,7 @@ async def _replicas_online(redis: Redis) -> bool:
 
 
 async def test_a_change_written_but_not_announced_is_announced_by_the_next_write(
-    primary_and_replica: tuple[RedisServer, RedisServer], keys: Keys
+    primary_and_replica: tuple[RedisServer, RedisServer], keys: ServiceKeys
 ) -> None:
     """The replica frozen: the change is written but WAIT times out (NotReplicated, no
     message). Once the replica is back, the next write finds that change still stored

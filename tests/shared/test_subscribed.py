@@ -11,13 +11,13 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
-from shared.embedded import RedisServer
+from devtools.embedded import RedisServer
+from shared.keys import ServiceKeys
 from tests.support import publish_version, wait_until
-from wa_version_client.connection import connect_server
-from wa_version_client.contract.keys import Keys
-from wa_version_client.subscribed import NotConnected, SubscribedConnection
-from wa_version_client.subscriber import VersionSubscriber
-from wa_version_client.tasks import cancel_and_wait
+from wa_version_client import NotConnected, VersionSubscriber
+from wa_version_client._subscribed import SubscribedConnection
+from wa_version_client.deployment import connect_server
+from wa_version_client.runtime import cancel_and_wait
 
 CHANNEL = "test-channel"
 
@@ -62,7 +62,7 @@ async def new_client_ids(redis: Redis, before: set[str]) -> list[dict[str, str]]
 
 
 async def test_an_idle_subscriber_holds_one_connection(
-    redis_server: RedisServer, redis: Redis, keys: Keys
+    redis_server: RedisServer, redis: Redis, keys: ServiceKeys
 ) -> None:
     """A started subscriber holds a single connection, subscribed, that it also reads on
     and sends its reports of an outdated version on."""
@@ -81,7 +81,7 @@ async def test_an_idle_subscriber_holds_one_connection(
 
 
 async def test_a_report_without_a_subscription_goes_on_a_connection_of_its_own(
-    redis_server: RedisServer, redis: Redis, keys: Keys
+    redis_server: RedisServer, redis: Redis, keys: ServiceKeys
 ) -> None:
     """A subscriber whose subscription is not up (not started, or reconnecting) still
     reports: through a client that connects for it."""
@@ -159,7 +159,7 @@ async def test_a_command_without_a_connection_is_refused(redis_server: RedisServ
 
 
 async def test_a_hash_of_the_wrong_type_leaves_the_subscription_up(
-    redis_server: RedisServer, redis: Redis, keys: Keys
+    redis_server: RedisServer, redis: Redis, keys: ServiceKeys
 ) -> None:
     """The version key holding a string (someone's mistake) fails the read after
     subscribing, which is logged; the subscription stays, and a change published once
@@ -175,7 +175,7 @@ async def test_a_hash_of_the_wrong_type_leaves_the_subscription_up(
 
 
 async def test_bytes_that_are_not_utf8_leave_the_subscription_up(
-    redis_server: RedisServer, redis: Redis, keys: Keys
+    redis_server: RedisServer, redis: Redis, keys: ServiceKeys
 ) -> None:
     """A byte that is not UTF-8 in a field of the hash, or in a forged message, is read
     as U+FFFD and refused by the decoders: the connection stays, and the next real

@@ -8,14 +8,13 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from redis.asyncio import Redis
 
+from devtools.embedded import RedisServer
 from devtools.tcp_proxy import TcpProxy
-from shared.embedded import RedisServer
+from shared.keys import ServiceKeys
 from tests.support import publish_version, wait_until
-from wa_version_client.connection import connect
-from wa_version_client.contract.keys import Keys
-from wa_version_client.contract.published import PublishedVersion
-from wa_version_client.contract.version import WAVersion
-from wa_version_client.subscriber import VersionSubscriber
+from wa_version_client import VersionSubscriber
+from wa_version_client.contract import PublishedVersion, WAVersion
+from wa_version_client.deployment import connect
 
 SOURCE = "https://web.whatsapp.com/sw.js"
 
@@ -41,7 +40,7 @@ async def subscriber(redis_server: RedisServer, prefix: str) -> AsyncIterator[Ve
 
 
 async def test_reads_the_stored_version_on_start(
-    redis_server: RedisServer, redis: Redis, keys: Keys
+    redis_server: RedisServer, redis: Redis, keys: ServiceKeys
 ) -> None:
     """A subscriber started after a change holds it at once and reports it as (None, new)."""
     await publish_version(redis, keys, 100)
@@ -55,7 +54,7 @@ async def test_reads_the_stored_version_on_start(
 
 
 async def test_a_change_is_delivered_with_old_and_new(
-    subscriber: VersionSubscriber, redis: Redis, keys: Keys
+    subscriber: VersionSubscriber, redis: Redis, keys: ServiceKeys
 ) -> None:
     changes = recorder(subscriber)
     await publish_version(redis, keys, 100)
@@ -68,7 +67,7 @@ async def test_a_change_is_delivered_with_old_and_new(
 
 
 async def test_duplicates_and_stragglers_are_ignored(
-    subscriber: VersionSubscriber, redis: Redis, keys: Keys
+    subscriber: VersionSubscriber, redis: Redis, keys: ServiceKeys
 ) -> None:
     """Only a newer (epoch, seq) is applied: a repeat or an older message changes nothing."""
     changes = recorder(subscriber)
@@ -84,7 +83,7 @@ async def test_duplicates_and_stragglers_are_ignored(
 
 
 async def test_a_forged_message_taking_the_next_seq_yields_to_the_store(
-    subscriber: VersionSubscriber, redis: Redis, keys: Keys
+    subscriber: VersionSubscriber, redis: Redis, keys: ServiceKeys
 ) -> None:
     """A forged message with the next (epoch, seq) is applied, and the real change that
     follows under the same pair is not newer; the next read of the hash, which holds
@@ -101,7 +100,7 @@ async def test_a_forged_message_taking_the_next_seq_yields_to_the_store(
 
 
 async def test_a_failing_callback_does_not_stop_the_others(
-    subscriber: VersionSubscriber, redis: Redis, keys: Keys
+    subscriber: VersionSubscriber, redis: Redis, keys: ServiceKeys
 ) -> None:
     def explode(old: PublishedVersion | None, new: PublishedVersion) -> None:
         raise RuntimeError("a manager's bug")
@@ -120,7 +119,7 @@ async def test_a_failing_callback_does_not_stop_the_others(
 
 
 async def test_a_change_missed_while_disconnected_is_caught_up(
-    redis_server: RedisServer, redis: Redis, keys: Keys
+    redis_server: RedisServer, redis: Redis, keys: ServiceKeys
 ) -> None:
     """The connection is cut during a change; on reconnect the hash is re-read."""
     proxy = await TcpProxy(redis_server.port).start()
@@ -139,7 +138,7 @@ async def test_a_change_missed_while_disconnected_is_caught_up(
 
 
 async def test_a_silent_connection_is_noticed_and_replaced(
-    redis_server: RedisServer, redis: Redis, keys: Keys
+    redis_server: RedisServer, redis: Redis, keys: ServiceKeys
 ) -> None:
     """A connection that stops carrying bytes (no FIN, no RST) is dropped after three
     unanswered ping intervals; the new one catches up on what the old one swallowed."""
@@ -167,7 +166,7 @@ def own_redis() -> Iterator[RedisServer]:
 
 
 async def test_every_subscriber_ends_on_the_latest_after_a_redis_restart(
-    own_redis: RedisServer, keys: Keys
+    own_redis: RedisServer, keys: ServiceKeys
 ) -> None:
     """Redis restarts (losing its data) between two changes: all five subscribers converge.
 
@@ -193,7 +192,7 @@ async def test_every_subscriber_ends_on_the_latest_after_a_redis_restart(
 
 
 async def test_wait_newer_returns_once_a_newer_version_arrives(
-    subscriber: VersionSubscriber, redis: Redis, keys: Keys
+    subscriber: VersionSubscriber, redis: Redis, keys: ServiceKeys
 ) -> None:
     first = await publish_version(redis, keys, 100)
     await wait_until(lambda: holds(subscriber, 100))
@@ -205,7 +204,7 @@ async def test_wait_newer_returns_once_a_newer_version_arrives(
 
 
 async def test_wait_newer_gives_up_after_its_time(
-    subscriber: VersionSubscriber, redis: Redis, keys: Keys
+    subscriber: VersionSubscriber, redis: Redis, keys: ServiceKeys
 ) -> None:
     """With nothing newer, wait_newer waits its whole time, then returns what is held."""
     await publish_version(redis, keys, 150)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from wa_version_client.tasks import cancel_and_wait
+from wa_version_client.runtime import cancel_and_wait
 
 
 async def test_a_task_that_swallows_one_cancellation_still_ends() -> None:

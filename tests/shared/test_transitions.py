@@ -9,8 +9,7 @@ import pytest
 
 from shared import transitions
 from shared.transitions import Applied
-from wa_version_client.contract.state import VersionState
-from wa_version_client.contract.version import WAVersion
+from wa_version_client.contract import VersionState, WAVersion
 
 T0 = datetime(2025, 12, 21, 10, 0, tzinfo=UTC)
 LATER = T0 + timedelta(hours=1)

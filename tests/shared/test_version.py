@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.errors import InvalidVersion
-from wa_version_client.contract.version import UINT32_MAX, WAVersion
+from wa_version_client.contract import UINT32_MAX, WAVersion
 
 
 def test_parses_and_formats_the_dotted_form() -> None:

@@ -13,18 +13,16 @@ from redis.asyncio import Redis
 
 from devtools.stub_upstream import StubUpstream
 from shared.errors import NotReplicated
+from shared.job_results import JobResult
+from shared.keys import ServiceKeys
 from shared.refresh_client import RefreshClient
 from shared.refresh_client import refresh_client as running_refresh_client
 from shared.settings import Settings
 from shared.store import StateStore
 from tests.conftest import SettingsFactory
 from tests.support import blocked_in_xreadgroup, wait_until
-from wa_version_client.contract.clock import epoch_ms
-from wa_version_client.contract.keys import Keys
-from wa_version_client.contract.messages import JobResult, RefreshJob
-from wa_version_client.contract.state import VersionState
-from wa_version_client.contract.version import WAVersion
-from wa_version_client.operations import enqueue
+from wa_version_client.contract import RefreshJob, VersionState, WAVersion, epoch_ms
+from wa_version_client.deployment import enqueue
 from worker.consumer import JobConsumer
 from worker.fetch import VersionFetcher
 from worker.refresher import Refresher
@@ -32,7 +30,7 @@ from worker.refresher import Refresher
 
 @contextlib.asynccontextmanager
 async def consumer(
-    redis: Redis, keys: Keys, settings: Settings, name: str
+    redis: Redis, keys: ServiceKeys, settings: Settings, name: str
 ) -> AsyncIterator[JobConsumer]:
     """A JobConsumer running until the block ends."""
     async with httpx.AsyncClient() as http:
@@ -49,7 +47,7 @@ async def consumer(
 
 @contextlib.asynccontextmanager
 async def refresh_client(
-    redis: Redis, keys: Keys, settings: Settings
+    redis: Redis, keys: ServiceKeys, settings: Settings
 ) -> AsyncIterator[RefreshClient]:
     """A RefreshClient whose result subscription is confirmed before the block runs."""
     async with running_refresh_client(redis, keys, settings) as client:
@@ -58,7 +56,7 @@ async def refresh_client(
 
 
 async def test_only_one_worker_reads_at_a_time(
-    redis: Redis, keys: Keys, settings: Settings
+    redis: Redis, keys: ServiceKeys, settings: Settings
 ) -> None:
     """Of two running workers exactly one holds the lease."""
     async with consumer(redis, keys, settings, "a") as a, consumer(redis, keys, settings, "b") as b:
@@ -68,7 +66,7 @@ async def test_only_one_worker_reads_at_a_time(
 
 
 async def test_standby_takes_over_when_the_reader_stops(
-    redis: Redis, keys: Keys, settings: Settings
+    redis: Redis, keys: ServiceKeys, settings: Settings
 ) -> None:
     """A stopping reader lets go of the lease, and the standby starts reading."""
     async with contextlib.AsyncExitStack() as standby_stack:
@@ -81,7 +79,7 @@ async def test_standby_takes_over_when_the_reader_stops(
 
 
 async def test_jobs_of_a_dead_reader_are_claimed_and_answered(
-    redis: Redis, keys: Keys, settings: Settings, upstream: StubUpstream
+    redis: Redis, keys: ServiceKeys, settings: Settings, upstream: StubUpstream
 ) -> None:
     """A job delivered to a reader that died unacknowledged is answered by the next reader."""
     await redis.xgroup_create(keys.refresh_jobs, keys.workers_group, id="0", mkstream=True)
@@ -103,7 +101,7 @@ async def test_jobs_of_a_dead_reader_are_claimed_and_answered(
 
 
 async def test_jobs_past_their_deadline_are_dropped_without_a_fetch(
-    redis: Redis, keys: Keys, settings: Settings, upstream: StubUpstream
+    redis: Redis, keys: ServiceKeys, settings: Settings, upstream: StubUpstream
 ) -> None:
     """Nobody waits for an expired job: it is acknowledged, and the upstream is not asked."""
     await redis.xgroup_create(keys.refresh_jobs, keys.workers_group, id="0", mkstream=True)
@@ -114,7 +112,7 @@ async def test_jobs_past_their_deadline_are_dropped_without_a_fetch(
 
 
 async def test_a_job_that_does_not_decode_is_acknowledged(
-    redis: Redis, keys: Keys, settings: Settings, upstream: StubUpstream
+    redis: Redis, keys: ServiceKeys, settings: Settings, upstream: StubUpstream
 ) -> None:
     """Garbage on the stream is logged and acknowledged; the jobs around it are answered."""
     async with (
@@ -128,7 +126,7 @@ async def test_a_job_that_does_not_decode_is_acknowledged(
 
 
 async def test_a_lost_stream_and_group_are_recreated(
-    redis: Redis, keys: Keys, settings: Settings, upstream: StubUpstream
+    redis: Redis, keys: ServiceKeys, settings: Settings, upstream: StubUpstream
 ) -> None:
     """The stream deleted while the worker blocks on it (FLUSHALL, a failover to an empty
     replica, a DEL by hand): Redis 7+ and Valkey answer UNBLOCKED, 6.2 NOGROUP on the next
@@ -146,7 +144,7 @@ async def test_a_lost_stream_and_group_are_recreated(
 
 
 async def test_answers_are_stored_for_callers_that_missed_the_message(
-    redis: Redis, keys: Keys, settings: Settings
+    redis: Redis, keys: ServiceKeys, settings: Settings
 ) -> None:
     """Each job's answer is kept under its own key for result_ttl, besides the broadcast."""
     job = RefreshJob.new(force=True, deadline_ms=epoch_ms() + 10_000)
@@ -160,7 +158,7 @@ async def test_answers_are_stored_for_callers_that_missed_the_message(
 
 
 async def test_waiter_recovers_a_missed_message_after_resubscribing(
-    redis: Redis, keys: Keys, settings: Settings
+    redis: Redis, keys: ServiceKeys, settings: Settings
 ) -> None:
     """When the pub/sub connection drops, answers stored meanwhile are read on resubscribe."""
     async with refresh_client(redis, keys, settings) as client:
@@ -176,7 +174,7 @@ async def test_waiter_recovers_a_missed_message_after_resubscribing(
 
 
 async def test_waiter_reads_the_stored_answer_at_its_deadline(
-    redis: Redis, keys: Keys, settings: Settings
+    redis: Redis, keys: ServiceKeys, settings: Settings
 ) -> None:
     """A missed message with a stored answer still answers, at the deadline, not a 504."""
     async with refresh_client(redis, keys, settings) as client:
@@ -191,12 +189,12 @@ def _logged(caplog: pytest.LogCaptureFixture, *parts: str) -> bool:
     return any(all(part in r.getMessage() for part in parts) for r in caplog.records)
 
 
-async def _heartbeat(redis: Redis, keys: Keys, name: str) -> float | None:
+async def _heartbeat(redis: Redis, keys: ServiceKeys, name: str) -> float | None:
     """When the worker called `name` last asked for the lease (it notes itself alive)."""
     return await redis.zscore(keys.worker_heartbeats, name)
 
 
-async def _heard_from(redis: Redis, keys: Keys, name: str, since: float = 0) -> bool:
+async def _heard_from(redis: Redis, keys: ServiceKeys, name: str, since: float = 0) -> bool:
     return (await _heartbeat(redis, keys, name) or 0) > since
 
 
@@ -204,7 +202,7 @@ def _a_result() -> JobResult:
     return JobResult(True, "", VersionState(version=WAVersion(2, 3000, 5), seq=1))
 
 
-async def _nothing_pending(redis: Redis, keys: Keys) -> bool:
+async def _nothing_pending(redis: Redis, keys: ServiceKeys) -> bool:
     pending = await redis.xpending(keys.refresh_jobs, keys.workers_group)
     return int(pending["pending"]) == 0 and await redis.xlen(keys.refresh_jobs) > 0
 
@@ -214,7 +212,7 @@ async def _exists(redis: Redis, key: str) -> bool:
 
 
 async def answer_after_two_dead_readers(
-    redis: Redis, keys: Keys, settings: Settings
+    redis: Redis, keys: ServiceKeys, settings: Settings
 ) -> tuple[RefreshJob, JobResult]:
     """Two readers take a job and die without acknowledging it; a third runs for real."""
     await redis.xgroup_create(keys.refresh_jobs, keys.workers_group, id="0", mkstream=True)
@@ -229,7 +227,7 @@ async def answer_after_two_dead_readers(
 
 
 async def test_a_job_delivered_too_often_is_set_aside_and_answered(
-    redis: Redis, keys: Keys, make_settings: SettingsFactory, upstream: StubUpstream
+    redis: Redis, keys: ServiceKeys, make_settings: SettingsFactory, upstream: StubUpstream
 ) -> None:
     """A job whose readers kept dying goes to the dead-letter stream after
     job_max_deliveries; its caller gets an error answer instead of waiting in vain."""
@@ -245,7 +243,7 @@ async def test_a_job_delivered_too_often_is_set_aside_and_answered(
 
 
 async def test_a_job_within_the_delivery_limit_is_answered_normally(
-    redis: Redis, keys: Keys, make_settings: SettingsFactory, upstream: StubUpstream
+    redis: Redis, keys: ServiceKeys, make_settings: SettingsFactory, upstream: StubUpstream
 ) -> None:
     settings = make_settings(job_max_deliveries=3)
     _, result = await answer_after_two_dead_readers(redis, keys, settings)
@@ -255,7 +253,7 @@ async def test_a_job_within_the_delivery_limit_is_answered_normally(
 
 
 async def test_a_lease_key_of_the_wrong_type_is_logged_and_outlived(
-    redis: Redis, keys: Keys, settings: Settings, caplog: pytest.LogCaptureFixture
+    redis: Redis, keys: ServiceKeys, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The lease's name taken by a hash: Redis's WRONGTYPE is logged, the worker keeps
     asking, and takes the lease once the key is gone."""
@@ -274,7 +272,7 @@ async def test_a_lease_key_of_the_wrong_type_is_logged_and_outlived(
 class StoreThatFailsFirst(StateStore):
     """A StateStore whose first `failures` commits fail as Redis would during a failover."""
 
-    def __init__(self, redis: Redis, keys: Keys, failures: int) -> None:
+    def __init__(self, redis: Redis, keys: ServiceKeys, failures: int) -> None:
         super().__init__(redis, keys)
         self.failures = failures
 
@@ -286,7 +284,7 @@ class StoreThatFailsFirst(StateStore):
 
 
 async def test_redis_failing_while_a_job_is_in_hand_does_not_make_it_a_dead_letter(
-    redis: Redis, keys: Keys, make_settings: SettingsFactory, upstream: StubUpstream
+    redis: Redis, keys: ServiceKeys, make_settings: SettingsFactory, upstream: StubUpstream
 ) -> None:
     """Four writes in a row fail (a failover under way) while a job is in hand: each time
     the job is claimed again, and those deliveries were Redis's fault, so with

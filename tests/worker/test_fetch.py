@@ -13,7 +13,7 @@ import pytest
 from devtools.upstream_pages import home_page, sw_js
 from shared.errors import FetchError, TransientFetchError
 from shared.settings import Settings
-from wa_version_client.contract.version import WAVersion
+from wa_version_client.contract import WAVersion
 from worker.fetch import VersionFetcher
 from worker.main import MAX_REDIRECTS
 from worker.revision import RevisionScanner, parse_revision

@@ -8,15 +8,15 @@ from typing import Any
 from redis.asyncio import Redis
 
 from devtools.stub_upstream import StubUpstream
+from shared.keys import ServiceKeys
 from shared.settings import Settings
 from tests.conftest import SettingsFactory
 from tests.support import publish_version, running_worker, wait_until
-from wa_version_client.contract.keys import Keys
 from worker.schedule import AutoRefresh
 
 
 async def test_a_never_refreshed_state_is_due_once(
-    redis: Redis, keys: Keys, make_settings: SettingsFactory
+    redis: Redis, keys: ServiceKeys, make_settings: SettingsFactory
 ) -> None:
     """The first worker to look enqueues; the next one in the same interval does not."""
     settings = make_settings(auto_refresh_interval=60.0)
@@ -30,7 +30,7 @@ async def test_a_never_refreshed_state_is_due_once(
 
 
 async def test_a_recent_refresh_is_not_due(
-    redis: Redis, keys: Keys, make_settings: SettingsFactory
+    redis: Redis, keys: ServiceKeys, make_settings: SettingsFactory
 ) -> None:
     await publish_version(redis, keys, 7)  # refreshed just now
     assert (
@@ -39,7 +39,9 @@ async def test_a_recent_refresh_is_not_due(
     assert await redis.exists(keys.refresh_jobs) == 0
 
 
-async def test_zero_disables_the_schedule(redis: Redis, keys: Keys, settings: Settings) -> None:
+async def test_zero_disables_the_schedule(
+    redis: Redis, keys: ServiceKeys, settings: Settings
+) -> None:
     """With AUTO_REFRESH_INTERVAL=0 the scheduler returns at once and enqueues nothing."""
     schedule = AutoRefresh(redis, keys, settings)
     await schedule.run()

@@ -1,0 +1,25 @@
+"""The client's two Redis operations beside its subscription: read the state, ask for a refresh."""
+
+from __future__ import annotations
+
+from wa_version_client._connection import RedisClient
+from wa_version_client.contract._keys import Keys
+from wa_version_client.contract._refresh_job import RefreshJob
+from wa_version_client.contract._repair import readable_state
+from wa_version_client.contract._state import VersionState
+
+
+async def read_state(redis: RedisClient, keys: Keys) -> VersionState:
+    """The stored state, read now, as far as it decodes (see `readable_state`)."""
+    return readable_state(await redis.hgetall(keys.version))
+
+
+async def enqueue(redis: RedisClient, keys: Keys, job: RefreshJob, *, maxlen: int) -> str:
+    """Append `job` to the stream, trimmed to about `maxlen` entries; its entry id."""
+    entry_id = await redis.xadd(
+        keys.refresh_jobs,
+        job.to_fields(),  # type: ignore[arg-type]  # redis-py's hint is an invariant wider dict
+        maxlen=maxlen,
+        approximate=True,
+    )
+    return str(entry_id)  # decode_responses=True: already a str

@@ -1,0 +1,141 @@
+"""A pub/sub subscription that survives Redis going away.
+
+Pub/sub delivers at most once: whatever is published while the connection is down is
+lost. So every user of `Subscription` passes `on_subscribed`, called after each
+(re)subscription, to re-read the state it might have missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
+
+from redis.asyncio.client import PubSub
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+
+from wa_version_client._backoff import Backoff, Trouble
+from wa_version_client._cluster import reread_slot_map, slot_map_read
+from wa_version_client._connection import RedisClient, describe
+from wa_version_client._tasks import cancel_and_wait
+
+log = logging.getLogger(__name__)
+
+OnMessage = Callable[[str, str], Awaitable[None]]
+OnSubscribed = Callable[[], Awaitable[None]]
+
+
+class Subscription:
+    """Subscribes to `channels` and hands every message to `on_message`, forever.
+
+    Run it as a task; cancel the task to stop. A lost connection, or any reply Redis
+    gives that it should not, is logged and retried with backoff; after each
+    subscription is confirmed, `on_subscribed` runs. A callback that fails is logged and
+    skipped: the subscription goes on.
+    """
+
+    def __init__(
+        self,
+        redis: RedisClient,
+        channels: Sequence[str],
+        *,
+        on_message: OnMessage,
+        on_subscribed: OnSubscribed,
+        ping_interval: float = 5.0,
+        max_backoff: float = 2.0,
+    ) -> None:
+        self._redis = redis
+        self._channels = list(channels)
+        self._on_message = on_message
+        self._on_subscribed = on_subscribed
+        self._ping_interval = ping_interval
+        self._max_backoff = max_backoff
+        self._heard = 0.0
+        self.first_attempt = asyncio.Event()  # set once the first attempt read or failed
+        self.subscriptions = 0  # how many times the subscription was confirmed
+        self.losses = 0  # how many times the connection was lost
+
+    async def run(self) -> None:
+        backoff = Backoff(maximum=self._max_backoff)
+        trouble = Trouble(log, f"the subscription to {', '.join(self._channels)}")
+        while True:
+            try:
+                await slot_map_read(self._redis)
+                async with self._redis.pubsub() as pubsub:
+                    await pubsub.subscribe(*self._channels)
+                    _raise_if_cancelled()
+                    self._heard = time.monotonic()
+                    await _first_to_end(self._read(pubsub, backoff, trouble), self._watch(pubsub))
+            except Exception as exc:  # whatever Redis answers, subscribe again
+                self.losses += 1
+                self.first_attempt.set()
+                delay = backoff.next_delay()
+                trouble.failed(exc, delay)
+                await asyncio.sleep(delay)
+                await reread_slot_map(self._redis)  # a cluster's slot moved
+
+    async def _read(self, pubsub: PubSub, backoff: Backoff, trouble: Trouble) -> None:
+        while True:
+            # A read without a timeout: no timer per message, which matters with
+            # thousands of subscribers in one process. _watch notices a dead peer.
+            message = await pubsub.get_message(timeout=None)
+            self._heard = time.monotonic()
+            if message is None:
+                continue
+            if message["type"] == "subscribe" and message["channel"] == self._channels[-1]:
+                # Confirmations come in the order of the channels: the last one means
+                # all are in place. redis-py also resubscribes by itself after a
+                # dropped connection, which lands here too.
+                self.subscriptions += 1
+                backoff.reset()
+                trouble.recovered()
+                await _logging_failure(self._on_subscribed(), "after subscribing")
+                self.first_attempt.set()
+            elif message["type"] == "message":
+                handled = self._on_message(message["channel"], message["data"])
+                await _logging_failure(handled, f"a message on {message['channel']}")
+
+    async def _watch(self, pubsub: PubSub) -> None:
+        """PING when idle; a connection that stays silent for three intervals is dead."""
+        while True:
+            await asyncio.sleep(self._ping_interval)  # a keep-alive timer, not a race
+            silent = time.monotonic() - self._heard
+            if silent > 3 * self._ping_interval:
+                raise RedisConnectionError(f"pub/sub connection silent for {silent:.0f}s")
+            if silent >= self._ping_interval:
+                await pubsub.ping()
+
+
+async def _logging_failure(callback: Awaitable[None], what: str) -> None:
+    """Await a callback; its failure is logged, so it cannot end the subscription."""
+    try:
+        await callback
+    except RedisError as exc:  # Redis said why: no traceback needed
+        log.warning("handling %s failed: %s", what, describe(exc))
+    except Exception:
+        log.exception("handling %s failed", what)
+
+
+def _raise_if_cancelled() -> None:
+    """Honour a cancellation that redis-py swallowed while connecting.
+
+    A task cancelled during redis-py's connect carries on as if nothing happened (its
+    cancel request stays counted); without this it would then wait forever.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+async def _first_to_end(*coroutines: Coroutine[Any, Any, None]) -> None:
+    """Run the coroutines together until one ends; cancel the rest; re-raise its error."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        await cancel_and_wait(*tasks)
+    for task in done:
+        task.result()

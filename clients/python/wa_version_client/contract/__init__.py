@@ -1,0 +1,46 @@
+"""The contract between the service and every program that follows it.
+
+What other programs read and write in Redis: the names (`Keys`), the version
+(`WAVersion`), the version hash (`VersionState`), the version-changed message
+(`PublishedVersion`), the job a report of "client outdated" writes (`RefreshJob`), and
+the strict readers every decoder uses (`wire`). Pure data and parsing: no I/O, nothing
+imported but the standard library.
+"""
+
+from wa_version_client.contract import _wire as wire
+from wa_version_client.contract._clock import epoch_ms, format_time, parse_time, utc_now
+from wa_version_client.contract._errors import (
+    ConfigError,
+    InvalidVersion,
+    MessageError,
+    ServiceError,
+)
+from wa_version_client.contract._keys import Keys
+from wa_version_client.contract._published import KINDS, PublishedVersion
+from wa_version_client.contract._refresh_job import RefreshJob
+from wa_version_client.contract._repair import plausible_epoch, readable_state
+from wa_version_client.contract._state import VersionState
+from wa_version_client.contract._version import UINT32_MAX, WEB_MAJOR, WEB_MINOR, WAVersion
+
+__all__ = [
+    "KINDS",
+    "UINT32_MAX",
+    "WEB_MAJOR",
+    "WEB_MINOR",
+    "ConfigError",
+    "InvalidVersion",
+    "Keys",
+    "MessageError",
+    "PublishedVersion",
+    "RefreshJob",
+    "ServiceError",
+    "VersionState",
+    "WAVersion",
+    "epoch_ms",
+    "format_time",
+    "parse_time",
+    "plausible_epoch",
+    "readable_state",
+    "utc_now",
+    "wire",
+]
