@@ -19,6 +19,15 @@ def test_refresh_job_round_trip() -> None:
     assert RefreshJob.from_fields(fields) == job
 
 
+@pytest.mark.parametrize("force", ["", "true", "2", " 1", "01", "yes"])
+def test_a_job_whose_force_is_not_0_or_1_is_malformed(force: str) -> None:
+    """`force` is strict like every other field: anything but 0 or 1 does not decode
+    (it used to be read as false, silently)."""
+    fields = RefreshJob.new(force=True, deadline_ms=1).to_fields() | {"force": force}
+    with pytest.raises(MessageError, match="force"):
+        RefreshJob.from_fields(fields)
+
+
 def test_new_jobs_get_distinct_ids() -> None:
     """Job ids are unique, so answers never reach the wrong caller."""
     assert len({RefreshJob.new(force=True, deadline_ms=0).job_id for _ in range(1000)}) == 1000
