@@ -27,18 +27,26 @@ class Process:
     """One Procfile process (or `command`, run the same way), its output captured to a file."""
 
     def __init__(
-        self, name: str, env: Mapping[str, str], log_dir: Path, command: str | None = None
+        self,
+        name: str,
+        env: Mapping[str, str],
+        log_dir: Path,
+        command: str | None = None,
+        *,
+        app: Path = ROOT,
+        bin_dir: Path = Path(sys.executable).parent,
     ) -> None:
+        """`app`: the directory it runs in (a build of its own, say), whose Procfile names
+        the command; `bin_dir`: the venv whose `uvicorn` and `python` it runs."""
         self.name = name
         self.base_url = ""  # set for web processes once their port is known
         self.log_path = log_dir / f"{name}-{time.monotonic_ns()}.log"
-        command = command or procfile()[name]
-        # The venv's bin first, so `uvicorn` and `python` are this project's.
-        path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+        command = command or procfile(app / "Procfile")[name]
+        path = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
         with self.log_path.open("wb") as log:
             self.popen = subprocess.Popen(
                 ["bash", "-c", f"exec {command}"],
-                cwd=ROOT,
+                cwd=app,
                 env={**os.environ, "PATH": path, **env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
