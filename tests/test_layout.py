@@ -85,3 +85,21 @@ def test_every_public_module_of_the_client_declares_its_exports(path: Path) -> N
         and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
     ]
     assert declared, f"{path.relative_to(CLIENT)} has no __all__"
+
+
+# The size a reader takes in at once: a module in a sitting, a function on a screen.
+MAX_MODULE_LINES = 300
+MAX_FUNCTION_LINES = 60
+SIZED = [ROOT / "api", ROOT / "worker", ROOT / "shared", CLIENT]
+
+
+@pytest.mark.parametrize(
+    "path", [p for d in SIZED for p in modules(d)], ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_modules_and_functions_stay_small(path: Path) -> None:
+    source = path.read_text()
+    assert len(source.splitlines()) <= MAX_MODULE_LINES, f"{path.relative_to(ROOT)} is too long"
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            length = (node.end_lineno or node.lineno) - node.lineno + 1
+            assert length <= MAX_FUNCTION_LINES, f"{path.relative_to(ROOT)}:{node.name} {length}"
