@@ -17,6 +17,7 @@ from shared.job_results import JobResult
 from shared.keys import ServiceKeys
 from shared.refresh_client import RefreshClient
 from shared.refresh_client import refresh_client as running_refresh_client
+from shared.plan import NO_REPLY
 from shared.settings import Settings
 from shared.store import StateStore
 from tests.conftest import SettingsFactory
@@ -276,11 +277,11 @@ class StoreThatFailsFirst(StateStore):
         super().__init__(redis, keys)
         self.failures = failures
 
-    async def commit(self, decide: Any, follow_up: Any = None) -> Any:
+    async def commit(self, decide: Any, reply: Any = NO_REPLY) -> Any:
         if self.failures > 0:
             self.failures -= 1
             raise NotReplicated("0 of 1 replicas acknowledged the write within 10 ms")
-        return await super().commit(decide, follow_up)
+        return await super().commit(decide, reply)
 
 
 async def test_redis_failing_while_a_job_is_in_hand_does_not_make_it_a_dead_letter(
