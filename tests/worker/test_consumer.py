@@ -15,9 +15,9 @@ from devtools.stub_upstream import StubUpstream
 from shared.errors import NotReplicated
 from shared.job_results import JobResult
 from shared.keys import ServiceKeys
+from shared.plan import NO_REPLY
 from shared.refresh_client import RefreshClient
 from shared.refresh_client import refresh_client as running_refresh_client
-from shared.plan import NO_REPLY
 from shared.settings import Settings
 from shared.store import StateStore
 from tests.conftest import SettingsFactory
@@ -44,6 +44,15 @@ async def consumer(
         finally:
             stop.set()
             await task
+
+
+async def answer_waiting(redis: Redis, keys: ServiceKeys, settings: Settings, name: str) -> None:
+    """Run a JobConsumer in burst mode: until every job in the stream, pending or new, is
+    answered."""
+    async with httpx.AsyncClient() as http:
+        refresher = Refresher(StateStore(redis, keys), VersionFetcher(settings, http), 600)
+        worker = JobConsumer(redis, keys, settings, refresher, name=name, burst=True)
+        await worker.run(asyncio.Event())
 
 
 @contextlib.asynccontextmanager
@@ -91,8 +100,8 @@ async def test_jobs_of_a_dead_reader_are_claimed_and_answered(
             # "dead" takes the job and holds the lease, then vanishes without acking.
             await redis.xreadgroup(keys.workers_group, "dead", {keys.refresh_jobs: ">"})
             await redis.set(keys.worker_lease, "dead", px=300)
-            async with consumer(redis, keys, settings, "heir"):
-                result = await client.waiter.wait(job.job_id, answer, 10)
+            await answer_waiting(redis, keys, settings, "heir")
+            result = await client.waiter.wait(job.job_id, answer, 10)
     assert result.refreshed is True
     assert result.error == ""
     pending = await redis.xpending(keys.refresh_jobs, keys.workers_group)
@@ -107,8 +116,8 @@ async def test_jobs_past_their_deadline_are_dropped_without_a_fetch(
     """Nobody waits for an expired job: it is acknowledged, and the upstream is not asked."""
     await redis.xgroup_create(keys.refresh_jobs, keys.workers_group, id="0", mkstream=True)
     await enqueue(redis, keys, RefreshJob.new(force=True, deadline_ms=epoch_ms() - 1), maxlen=100)
-    async with consumer(redis, keys, settings, "w"):
-        await wait_until(lambda: _nothing_pending(redis, keys))
+    await answer_waiting(redis, keys, settings, "w")
+    assert await _nothing_pending(redis, keys)
     assert upstream.fetches == 0
 
 
@@ -116,14 +125,14 @@ async def test_a_job_that_does_not_decode_is_acknowledged(
     redis: Redis, keys: ServiceKeys, settings: Settings, upstream: StubUpstream
 ) -> None:
     """Garbage on the stream is logged and acknowledged; the jobs around it are answered."""
-    async with (
-        refresh_client(redis, keys, settings) as client,
-        consumer(redis, keys, settings, "w"),
-    ):
-        await redis.xadd(keys.refresh_jobs, {"junk": "1"})
-        result = await client.refresh(force=True)
-        await wait_until(lambda: _nothing_pending(redis, keys))
-    assert result.refreshed is True
+    jobs = [RefreshJob.new(force=True, deadline_ms=epoch_ms() + 10_000) for _ in range(2)]
+    await enqueue(redis, keys, jobs[0], maxlen=100)
+    await redis.xadd(keys.refresh_jobs, {"junk": "1"})
+    await enqueue(redis, keys, jobs[1], maxlen=100)
+    await answer_waiting(redis, keys, settings, "w")
+    assert await _nothing_pending(redis, keys)
+    for job in jobs:
+        assert JobResult.decode(await redis.get(keys.refresh_result(job.job_id)) or "").refreshed
 
 
 async def test_a_lost_stream_and_group_are_recreated(
@@ -149,9 +158,8 @@ async def test_answers_are_stored_for_callers_that_missed_the_message(
 ) -> None:
     """Each job's answer is kept under its own key for result_ttl, besides the broadcast."""
     job = RefreshJob.new(force=True, deadline_ms=epoch_ms() + 10_000)
-    async with consumer(redis, keys, settings, "w"):
-        await enqueue(redis, keys, job, maxlen=100)
-        await wait_until(lambda: _exists(redis, keys.refresh_result(job.job_id)))
+    await enqueue(redis, keys, job, maxlen=100)
+    await answer_waiting(redis, keys, settings, "w")
     stored = JobResult.decode(await redis.get(keys.refresh_result(job.job_id)) or "")
     ttl = await redis.pttl(keys.refresh_result(job.job_id))
     assert stored.refreshed is True
@@ -208,10 +216,6 @@ async def _nothing_pending(redis: Redis, keys: ServiceKeys) -> bool:
     return int(pending["pending"]) == 0 and await redis.xlen(keys.refresh_jobs) > 0
 
 
-async def _exists(redis: Redis, key: str) -> bool:
-    return bool(await redis.exists(key))
-
-
 async def answer_after_two_dead_readers(
     redis: Redis, keys: ServiceKeys, settings: Settings
 ) -> tuple[RefreshJob, JobResult]:
@@ -223,8 +227,8 @@ async def answer_after_two_dead_readers(
             entry_id = await enqueue(redis, keys, job, maxlen=100)
             await redis.xreadgroup(keys.workers_group, "dead-1", {keys.refresh_jobs: ">"})
             await redis.xclaim(keys.refresh_jobs, keys.workers_group, "dead-2", 0, [entry_id])
-            async with consumer(redis, keys, settings, "third"):
-                return job, await client.waiter.wait(job.job_id, answer, 10)
+            await answer_waiting(redis, keys, settings, "third")
+            return job, await client.waiter.wait(job.job_id, answer, 10)
 
 
 async def test_a_job_delivered_too_often_is_set_aside_and_answered(
@@ -292,16 +296,14 @@ async def test_redis_failing_while_a_job_is_in_hand_does_not_make_it_a_dead_lett
     job_max_deliveries 2 the job is still answered, not set aside."""
     settings = make_settings(job_max_deliveries=2)
     store = StoreThatFailsFirst(redis, keys, failures=4)
-    async with refresh_client(redis, keys, settings) as client, httpx.AsyncClient() as http:
+    job = RefreshJob.new(force=True, deadline_ms=epoch_ms() + 10_000)
+    await enqueue(redis, keys, job, maxlen=100)
+    async with httpx.AsyncClient() as http:
         refresher = Refresher(store, VersionFetcher(settings, http), 600)
-        worker = JobConsumer(redis, keys, settings, refresher, name="w")
-        stop = asyncio.Event()
-        running = asyncio.create_task(worker.run(stop))
-        try:
-            result = await client.enqueue_and_wait(force=True)
-        finally:
-            stop.set()
-            await running
+        worker = JobConsumer(redis, keys, settings, refresher, name="w", burst=True)
+        await worker.run(asyncio.Event())  # the job loop's backoff after each failure: ~0.75 s
     assert store.failures == 0
+    result = JobResult.decode(await redis.get(keys.refresh_result(job.job_id)) or "")
     assert (result.refreshed, result.error) == (True, "")
     assert await redis.xlen(keys.dead_letter) == 0
+    assert await _nothing_pending(redis, keys)
