@@ -21,7 +21,8 @@ a failover: the script writes the state and the history; WAIT, on the same conne
 asks that many replicas to acknowledge them, and (with Sentinel) the sentinels must still
 name the server written to as the primary; only then are the messages published, the
 answers stored and the jobs acknowledged. Otherwise `NotReplicated` is raised and nobody
-hears of the write: the jobs stay pending and are answered again.
+hears of the write: the jobs stay pending and are answered again. Answers that change no
+state announce no change, and run whole at once.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from devtools.stub_upstream import StubUpstream
 from shared.errors import NotReplicated
 from shared.job_results import JobResult
 from shared.keys import ServiceKeys
-from shared.plan import NO_REPLY
+from shared.plan import MAX_DEAD_LETTER_FIELDS, NO_REPLY
 from shared.refresh_client import RefreshClient
 from shared.refresh_client import refresh_client as running_refresh_client
 from shared.settings import Settings
@@ -245,6 +245,29 @@ async def test_a_job_delivered_too_often_is_set_aside_and_answered(
     assert dead[0][1]["deliveries"] == "3"
     assert (await redis.xpending(keys.refresh_jobs, keys.workers_group))["pending"] == 0
     assert upstream.fetches == 0
+
+
+async def test_a_job_of_thousands_of_fields_is_set_aside_with_the_first_hundred(
+    redis: Redis, keys: ServiceKeys, make_settings: SettingsFactory, upstream: StubUpstream
+) -> None:
+    """A job carrying 5,000 extra fields (more than Lua unpacks at once) that kept killing
+    its readers: its dead letter keeps its first MAX_DEAD_LETTER_FIELDS fields, and it is
+    answered and acknowledged instead of failing the write for ever."""
+    settings = make_settings(job_max_deliveries=1)
+    job = RefreshJob.new(force=True, deadline_ms=epoch_ms() + 10_000)
+    fields = {**job.to_fields(), **{f"extra-{i}": "x" for i in range(5_000)}}
+    await redis.xgroup_create(keys.refresh_jobs, keys.workers_group, id="0", mkstream=True)
+    entry_id = await redis.xadd(keys.refresh_jobs, fields)  # type: ignore[arg-type]
+    await redis.xreadgroup(keys.workers_group, "dead-1", {keys.refresh_jobs: ">"})
+    await redis.xclaim(keys.refresh_jobs, keys.workers_group, "dead-2", 0, [entry_id])
+    await answer_waiting(redis, keys, settings, "third")
+    dead: Any = await redis.xrange(keys.dead_letter)
+    assert len(dead) == 1
+    assert len(dead[0][1]) == MAX_DEAD_LETTER_FIELDS + 2  # with job_entry and deliveries
+    assert dead[0][1]["job_id"] == job.job_id
+    result = JobResult.decode(await redis.get(keys.refresh_result(job.job_id)) or "")
+    assert result.error.endswith("was set aside as a dead letter")
+    assert await _nothing_pending(redis, keys)
 
 
 async def test_a_job_within_the_delivery_limit_is_answered_normally(
