@@ -1,7 +1,7 @@
 """The lower bound of any queued design: the same refresh done in the request handler.
 
 `python -m bench.baseline --port P` serves `POST /refresh`, which fetches and records
-the version in-process (the worker's own Refresher: the same fetch, HSET and PUBLISH)
+the version in-process (the worker's own Refresher: the same fetch and the same write)
 and answers like the real API. No stream, no worker, no result channel.
 """
 
@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from shared.keys import ServiceKeys
+from shared.plan import NO_REPLY
 from shared.settings import Settings
 from shared.store import StateStore
 from wa_version_client.deployment import connect
@@ -38,7 +39,8 @@ def create_app(settings: Settings) -> Starlette:
 
     async def refresh(request: Request) -> JSONResponse:
         refresher: Refresher = request.state.refresher
-        result = await refresher.refresh()
+        # The worker's own steps, for a batch of no jobs: fetch, then record (one write).
+        result = await refresher.record(await refresher.fetch(), NO_REPLY)
         data = {"refreshed": True, **result.state.to_json()}
         return JSONResponse({"status": True, "code": 200, "message": "ok", "data": data})
 

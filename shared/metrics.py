@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import (
@@ -23,7 +24,6 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from shared.keys import ServiceKeys
-from shared.store import Command
 from wa_version_client.contract import VersionState
 from wa_version_client.deployment import RedisClient, read_state
 
@@ -32,25 +32,35 @@ log = logging.getLogger(__name__)
 FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
-def fetch_writes(keys: ServiceKeys, *, ok: bool, seconds: float) -> list[Command]:
-    """Count one upstream fetch and its duration."""
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """Additions to the counters hash, made by the write they count (see shared/plan.py)."""
+
+    whole: tuple[tuple[str, int], ...] = ()  # HINCRBY field by
+    sums: tuple[tuple[str, float], ...] = ()  # HINCRBYFLOAT field by
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(self.whole + other.whole, self.sums + other.sums)
+
+
+NO_COUNTS = Counts()
+
+
+def fetch_counts(*, ok: bool, seconds: float) -> Counts:
+    """One upstream fetch and its duration."""
     bucket = next((f"{le:g}" for le in FETCH_BUCKETS if seconds <= le), "+Inf")
-    return [
-        ("HINCRBY", keys.metrics, "fetches_ok" if ok else "fetches_error", "1"),
-        ("HINCRBY", keys.metrics, f"fetch_bucket:{bucket}", "1"),
-        ("HINCRBYFLOAT", keys.metrics, "fetch_seconds_sum", repr(seconds)),
-    ]
+    whole = (("fetches_ok" if ok else "fetches_error", 1), (f"fetch_bucket:{bucket}", 1))
+    return Counts(whole, (("fetch_seconds_sum", seconds),))
 
 
-def older_upstream_writes(keys: ServiceKeys) -> list[Command]:
-    """Count a fetch that found an older build than the stored one (a rollout under way)."""
-    return [("HINCRBY", keys.metrics, "fetches_older", "1")]
+# A fetch that found an older build than the stored one (a rollout under way).
+OLDER_UPSTREAM = Counts((("fetches_older", 1),))
 
 
-def jobs_writes(keys: ServiceKeys, answered: str, count: int) -> list[Command]:
-    """Count jobs answered: "fetched" (by their own fetch), "coalesced" (by a fetch made
-    for another job), or "not_needed" (inside the min interval)."""
-    return [("HINCRBY", keys.metrics, f"jobs_{answered}", str(count))] if count else []
+def jobs_counts(answered: str, count: int) -> Counts:
+    """Jobs answered: "fetched" (by their own fetch), "coalesced" (by a fetch made for
+    another job), or "not_needed" (inside the min interval)."""
+    return Counts(((f"jobs_{answered}", count),)) if count else NO_COUNTS
 
 
 class WebMetrics:

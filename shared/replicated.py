@@ -1,36 +1,29 @@
 """A guarded write that counts only once replicas have it and the sentinels still name
 its server as the primary (REDIS_WAIT_REPLICAS; see shared/store.py and the README's
-High availability).
+High availability): the script's STORE sections, WAIT, then the check of the primary.
+What tells others of the write (the messages, the answers stored for callers, letting
+the jobs go: the TELL sections) is the caller's to run once this returns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
 
 from shared.errors import NotReplicated
+from shared.plan import Plan
+from shared.write_script import STORE, WriteScript
 from wa_version_client.deployment import settled_primary
-
-# What waits for the replicas' acknowledgement: what tells others of a write (the
-# messages, the answers stored for callers, letting the jobs go) happens only once the
-# write would survive a failover.
-AFTER_REPLICATION = frozenset({"PUBLISH", "SET", "XACK"})
 
 # How long a write waits for a failover under way to end before it is told whether the
 # server it went to is the primary: about what the sentinels take to finish one.
 SETTLE_WITHIN = 5.0
 
 
-async def write_replicated(
-    redis: Redis,
-    script: AsyncScript,
-    keys: Sequence[str],
-    args: Sequence[str | int],
-    wait: tuple[int, int],
+async def store_replicated(
+    redis: Redis, script: WriteScript, plan: Plan, wait: tuple[int, int]
 ) -> bool:
-    """Run `script` on one connection, then WAIT (`wait`: replicas, milliseconds) on it.
+    """Run the STORE sections of `plan` on one connection, then WAIT (`wait`: replicas,
+    milliseconds) on it.
 
     False when the script did not write (its guard failed); NotReplicated when fewer
     replicas acknowledged, when the connection was replaced before WAIT answered, or when
@@ -39,7 +32,7 @@ async def write_replicated(
     replicas, timeout_ms = wait
     async with redis.client() as one:  # one connection: WAIT sees its writes
         connection = await one.client_id()
-        if not await script(list(keys), list(args), client=one):
+        if not await script.run(plan, STORE, client=one):
             return False
         acknowledged = int(await one.wait(replicas, timeout_ms))
         if await one.client_id() != connection:

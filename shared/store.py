@@ -1,62 +1,49 @@
-"""Writing the stored state in one round trip, together with whatever must go with it.
+"""The stored state, and the one way anything is written: decide → plan → write.
+
+    decide  the state machine (shared/transitions.py) makes the stored state a new one;
+    plan    a value (shared/plan.py): that state with rev + 1, its announcement, the
+            counters, the jobs' answers and acknowledgements;
+    write   one Lua script (shared/write_script.py) runs the plan, guarded by the rev.
+
+`StateStore.commit` does the three, for the worker's fetches and the API's pins alike;
+`StateStore.answer` writes answers that change no state the same way.
 
 The worker holding the lease is nearly always the only writer, so it keeps the state it
-last wrote and decides on that, without reading first. Every write carries `rev` + 1
-and runs only if the stored `rev` is still the one decided on (a Lua script, so the
-check and the writes are atomic); if another writer got there first (a pin, a worker
-from before a lease handover), the state is read again and the decision made again.
-The answers to the jobs and their acknowledgement ride in the same script, so they are
-stored exactly when the state they report is; so does the entry of each change in the
-history list.
+last wrote and decides on that, without reading first. The state is written only if the
+stored `rev` is still the one decided on; if another writer got there first (a pin, a
+worker from before a lease handover), the state is read again and the decision made
+again. The answers to the jobs and their acknowledgement ride in the same script, so they
+are stored exactly when the state they report is; so does the entry of each change in
+the history list.
 
 With `wait_replicas` (REDIS_WAIT_REPLICAS), nothing is announced before it is safe from
 a failover: the script writes the state and the history; WAIT, on the same connection,
 asks that many replicas to acknowledge them, and (with Sentinel) the sentinels must still
 name the server written to as the primary; only then are the messages published, the
 answers stored and the jobs acknowledged. Otherwise `NotReplicated` is raised and nobody
-hears of the write: the jobs stay pending and are answered again.
+hears of the write: the jobs stay pending and are answered again. Answers that change no
+state announce no change, and run whole at once.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from redis.asyncio import Redis
 
 from shared.errors import ConfigError, MessageError, NotReplicated, StateConflict
+from shared.job_results import JobResult
 from shared.keys import ServiceKeys
-from shared.replicated import AFTER_REPLICATION, write_replicated
+from shared.plan import NO_REPLY, Plan, Reply, plan_change, plan_reply
+from shared.replicated import store_replicated
 from shared.settings import Settings
 from shared.transitions import Applied, Transition
+from shared.write_script import TELL, WriteScript
 from wa_version_client.contract import PublishedVersion, VersionState, epoch_ms, readable_state
 from wa_version_client.deployment import RedisClient
 
 log = logging.getLogger(__name__)
-
-
-# A Redis command as words: ("SET", key, value, "PX", "60000").
-Command = tuple[str, ...]
-FollowUp = Callable[[Applied], Sequence[Command]]
-
-# KEYS[1]: the state hash. ARGV[1]: the rev the writes were decided on, as it was stored
-# (compared as text: a value Python and Lua would read differently cannot pass for
-# another). ARGV[2…]: the commands, each as its word count followed by its words. All
-# run, or none.
-_GUARDED_WRITE = """
-if (redis.call('HGET', KEYS[1], 'rev') or '') ~= ARGV[1] then
-  return 0
-end
-local i = 2
-while i <= #ARGV do
-  local n = tonumber(ARGV[i])
-  redis.call(unpack(ARGV, i + 1, i + n))
-  i = i + n + 1
-end
-return 1
-"""
-
 
 # Writers racing each other settle in a write or two; more means something is wrong.
 MAX_WRITE_ATTEMPTS = 10
@@ -74,14 +61,16 @@ class StateStore:
         wait_replicas: int = 0,
         wait_timeout: float = 1.0,
     ) -> None:
-        if wait_replicas and not isinstance(redis, Redis):
-            raise ConfigError("waiting for replicas is not supported on a Redis Cluster yet")
         self._redis = redis
         self._keys = keys
-        self._history_length = history_length
-        self._wait_replicas = wait_replicas
+        self._script = WriteScript(redis, keys, history_length=history_length)
         self._wait = (wait_replicas, int(wait_timeout * 1000))  # WAIT's arguments
-        self._script = redis.register_script(_GUARDED_WRITE)
+        # The deployment WAIT goes to: one server (and its replicas), or none at all.
+        self._waits_on: Redis | None = None
+        if wait_replicas:
+            if not isinstance(redis, Redis):
+                raise ConfigError("waiting for replicas is not supported on a Redis Cluster yet")
+            self._waits_on = redis
         self._known: VersionState | None = None
         self._known_rev = ""  # the rev field as stored when `_known` was read or written
         self._unannounced: PublishedVersion | None = None  # written, NotReplicated
@@ -107,9 +96,10 @@ class StateStore:
         self._known, self._known_rev = readable_state(raw), str(raw.get("rev", ""))
         return self._known
 
-    async def commit(self, decide: Transition, follow_up: FollowUp | None = None) -> Applied:
-        """Write what `decide` makes of the current state, with `follow_up`'s commands.
+    async def commit(self, decide: Transition, reply: Reply = NO_REPLY) -> Applied:
+        """Write what `decide` makes of the stored state, with `reply` for its jobs.
 
+        Returns the decision as written: its state carries the rev it is stored under.
         Raises `StateConflict` when the state changed under MAX_WRITE_ATTEMPTS writes.
         """
         state = self._known if self._known is not None else await self.read()
@@ -118,28 +108,16 @@ class StateStore:
                 # A new hash (first run, or Redis lost its data) starts a new epoch, so
                 # subscribers that saw a higher seq before still accept what follows.
                 state = replace(state, epoch=epoch_ms())
-            applied = decide(state)
-            written = replace(applied.state, rev=state.rev + 1)
-            applied = replace(applied, state=written)
-            commands = [self._state_write(written)]
-            if applied.changed is not None:
-                announcement = applied.changed.encode()
-                commands.append(("PUBLISH", self._keys.version_changed, announcement))
-                commands.append(("LPUSH", self._keys.history, announcement))
-                last = str(self._history_length - 1)
-                commands.append(("LTRIM", self._keys.history, "0", last))
-            elif (pending := self._unannounced_in(written)) is not None:
-                # A change written earlier but never announced (NotReplicated) survived:
-                # announce it now, or subscribers would hear of it only at their re-read.
-                commands.append(("PUBLISH", self._keys.version_changed, pending.encode()))
-            commands.extend(follow_up(applied) if follow_up else ())
+            decided = decide(state)
+            applied = replace(decided, state=replace(decided.state, rev=state.rev + 1))
+            plan = plan_change(self._known_rev, applied, reply, self._unannounced)
             try:
-                done = await self._write_guarded(commands)
+                written = await self._write(plan)
             except NotReplicated:
                 self._unannounced = applied.changed or self._unannounced
                 raise
-            if done:
-                self._known, self._known_rev = written, str(written.rev)
+            if written:
+                self._known, self._known_rev = applied.state, str(applied.state.rev)
                 self._unannounced = None
                 return applied
             state = await self._read_again()
@@ -147,26 +125,21 @@ class StateStore:
             f"the stored version state changed under {MAX_WRITE_ATTEMPTS} writes in a row"
         )
 
-    def _unannounced_in(self, state: VersionState) -> PublishedVersion | None:
-        """The change written but not announced, if `state` is still the state it made."""
-        pending = self._unannounced
-        if pending is None or pending.order != (state.epoch, state.seq):
-            return None
-        return pending if pending.version == state.version else None
+    async def answer(self, reply: Reply, answer: JobResult | None) -> None:
+        """Write `reply` with no state: every job in it told `answer` (jobs that needed no
+        fetch, jobs set aside; None when the reply only acknowledges)."""
+        await self._write(plan_reply(reply, answer))
 
-    async def _write_guarded(self, commands: Sequence[Command]) -> bool:
-        """Run `commands` if the rev is still the one decided on; whether they ran."""
-        guard = [self._keys.version]
-        if not self._wait_replicas:
-            return bool(await self._script(guard, [self._known_rev, *_words(commands)]))
-        assert isinstance(self._redis, Redis)  # a cluster is refused in __init__
-        later = [c for c in commands if c[0] in AFTER_REPLICATION]
-        now = [c for c in commands if c[0] not in AFTER_REPLICATION]
-        if not await write_replicated(
-            self._redis, self._script, guard, [self._known_rev, *_words(now)], self._wait
-        ):
+    async def _write(self, plan: Plan) -> bool:
+        """Run `plan`; False when its guard found the state changed and nothing was written.
+
+        A plan with no state runs whole at once: it announces no change to wait for.
+        """
+        if self._waits_on is None or plan.state is None:
+            return bool(await self._script.run(plan))
+        if not await store_replicated(self._waits_on, self._script, plan, self._wait):
             return False
-        await self.send(later)
+        await self._script.run(plan, TELL)
         return True
 
     async def _read_again(self) -> VersionState:
@@ -194,24 +167,3 @@ class StateStore:
             except MessageError as exc:
                 log.warning("skipping a history entry: %s", exc)
         return decoded
-
-    async def send(self, commands: Sequence[Command]) -> None:
-        """Run `commands` in one round trip (a pipeline, not a transaction)."""
-        if not commands:
-            return
-        pipe = self._redis.pipeline(transaction=False)
-        for command in commands:
-            pipe.execute_command(*command)
-        await pipe.execute()
-
-    def _state_write(self, state: VersionState) -> Command:
-        fields = [word for pair in state.to_hash().items() for word in pair]
-        return ("HSET", self._keys.version, *fields)
-
-
-def _words(commands: Sequence[Command]) -> list[str | int]:
-    words: list[str | int] = []
-    for command in commands:
-        words.append(len(command))
-        words.extend(command)
-    return words

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.peers.job import HEADERS
-from worker.fetch import BROWSER_HEADERS
+from worker.sources import BROWSER_HEADERS
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow

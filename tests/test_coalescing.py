@@ -10,11 +10,22 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from devtools.stub_upstream import StubUpstream
+from shared.job_results import BatchResult
 from shared.keys import ServiceKeys
 from shared.refresh_client import refresh_client
 from shared.settings import Settings
-from tests.support import AUTH, REFRESH, publish_version, running_api, running_worker, wait_until
+from tests.support import (
+    AUTH,
+    REFRESH,
+    next_message,
+    publish_version,
+    running_api,
+    running_worker,
+    wait_until,
+)
+from wa_version_client.contract import RefreshJob, epoch_ms
 from worker import gathering
+from worker.main import run_worker
 
 
 async def _queued(redis: Redis, keys: ServiceKeys, count: int) -> bool:
@@ -166,3 +177,26 @@ async def test_jobs_that_keep_arriving_are_gathered_before_one_fetch(
     assert upstream.fetches == 1
     assert all(r.refreshed and r.error == "" for r in results)
     assert len({r.state.last_refreshed for r in results}) == 1
+
+
+async def test_a_batch_past_luas_unpack_limit_is_answered_and_acknowledged_in_one_go(
+    settings: Settings, upstream: StubUpstream, redis: Redis, keys: ServiceKeys
+) -> None:
+    """8,500 jobs queued, more than Redis's Lua unpacks at once (about 8,000): one fetch
+    answers them all in one message, each answer stored, every entry acknowledged."""
+    jobs = [RefreshJob.new(force=True, deadline_ms=epoch_ms() + 60_000) for _ in range(8_500)]
+    pipe = redis.pipeline(transaction=False)
+    for job in jobs:
+        pipe.xadd(keys.refresh_jobs, job.to_fields())  # type: ignore[arg-type]  # str fields
+    await pipe.execute()
+    async with redis.pubsub() as pubsub:
+        await pubsub.subscribe(keys.refresh_results)
+        await run_worker(settings, asyncio.Event(), burst=True)
+        batch = BatchResult.decode(await next_message(pubsub))
+    assert sorted(batch.job_ids) == sorted(job.job_id for job in jobs)
+    assert (batch.result.refreshed, batch.result.error) == (True, "")
+    assert upstream.fetches == 1
+    assert await redis.exists(*(keys.refresh_result(job.job_id) for job in jobs)) == len(jobs)
+    assert not await _delivered(redis, keys, 1)  # nothing left pending
+    counted = await redis.hgetall(keys.metrics)
+    assert (counted["jobs_fetched"], counted["jobs_coalesced"]) == ("1", "8499")

@@ -1,4 +1,5 @@
-"""What a batch of jobs gets, in words: which jobs still matter, and the log line of the answer."""
+"""What a batch of jobs gets: which jobs still matter, the reply written for them, and
+the log line of the answer."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import logging
 from collections.abc import Sequence
 
 from shared.job_results import JobResult
+from shared.metrics import NO_COUNTS, Counts
+from shared.plan import Reply
 from wa_version_client.contract import RefreshJob, epoch_ms
 from worker.refresher import Outcome
+from worker.stream import Entry
 
 log = logging.getLogger("worker.consumer")  # the consumer's lines, wherever they are made
 
@@ -19,6 +23,25 @@ def live(jobs: Sequence[RefreshJob]) -> list[RefreshJob]:
     if len(live) < len(jobs):
         log.info("dropping %d refresh jobs nobody waits for any more", len(jobs) - len(live))
     return live
+
+
+def reply_to(
+    entries: Sequence[Entry],
+    jobs: Sequence[RefreshJob],
+    result_ttl: float,
+    *,
+    counts: Counts = NO_COUNTS,
+    set_aside: tuple[dict[str, str], ...] = (),
+) -> Reply:
+    """The reply that answers `jobs` (each answer kept `result_ttl` seconds) and
+    acknowledges every one of `entries`, whether it held a job to answer or not."""
+    return Reply(
+        job_ids=tuple(job.job_id for job in jobs),
+        entry_ids=tuple(entry_id for entry_id, _ in entries),
+        result_ttl_ms=int(result_ttl * 1000),
+        counts=counts,
+        set_aside=set_aside,
+    )
 
 
 def said(outcome: Outcome, result: JobResult) -> str:

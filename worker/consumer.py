@@ -19,22 +19,24 @@ from redis.exceptions import RedisError, ResponseError
 
 from shared.job_results import JobResult
 from shared.keys import ServiceKeys
+from shared.metrics import jobs_counts
 from shared.settings import Settings
-from shared.store import Command
-from wa_version_client.contract import RefreshJob, VersionState
+from wa_version_client.contract import VersionState
 from wa_version_client.deployment import REDIS_DOWN, RedisClient
 from wa_version_client.runtime import Backoff, Trouble, cancel_and_wait
-from worker.answers import live, log_answer, said
-from worker.dead_letter import set_aside_poison
+from worker.answers import live, log_answer, reply_to, said
+from worker.dead_letter import log_set_aside, sort_out_poison
 from worker.gathering import fetch_joining, rest_of_burst
 from worker.lease import Lease, LeaseKeeper
-from worker.refresher import AnswerWrites, Refresher
-from worker.stream import Entry, JobStream, decode_jobs, stream_lost
+from worker.refresher import Refresher
+from worker.stream import BLOCK_MS, Entry, JobStream, decode_jobs, stream_lost
 
 log = logging.getLogger(__name__)
 
 # How many jobs' excused deliveries are remembered (far more than are ever in hand).
 MAX_EXCUSED = 10_000
+# In burst mode a read waits this long for new jobs before the stream counts as empty.
+BURST_BLOCK_MS = 10
 
 UNEXPECTED_FAILURE = "the worker failed to handle the refresh; the failure is in its log"
 DEAD_LETTERED = JobResult(
@@ -45,7 +47,11 @@ DEAD_LETTERED = JobResult(
 
 
 class JobConsumer:
-    """Answers refresh jobs while it holds the lease. Run `run(stop)` until `stop` is set."""
+    """Answers refresh jobs while it holds the lease. Run `run(stop)` until `stop` is set.
+
+    With `burst=True` (arq's burst mode, for tests) `run` also returns as soon as every
+    job in the stream, pending or new, is answered, instead of waiting for more.
+    """
 
     def __init__(
         self,
@@ -55,6 +61,7 @@ class JobConsumer:
         refresher: Refresher,
         *,
         name: str,
+        burst: bool = False,
     ) -> None:
         self._redis = redis
         self._store = refresher.store
@@ -69,7 +76,8 @@ class JobConsumer:
             lease, settings.worker_lease_ttl, name=name, on_gain=self._claim_everything
         )
         self._leading = self._keeper.leading
-        self._stream = JobStream(redis, keys, name)
+        self._burst = burst
+        self._stream = JobStream(redis, keys, name, block_ms=BURST_BLOCK_MS if burst else BLOCK_MS)
         # Set when every pending job must be claimed before reading new ones.
         self._claim_all = True
         self._next_claim = 0.0
@@ -82,6 +90,7 @@ class JobConsumer:
         # too late for that fetch): the next step takes its result.
         self._reading: asyncio.Task[list[Entry]] | None = None
         self._min_interval = refresher.min_interval
+        self._result_ttl = settings.result_ttl
 
     @property
     def leading(self) -> bool:
@@ -89,7 +98,7 @@ class JobConsumer:
         return self._leading.is_set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Answer jobs until `stop` is set.
+        """Answer jobs until `stop` is set (in burst mode, or until none is left).
 
         A stop while waiting for jobs ends at once (whatever an abandoned read took stays
         pending, and the next reader claims it). A stop while jobs are in hand gives them
@@ -125,7 +134,7 @@ class JobConsumer:
         while not self._stop.is_set():
             await self._leading.wait()
             try:
-                await self._step()
+                found_none = await self._step()
             except Exception as exc:  # whatever Redis answers, the loop goes on
                 self._claim_all = True  # what was in hand is pending: claim it again
                 if isinstance(exc, REDIS_DOWN):
@@ -138,6 +147,8 @@ class JobConsumer:
             else:
                 backoff.reset()
                 trouble.recovered()
+                if self._burst and found_none:
+                    return
 
     async def _stop_work(self, work: asyncio.Task[None]) -> None:
         await self._stop.wait()
@@ -149,9 +160,10 @@ class JobConsumer:
             log.warning("stopping: handing back the jobs in hand after %gs", grace)
         work.cancel()
 
-    async def _step(self) -> None:
+    async def _step(self) -> bool:
+        """Answer the next jobs; whether a read of new jobs found none (nothing to do)."""
         try:
-            entries = await self._next_entries()
+            entries, new = await self._next_entries()
             if len(entries) > 1:
                 entries = await rest_of_burst(self._stream, entries)
             if entries:
@@ -160,6 +172,7 @@ class JobConsumer:
                 for entry_id, _ in self._holding:
                     self._excused.pop(entry_id, None)
                 self._holding = []
+            return new and not entries
         except ResponseError as exc:
             if not stream_lost(exc):
                 raise
@@ -169,21 +182,23 @@ class JobConsumer:
             level = logging.INFO if str(exc).startswith("NOGROUP") else logging.WARNING
             log.log(level, "the job stream or its group is gone (%s): making them", exc)
             await self._stream.create_group()
+            return False
 
-    async def _next_entries(self) -> list[Entry]:
+    async def _next_entries(self) -> tuple[list[Entry], bool]:
+        """The next jobs to answer, and whether they are new ones (not claimed)."""
         for reading in self._take_reading():
             # A read that was under way when the last fetch ended: its jobs are next.
-            return await reading
+            return await reading, True
         if self._claim_all:
             entries = await self._claim(min_idle=0)
             await self._stream.forget_other_consumers()
             self._claim_all = False
-            return entries
+            return entries, False
         if time.monotonic() >= self._next_claim:
             # A backstop: jobs that another reader took during a lease handover.
             self._next_claim = time.monotonic() + self._settings.job_claim_idle
-            return await self._claim(min_idle=self._settings.job_claim_idle)
-        return await self._stream.read()
+            return await self._claim(min_idle=self._settings.job_claim_idle), False
+        return await self._stream.read(), True
 
     def _take_reading(self) -> list[asyncio.Task[list[Entry]]]:
         reading, self._reading = self._reading, None
@@ -192,55 +207,46 @@ class JobConsumer:
     async def _claim(self, *, min_idle: float) -> list[Entry]:
         """Claimed pending jobs, less those delivered too often (answered as dead letters)."""
         entries = await self._stream.claim(min_idle=min_idle)
-        kept, poison = await set_aside_poison(
-            self._redis,
-            self._keys,
-            self.name,
-            entries,
-            self._settings.job_max_deliveries,
-            excused=self._excused,
+        max_deliveries = self._settings.job_max_deliveries
+        sorted_out = await sort_out_poison(
+            self._redis, self._keys, self.name, entries, max_deliveries, excused=self._excused
         )
-        for entry_id, _ in poison:
-            self._excused.pop(entry_id, None)
-        if poison:
-            await self._store.send(self._answer_writes(poison, decode_jobs(poison), DEAD_LETTERED))
-        return kept
+        if sorted_out.poison:
+            poison = sorted_out.poison
+            reply = reply_to(
+                poison, decode_jobs(poison), self._result_ttl, set_aside=sorted_out.copies
+            )
+            await self._store.answer(reply, DEAD_LETTERED)
+            log_set_aside(self._keys, len(poison), max_deliveries)
+            for entry_id, _ in poison:
+                self._excused.pop(entry_id, None)
+        return sorted_out.kept
 
     async def _handle(self, entries: Sequence[Entry]) -> None:
         """Answer `entries` and the jobs that arrive while their fetch is under way."""
         jobs = live(decode_jobs(entries))
         if not jobs:
-            await self._store.send(self._answer_writes(entries, (), None))
+            await self._store.answer(reply_to(entries, (), self._result_ttl), None)  # acked only
             return
         try:
             if (answer := await self._refresher.not_needed(jobs)) is not None:
-                writes = self._writes_for(entries, jobs)
-                await self._refresher.answer_not_needed(answer, len(jobs), writes)
+                counts = jobs_counts("not_needed", len(jobs))
+                reply = reply_to(entries, jobs, self._result_ttl, counts=counts)
+                await self._store.answer(reply, answer)
                 log_answer(f"not needed (last attempt within {self._min_interval:g}s)", jobs)
                 return
             gathered = await fetch_joining(self._stream, self._refresher.fetch)
             self._reading, outcome = gathered.reading, gathered.outcome
             entries = self._holding = [*entries, *gathered.entries]
             jobs = [*jobs, *live(decode_jobs(gathered.entries))]
-            result = await self._refresher.record(
-                outcome, len(jobs), self._writes_for(entries, jobs)
-            )
+            reply = reply_to(entries, jobs, self._result_ttl)
+            result = await self._refresher.record(outcome, reply)
         except RedisError:
             raise  # the job loop retries; the jobs stay pending and are claimed again
         except Exception:
             log.exception("refresh of %d jobs failed unexpectedly", len(jobs))
             self._claim_all = True  # jobs read while it failed are pending: claim them next
             failed = JobResult(refreshed=False, error=UNEXPECTED_FAILURE, state=VersionState())
-            await self._store.send(self._answer_writes(entries, jobs, failed))
+            await self._store.answer(reply_to(entries, jobs, self._result_ttl), failed)
             return
         log_answer(said(outcome, result), jobs)
-
-    def _writes_for(self, entries: Sequence[Entry], jobs: Sequence[RefreshJob]) -> AnswerWrites:
-        return lambda result: self._answer_writes(entries, jobs, result)
-
-    def _answer_writes(
-        self, entries: Sequence[Entry], jobs: Sequence[RefreshJob], result: JobResult | None
-    ) -> list[Command]:
-        return self._stream.answer_writes(
-            entries, jobs, result, result_ttl=self._settings.result_ttl
-        )

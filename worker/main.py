@@ -41,8 +41,12 @@ def upstream_client(settings: Settings) -> httpx.AsyncClient:
     return httpx.AsyncClient(timeout=timeout, follow_redirects=True, max_redirects=MAX_REDIRECTS)
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
-    """Answer refresh jobs until `stop` is set; the job in hand is finished first."""
+async def run_worker(settings: Settings, stop: asyncio.Event, *, burst: bool = False) -> None:
+    """Answer refresh jobs until `stop` is set; the job in hand is finished first.
+
+    With `burst`, return as soon as no job is left in the stream, pending or new, and
+    enqueue no scheduled refresh (arq's burst mode: for tests and one-off runs).
+    """
     hide(*settings.secrets())  # a credential in WA_VERSION_URL, say, never reaches a log
     redis = connect(settings.redis_url)
     keys = ServiceKeys(settings.redis_prefix)
@@ -52,14 +56,16 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             VersionFetcher(settings, http),
             settings.refresh_min_interval,
         )
-        consumer = JobConsumer(redis, keys, settings, refresher, name=worker_name())
-        schedule = asyncio.create_task(AutoRefresh(redis, keys, settings).run())
-        following = asyncio.create_task(follow_primary(redis), name="follow-primary")
+        consumer = JobConsumer(redis, keys, settings, refresher, name=worker_name(), burst=burst)
+        schedule = AutoRefresh(redis, keys, settings)
+        helpers = [asyncio.create_task(follow_primary(redis), name="follow-primary")]
+        if not burst:
+            helpers.append(asyncio.create_task(schedule.run(), name="refresh-schedule"))
         log.info("worker %s started", consumer.name)
         try:
             await consumer.run(stop)
         finally:
-            await cancel_and_wait(schedule, following)
+            await cancel_and_wait(*helpers)
             await redis.aclose()
     log.info("worker %s stopped", consumer.name)
 

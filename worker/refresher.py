@@ -1,28 +1,27 @@
 """What answering refresh jobs means: whether to fetch, the fetch, and recording it.
 
 The consumer decides which jobs one fetch answers (worker/consumer.py); this module
-makes the fetch and writes its outcome, with the answers, in one atomic step.
+makes the fetch and writes its outcome, with the jobs' reply, through the one write path
+(shared/store.py: decide → plan → write).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 
 from shared import transitions
 from shared.errors import FetchError
 from shared.job_results import JobResult
-from shared.metrics import fetch_writes, jobs_writes, older_upstream_writes
-from shared.store import Command, StateStore
-from shared.transitions import Applied, Transition
+from shared.metrics import fetch_counts, jobs_counts
+from shared.plan import Reply, fetched_answer
+from shared.store import StateStore
+from shared.transitions import Transition
 from wa_version_client.contract import RefreshJob, utc_now
 from worker.fetch import Fetched, VersionFetcher
-
-# The commands that go with an answer (storing and publishing it, acknowledging the jobs),
-# written in the same atomic step as the state the answer reports.
-AnswerWrites = Callable[[JobResult], Sequence[Command]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,17 +33,31 @@ class Outcome:
     seconds: float
     at: datetime
 
-    def decide(self) -> Transition:
-        """The state change this outcome makes, whatever the state it meets."""
+    @property
+    def event(self) -> Transition:
+        """The state change this outcome makes, ready to meet whatever state is stored."""
         if self.fetched is not None:
-            version, source = self.fetched.version, self.fetched.source
-            return lambda state: transitions.fetched(state, version, self.at, source=source)
-        return lambda state: transitions.failed(state, self.error, self.at)
+            found = self.fetched
+            return partial(
+                transitions.fetched, version=found.version, now=self.at, source=found.source
+            )
+        return partial(transitions.failed, error=self.error, now=self.at)
+
+    def counted(self, reply: Reply) -> Reply:
+        """`reply` counting this fetch, and its jobs as answered by it: the first as
+        fetched, the others as coalesced."""
+        jobs = len(reply.job_ids)
+        counts = (
+            fetch_counts(ok=self.fetched is not None, seconds=self.seconds)
+            + jobs_counts("fetched", min(jobs, 1))
+            + jobs_counts("coalesced", max(jobs - 1, 0))
+        )
+        return replace(reply, counts=reply.counts + counts)
 
 
 @dataclass(slots=True)
 class Refresher:
-    """Fetches, records and publishes; says when no fetch is needed."""
+    """Fetches and records; says when no fetch is needed."""
 
     store: StateStore
     fetcher: VersionFetcher
@@ -63,10 +76,6 @@ class Refresher:
             return JobResult(refreshed=False, error="", state=state)
         return None
 
-    async def answer_not_needed(self, result: JobResult, jobs: int, then: AnswerWrites) -> None:
-        """Write the answer of jobs that needed no fetch, and count them."""
-        await self.store.send([*jobs_writes(self.store.keys, "not_needed", jobs), *then(result)])
-
     async def fetch(self) -> Outcome:
         """Ask upstream once (retries included); a failure is an outcome too."""
         started = time.monotonic()
@@ -76,25 +85,7 @@ class Refresher:
             return Outcome(None, str(exc), time.monotonic() - started, utc_now())
         return Outcome(fetched, "", time.monotonic() - started, utc_now())
 
-    async def record(self, outcome: Outcome, jobs: int, then: AnswerWrites | None) -> JobResult:
-        """Write what `outcome` does to the state, the answer to `jobs` jobs with `then`."""
-        keys = self.store.keys
-        counted = [
-            *fetch_writes(keys, ok=outcome.fetched is not None, seconds=outcome.seconds),
-            *jobs_writes(keys, "fetched", min(jobs, 1)),
-            *jobs_writes(keys, "coalesced", max(jobs - 1, 0)),
-        ]
-
-        def follow_up(applied: Applied) -> Sequence[Command]:
-            older = older_upstream_writes(keys) if applied.older_upstream else []
-            return [*counted, *older, *(then(_result(applied)) if then else ())]
-
-        return _result(await self.store.commit(outcome.decide(), follow_up))
-
-    async def refresh(self, then: AnswerWrites | None = None, jobs: int = 0) -> JobResult:
-        """Fetch once and record the outcome, for `jobs` jobs."""
-        return await self.record(await self.fetch(), jobs, then)
-
-
-def _result(applied: Applied) -> JobResult:
-    return JobResult(refreshed=True, error=applied.error, state=applied.state)
+    async def record(self, outcome: Outcome, reply: Reply) -> JobResult:
+        """Write what `outcome` does to the state, with `reply` for the jobs it answers;
+        what they are told."""
+        return fetched_answer(await self.store.commit(outcome.event, outcome.counted(reply)))

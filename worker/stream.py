@@ -1,7 +1,7 @@
 """The job stream as one member of the workers' consumer group sees it.
 
-Reading new jobs, claiming pending ones, and the commands that answer and acknowledge
-them. Which to do when is the consumer's business (worker/consumer.py).
+Reading new jobs and claiming pending ones. Which to do when is the consumer's business
+(worker/consumer.py); answering and acknowledging them is a write (shared/plan.py).
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ from typing import Any
 from redis.exceptions import ResponseError
 
 from shared.errors import MessageError
-from shared.job_results import BatchResult, JobResult
 from shared.keys import ServiceKeys
-from shared.store import Command
 from wa_version_client.contract import RefreshJob
 from wa_version_client.deployment import RedisClient
 
@@ -35,15 +33,19 @@ BLOCK_MS = 1000
 class JobStream:
     """`<prefix>:refresh-jobs` read by `consumer` in the group `workers`."""
 
-    def __init__(self, redis: RedisClient, keys: ServiceKeys, consumer: str) -> None:
+    def __init__(
+        self, redis: RedisClient, keys: ServiceKeys, consumer: str, *, block_ms: int = BLOCK_MS
+    ) -> None:
         self._redis = redis
         self._keys = keys
         self._consumer = consumer
+        self._block_ms = block_ms
 
-    async def read(self, block_ms: int = BLOCK_MS) -> list[Entry]:
-        """New jobs: wait up to `block_ms` for the first, then take all that are queued."""
+    async def read(self, block_ms: int | None = None) -> list[Entry]:
+        """New jobs: wait up to `block_ms` (by default the stream's) for the first, then
+        take all that are queued."""
         entries: list[Entry] = []
-        block: int | None = block_ms
+        block: int | None = self._block_ms if block_ms is None else block_ms
         while len(entries) < MAX_BATCH:
             reply: Any = await self._redis.xreadgroup(
                 self._keys.workers_group,
@@ -106,33 +108,6 @@ class JobStream:
                 await self._redis.xgroup_delconsumer(
                     self._keys.refresh_jobs, self._keys.workers_group, consumer["name"]
                 )
-
-    def answer_writes(
-        self,
-        entries: Sequence[Entry],
-        jobs: Sequence[RefreshJob],
-        result: JobResult | None,
-        *,
-        result_ttl: float,
-    ) -> list[Command]:
-        """Store and publish `result` for `jobs`, then acknowledge `entries`.
-
-        Acknowledging comes last: until it runs the jobs stay pending, and after a crash
-        the next reader claims and answers them.
-        """
-        commands: list[Command] = []
-        if jobs and result is not None:
-            encoded = result.encode()
-            ttl_ms = str(int(result_ttl * 1000))
-            for job in jobs:
-                commands.append(
-                    ("SET", self._keys.refresh_result(job.job_id), encoded, "PX", ttl_ms)
-                )
-            batch = BatchResult(tuple(job.job_id for job in jobs), result)
-            commands.append(("PUBLISH", self._keys.refresh_results, batch.encode(encoded)))
-        ids = (entry_id for entry_id, _ in entries)
-        commands.append(("XACK", self._keys.refresh_jobs, self._keys.workers_group, *ids))
-        return commands
 
 
 def stream_lost(error: ResponseError) -> bool:

@@ -14,7 +14,7 @@ import redis
 import redis.asyncio
 
 REVISION = re.compile(rb'\\?"client_revision\\?":\s*(\d+)')
-# worker.fetch.BROWSER_HEADERS, copied (this file cannot import the project in the arq
+# worker.sources.BROWSER_HEADERS, copied (this file cannot import the project in the arq
 # virtualenv): the stub upstream, as the real one, answers 400 without them.
 HEADERS = {
     "User-Agent": (

@@ -10,8 +10,8 @@ import pytest
 
 from devtools import upstream_pages as pages
 from devtools.stub_upstream import MOBILE_PATH, StubUpstream
-from worker.fetch import BROWSER_HEADERS
 from worker.revision import parse_revision
+from worker.sources import BROWSER_HEADERS
 
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 "

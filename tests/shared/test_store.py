@@ -16,7 +16,10 @@ from redis.asyncio import Redis
 from devtools.embedded import RedisServer
 from shared import transitions
 from shared.errors import NotReplicated, StateConflict
+from shared.job_results import JobResult
 from shared.keys import ServiceKeys
+from shared.metrics import Counts
+from shared.plan import Reply
 from shared.store import MAX_WRITE_ATTEMPTS, StateStore
 from shared.transitions import Applied
 from tests.support import wait_until
@@ -73,22 +76,44 @@ async def test_a_write_by_someone_else_makes_it_decide_again(fake: Redis) -> Non
     assert applied.state.version == WAVersion(2, 3000, 5)  # the other writer's version kept
 
 
-async def test_follow_up_commands_run_with_the_write_that_succeeds(fake: Redis) -> None:
-    """Commands riding with a write run once, with the attempt that is stored."""
+async def test_a_reply_rides_once_with_the_write_that_succeeds(fake: Redis) -> None:
+    """What goes with a write (counters, answers) is written once, with the attempt that is
+    stored: after a lost race, the answer reports the state of the attempt that won."""
     store = StateStore(fake, KEYS)
     await store.commit(fetched(1))
     await StateStore(fake, KEYS).commit(fetched(2))
+    reply = Reply(job_ids=("job",), result_ttl_ms=60_000, counts=Counts((("jobs_fetched", 1),)))
+    await store.commit(fetched(3), reply)
+    assert await fake.hget(KEYS.metrics, "jobs_fetched") == "1"
+    stored = JobResult.decode(await fake.get(KEYS.refresh_result("job")) or "")
+    assert (stored.refreshed, stored.state.seq) == (True, 3)  # decided on the rival's seq 2
 
-    def follow_up(applied: Applied) -> list[tuple[str, ...]]:
-        return [("RPUSH", "unit:log", str(applied.state.rev))]
 
-    await store.commit(fetched(3), follow_up)
-    assert await fake.lrange("unit:log", 0, -1) == ["3"]
+async def test_an_answer_without_a_state_leaves_the_state_alone(fake: Redis) -> None:
+    """Answers that change no state (no fetch needed, set aside) are written unguarded:
+    whatever rev is stored, the answers are stored and the hash is untouched."""
+    await fake.hset(KEYS.version, mapping={"rev": "7", "string": "2.3000.1"})
+    result = JobResult(False, "", VersionState(version=WAVersion(2, 3000, 1)))
+    await StateStore(fake, KEYS).answer(Reply(("a", "b"), result_ttl_ms=60_000), result)
+    assert (
+        await fake.mget(KEYS.refresh_result("a"), KEYS.refresh_result("b")) == [result.encode()] * 2
+    )
+    assert await fake.hgetall(KEYS.version) == {"rev": "7", "string": "2.3000.1"}
 
 
-async def test_run_sends_plain_commands(fake: Redis) -> None:
-    await StateStore(fake, KEYS).send([("SET", "unit:a", "1"), ("SET", "unit:b", "2")])
-    assert await fake.mget("unit:a", "unit:b") == ["1", "2"]
+async def test_a_counter_garbled_by_hand_does_not_stop_the_write(
+    fake: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A counter holding text: that one is not added to (and the log says so); the state,
+    the answer and the other counters are written."""
+    await fake.hset(KEYS.metrics, "fetches_ok", "lots")
+    whole = (("fetches_ok", 1), ("jobs_fetched", 1))
+    reply = Reply(("job",), result_ttl_ms=60_000, counts=Counts(whole))
+    applied = await StateStore(fake, KEYS).commit(fetched(1), reply)
+    assert applied.state.rev == 1
+    assert await fake.hmget(KEYS.metrics, ["fetches_ok", "jobs_fetched"]) == ["lots", "1"]
+    assert await fake.exists(KEYS.refresh_result("job"))
+    assert "1 counters in unit:metrics are not numbers" in caplog.text
 
 
 async def test_a_rev_lua_cannot_read_is_written_over_not_spun_on(fake: Redis) -> None:
@@ -205,23 +230,24 @@ async def test_a_write_no_replica_acknowledged_is_announced_to_nobody(
     redis: Redis, keys: ServiceKeys
 ) -> None:
     """With wait_replicas and a server that has no replica: NotReplicated is raised, and
-    neither the version-changed message nor the follow-up's XACK/PUBLISH is sent."""
+    neither the version-changed message nor the job's answer nor its XACK is sent."""
     store = StateStore(redis, keys, wait_replicas=1, wait_timeout=0.05)
     entry_id = str(await redis.xadd(keys.refresh_jobs, {"job": "1"}))
     await redis.xgroup_create(keys.refresh_jobs, keys.workers_group, id="0")
     await redis.xreadgroup(keys.workers_group, "w", {keys.refresh_jobs: ">"})
-    follow_up: list[tuple[str, ...]] = [("XACK", keys.refresh_jobs, keys.workers_group, entry_id)]
+    reply = Reply(job_ids=("job",), entry_ids=(entry_id,), result_ttl_ms=60_000)
     heard: list[str] = []
     async with redis.pubsub() as pubsub:
         await pubsub.subscribe(keys.version_changed)
         with pytest.raises(NotReplicated, match="0 of 1 replicas"):
-            await store.commit(fetched(1), lambda applied: follow_up)
+            await store.commit(fetched(1), reply)
         while (message := await pubsub.get_message(timeout=0.2)) is not None:
             if message["type"] == "message":
                 heard.append(message["data"])
     assert heard == []
     pending = await redis.xpending(keys.refresh_jobs, keys.workers_group)
     assert pending["pending"] == 1
+    assert not await redis.exists(keys.refresh_result("job"))
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from devtools.stub_upstream import StubUpstream
 from shared.errors import NotReplicated
 from shared.job_results import JobResult
 from shared.keys import ServiceKeys
+from shared.plan import MAX_DEAD_LETTER_FIELDS, NO_REPLY
 from shared.refresh_client import RefreshClient
 from shared.refresh_client import refresh_client as running_refresh_client
 from shared.settings import Settings
@@ -43,6 +44,15 @@ async def consumer(
         finally:
             stop.set()
             await task
+
+
+async def answer_waiting(redis: Redis, keys: ServiceKeys, settings: Settings, name: str) -> None:
+    """Run a JobConsumer in burst mode: until every job in the stream, pending or new, is
+    answered."""
+    async with httpx.AsyncClient() as http:
+        refresher = Refresher(StateStore(redis, keys), VersionFetcher(settings, http), 600)
+        worker = JobConsumer(redis, keys, settings, refresher, name=name, burst=True)
+        await worker.run(asyncio.Event())
 
 
 @contextlib.asynccontextmanager
@@ -90,8 +100,8 @@ async def test_jobs_of_a_dead_reader_are_claimed_and_answered(
             # "dead" takes the job and holds the lease, then vanishes without acking.
             await redis.xreadgroup(keys.workers_group, "dead", {keys.refresh_jobs: ">"})
             await redis.set(keys.worker_lease, "dead", px=300)
-            async with consumer(redis, keys, settings, "heir"):
-                result = await client.waiter.wait(job.job_id, answer, 10)
+            await answer_waiting(redis, keys, settings, "heir")
+            result = await client.waiter.wait(job.job_id, answer, 10)
     assert result.refreshed is True
     assert result.error == ""
     pending = await redis.xpending(keys.refresh_jobs, keys.workers_group)
@@ -106,8 +116,8 @@ async def test_jobs_past_their_deadline_are_dropped_without_a_fetch(
     """Nobody waits for an expired job: it is acknowledged, and the upstream is not asked."""
     await redis.xgroup_create(keys.refresh_jobs, keys.workers_group, id="0", mkstream=True)
     await enqueue(redis, keys, RefreshJob.new(force=True, deadline_ms=epoch_ms() - 1), maxlen=100)
-    async with consumer(redis, keys, settings, "w"):
-        await wait_until(lambda: _nothing_pending(redis, keys))
+    await answer_waiting(redis, keys, settings, "w")
+    assert await _nothing_pending(redis, keys)
     assert upstream.fetches == 0
 
 
@@ -115,14 +125,14 @@ async def test_a_job_that_does_not_decode_is_acknowledged(
     redis: Redis, keys: ServiceKeys, settings: Settings, upstream: StubUpstream
 ) -> None:
     """Garbage on the stream is logged and acknowledged; the jobs around it are answered."""
-    async with (
-        refresh_client(redis, keys, settings) as client,
-        consumer(redis, keys, settings, "w"),
-    ):
-        await redis.xadd(keys.refresh_jobs, {"junk": "1"})
-        result = await client.refresh(force=True)
-        await wait_until(lambda: _nothing_pending(redis, keys))
-    assert result.refreshed is True
+    jobs = [RefreshJob.new(force=True, deadline_ms=epoch_ms() + 10_000) for _ in range(2)]
+    await enqueue(redis, keys, jobs[0], maxlen=100)
+    await redis.xadd(keys.refresh_jobs, {"junk": "1"})
+    await enqueue(redis, keys, jobs[1], maxlen=100)
+    await answer_waiting(redis, keys, settings, "w")
+    assert await _nothing_pending(redis, keys)
+    for job in jobs:
+        assert JobResult.decode(await redis.get(keys.refresh_result(job.job_id)) or "").refreshed
 
 
 async def test_a_lost_stream_and_group_are_recreated(
@@ -148,9 +158,8 @@ async def test_answers_are_stored_for_callers_that_missed_the_message(
 ) -> None:
     """Each job's answer is kept under its own key for result_ttl, besides the broadcast."""
     job = RefreshJob.new(force=True, deadline_ms=epoch_ms() + 10_000)
-    async with consumer(redis, keys, settings, "w"):
-        await enqueue(redis, keys, job, maxlen=100)
-        await wait_until(lambda: _exists(redis, keys.refresh_result(job.job_id)))
+    await enqueue(redis, keys, job, maxlen=100)
+    await answer_waiting(redis, keys, settings, "w")
     stored = JobResult.decode(await redis.get(keys.refresh_result(job.job_id)) or "")
     ttl = await redis.pttl(keys.refresh_result(job.job_id))
     assert stored.refreshed is True
@@ -207,10 +216,6 @@ async def _nothing_pending(redis: Redis, keys: ServiceKeys) -> bool:
     return int(pending["pending"]) == 0 and await redis.xlen(keys.refresh_jobs) > 0
 
 
-async def _exists(redis: Redis, key: str) -> bool:
-    return bool(await redis.exists(key))
-
-
 async def answer_after_two_dead_readers(
     redis: Redis, keys: ServiceKeys, settings: Settings
 ) -> tuple[RefreshJob, JobResult]:
@@ -222,8 +227,8 @@ async def answer_after_two_dead_readers(
             entry_id = await enqueue(redis, keys, job, maxlen=100)
             await redis.xreadgroup(keys.workers_group, "dead-1", {keys.refresh_jobs: ">"})
             await redis.xclaim(keys.refresh_jobs, keys.workers_group, "dead-2", 0, [entry_id])
-            async with consumer(redis, keys, settings, "third"):
-                return job, await client.waiter.wait(job.job_id, answer, 10)
+            await answer_waiting(redis, keys, settings, "third")
+            return job, await client.waiter.wait(job.job_id, answer, 10)
 
 
 async def test_a_job_delivered_too_often_is_set_aside_and_answered(
@@ -240,6 +245,29 @@ async def test_a_job_delivered_too_often_is_set_aside_and_answered(
     assert dead[0][1]["deliveries"] == "3"
     assert (await redis.xpending(keys.refresh_jobs, keys.workers_group))["pending"] == 0
     assert upstream.fetches == 0
+
+
+async def test_a_job_of_thousands_of_fields_is_set_aside_with_the_first_hundred(
+    redis: Redis, keys: ServiceKeys, make_settings: SettingsFactory, upstream: StubUpstream
+) -> None:
+    """A job carrying 5,000 extra fields (more than Lua unpacks at once) that kept killing
+    its readers: its dead letter keeps its first MAX_DEAD_LETTER_FIELDS fields, and it is
+    answered and acknowledged instead of failing the write for ever."""
+    settings = make_settings(job_max_deliveries=1)
+    job = RefreshJob.new(force=True, deadline_ms=epoch_ms() + 10_000)
+    fields = {**job.to_fields(), **{f"extra-{i}": "x" for i in range(5_000)}}
+    await redis.xgroup_create(keys.refresh_jobs, keys.workers_group, id="0", mkstream=True)
+    entry_id = await redis.xadd(keys.refresh_jobs, fields)  # type: ignore[arg-type]
+    await redis.xreadgroup(keys.workers_group, "dead-1", {keys.refresh_jobs: ">"})
+    await redis.xclaim(keys.refresh_jobs, keys.workers_group, "dead-2", 0, [entry_id])
+    await answer_waiting(redis, keys, settings, "third")
+    dead: Any = await redis.xrange(keys.dead_letter)
+    assert len(dead) == 1
+    assert len(dead[0][1]) == MAX_DEAD_LETTER_FIELDS + 2  # with job_entry and deliveries
+    assert dead[0][1]["job_id"] == job.job_id
+    result = JobResult.decode(await redis.get(keys.refresh_result(job.job_id)) or "")
+    assert result.error.endswith("was set aside as a dead letter")
+    assert await _nothing_pending(redis, keys)
 
 
 async def test_a_job_within_the_delivery_limit_is_answered_normally(
@@ -276,11 +304,11 @@ class StoreThatFailsFirst(StateStore):
         super().__init__(redis, keys)
         self.failures = failures
 
-    async def commit(self, decide: Any, follow_up: Any = None) -> Any:
+    async def commit(self, decide: Any, reply: Any = NO_REPLY) -> Any:
         if self.failures > 0:
             self.failures -= 1
             raise NotReplicated("0 of 1 replicas acknowledged the write within 10 ms")
-        return await super().commit(decide, follow_up)
+        return await super().commit(decide, reply)
 
 
 async def test_redis_failing_while_a_job_is_in_hand_does_not_make_it_a_dead_letter(
@@ -291,16 +319,14 @@ async def test_redis_failing_while_a_job_is_in_hand_does_not_make_it_a_dead_lett
     job_max_deliveries 2 the job is still answered, not set aside."""
     settings = make_settings(job_max_deliveries=2)
     store = StoreThatFailsFirst(redis, keys, failures=4)
-    async with refresh_client(redis, keys, settings) as client, httpx.AsyncClient() as http:
+    job = RefreshJob.new(force=True, deadline_ms=epoch_ms() + 10_000)
+    await enqueue(redis, keys, job, maxlen=100)
+    async with httpx.AsyncClient() as http:
         refresher = Refresher(store, VersionFetcher(settings, http), 600)
-        worker = JobConsumer(redis, keys, settings, refresher, name="w")
-        stop = asyncio.Event()
-        running = asyncio.create_task(worker.run(stop))
-        try:
-            result = await client.enqueue_and_wait(force=True)
-        finally:
-            stop.set()
-            await running
+        worker = JobConsumer(redis, keys, settings, refresher, name="w", burst=True)
+        await worker.run(asyncio.Event())  # the job loop's backoff after each failure: ~0.75 s
     assert store.failures == 0
+    result = JobResult.decode(await redis.get(keys.refresh_result(job.job_id)) or "")
     assert (result.refreshed, result.error) == (True, "")
     assert await redis.xlen(keys.dead_letter) == 0
+    assert await _nothing_pending(redis, keys)
