@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
-from shared.errors import NotReplicated
-from wa_version_client.deployment import settled_primary
+from shared.errors import ConfigError, NotReplicated
+from wa_version_client.deployment import Deployment, RedisClient
 
 # What waits for the replicas' acknowledgement: what tells others of a write (the
 # messages, the answers stored for callers, letting the jobs go) happens only once the
@@ -23,8 +23,18 @@ AFTER_REPLICATION = frozenset({"PUBLISH", "SET", "XACK"})
 SETTLE_WITHIN = 5.0
 
 
+def replicating(deployment: Deployment | None) -> Deployment:
+    """`deployment`, once it is known to let a write wait for its replicas; else ConfigError."""
+    if deployment is None:
+        raise ConfigError("waiting for replicas needs the deployment the client belongs to")
+    if not deployment.replicated_writes:
+        raise ConfigError(f"waiting for replicas is not supported on {deployment.description} yet")
+    return deployment
+
+
 async def write_replicated(
-    redis: Redis,
+    deployment: Deployment,
+    redis: RedisClient,
     script: AsyncScript,
     keys: Sequence[str],
     args: Sequence[str | int],
@@ -37,7 +47,7 @@ async def write_replicated(
     the sentinels no longer name the server written to as the primary.
     """
     replicas, timeout_ms = wait
-    async with redis.client() as one:  # one connection: WAIT sees its writes
+    async with deployment.one_connection(redis) as one:  # one connection: WAIT sees its writes
         connection = await one.client_id()
         if not await script(list(keys), list(args), client=one):
             return False
@@ -51,7 +61,7 @@ async def write_replicated(
         raise NotReplicated(
             f"{acknowledged} of {replicas} replicas acknowledged the write within {timeout_ms} ms"
         )
-    primary = await settled_primary(redis, within=SETTLE_WITHIN)
+    primary = await deployment.settled_primary(redis, within=SETTLE_WITHIN)
     if address is not None and primary is not None and primary != address:
         # A former primary, frozen and thawed during a failover, took the write: it is lost
         # when the sentinels demote it, so nobody may hear of it.

@@ -23,15 +23,13 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from redis.asyncio import Redis
-
-from shared.errors import ConfigError, MessageError, NotReplicated, StateConflict
+from shared.errors import MessageError, NotReplicated, StateConflict
 from shared.keys import ServiceKeys
-from shared.replicated import AFTER_REPLICATION, write_replicated
+from shared.replicated import AFTER_REPLICATION, replicating, write_replicated
 from shared.settings import Settings
 from shared.transitions import Applied, Transition
 from wa_version_client.contract import PublishedVersion, VersionState, epoch_ms, readable_state
-from wa_version_client.deployment import RedisClient
+from wa_version_client.deployment import Deployment, RedisClient
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +71,13 @@ class StateStore:
         history_length: int = 100,
         wait_replicas: int = 0,
         wait_timeout: float = 1.0,
+        deployment: Deployment | None = None,
     ) -> None:
-        if wait_replicas and not isinstance(redis, Redis):
-            raise ConfigError("waiting for replicas is not supported on a Redis Cluster yet")
+        # The deployment `redis` belongs to, asked how a write waits for its replicas.
+        self._replicated = replicating(deployment) if wait_replicas else None
         self._redis = redis
         self._keys = keys
         self._history_length = history_length
-        self._wait_replicas = wait_replicas
         self._wait = (wait_replicas, int(wait_timeout * 1000))  # WAIT's arguments
         self._script = redis.register_script(_GUARDED_WRITE)
         self._known: VersionState | None = None
@@ -95,6 +93,7 @@ class StateStore:
             history_length=settings.history_length,
             wait_replicas=settings.redis_wait_replicas,
             wait_timeout=settings.redis_wait_timeout,
+            deployment=settings.deployment,
         )
 
     @property
@@ -157,13 +156,13 @@ class StateStore:
     async def _write_guarded(self, commands: Sequence[Command]) -> bool:
         """Run `commands` if the rev is still the one decided on; whether they ran."""
         guard = [self._keys.version]
-        if not self._wait_replicas:
+        if self._replicated is None:
             return bool(await self._script(guard, [self._known_rev, *_words(commands)]))
-        assert isinstance(self._redis, Redis)  # a cluster is refused in __init__
         later = [c for c in commands if c[0] in AFTER_REPLICATION]
         now = [c for c in commands if c[0] not in AFTER_REPLICATION]
+        args = [self._known_rev, *_words(now)]
         if not await write_replicated(
-            self._redis, self._script, guard, [self._known_rev, *_words(now)], self._wait
+            self._replicated, self._redis, self._script, guard, args, self._wait
         ):
             return False
         await self.send(later)

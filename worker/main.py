@@ -15,7 +15,6 @@ from shared.keys import ServiceKeys
 from shared.logs import hide
 from shared.settings import Settings
 from shared.store import StateStore
-from wa_version_client.deployment import connect, follow_primary
 from wa_version_client.runtime import cancel_and_wait
 from worker.consumer import JobConsumer
 from worker.fetch import VersionFetcher
@@ -44,7 +43,7 @@ def upstream_client(settings: Settings) -> httpx.AsyncClient:
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     """Answer refresh jobs until `stop` is set; the job in hand is finished first."""
     hide(*settings.secrets())  # a credential in WA_VERSION_URL, say, never reaches a log
-    redis = connect(settings.redis_url)
+    redis = settings.deployment.connect()
     keys = ServiceKeys(settings.redis_prefix)
     async with upstream_client(settings) as http:
         refresher = Refresher(
@@ -54,7 +53,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         )
         consumer = JobConsumer(redis, keys, settings, refresher, name=worker_name())
         schedule = asyncio.create_task(AutoRefresh(redis, keys, settings).run())
-        following = asyncio.create_task(follow_primary(redis), name="follow-primary")
+        following = asyncio.create_task(
+            settings.deployment.follow_primary(redis), name="follow-primary"
+        )
         log.info("worker %s started", consumer.name)
         try:
             await consumer.run(stop)
