@@ -11,6 +11,7 @@ check that needs no server: the client-alone test runs it on the declared floor 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -43,6 +44,8 @@ _RELIED_ON: tuple[tuple[Any, str], ...] = (
     (RedisCluster, "initialize"),
     (RedisCluster, "execute_command"),  # every command but a pipeline's goes through it
 )
+# redis._parsers' asyncio RESP3 parsers, pure Python and hiredis.
+_PARSERS = ("_AsyncRESP3Parser", "_AsyncHiredisParser")
 # Keyword arguments a subscribed connection is driven with.
 _PARAMETERS = ((AbstractConnection.read_response, ("timeout", "push_request")),)
 
@@ -50,16 +53,17 @@ _PARAMETERS = ((AbstractConnection.read_response, ("timeout", "push_request")),)
 def missing() -> list[str]:
     """What this module relies on that the installed redis-py lacks; empty when all is there."""
     connection = Connection(protocol=3)  # not connected: no I/O
-    instance = (
-        (connection, "_writer"),  # set by connect(); no public accessor
-        (connection, "_parser"),
-        (getattr(connection, "_parser", None), "handle_push_response"),
+    # The parsers a RESP3 connection reads with (7.2 picks its RESP3 one while connecting).
+    parsers = importlib.import_module("redis._parsers")
+    resp3, hiredis = (getattr(parsers, name, None) for name in _PARSERS)
+    relied_on = (
+        *((owner.__name__, owner, name) for owner, name in _RELIED_ON),
+        ("Connection()", connection, "_writer"),  # set by connect(); no public accessor
+        ("Connection()", connection, "_parser"),
+        (_PARSERS[0], resp3, "handle_push_response"),
+        (_PARSERS[1], hiredis, "handle_push_response"),
     )
-    gaps = [
-        f"{getattr(owner, '__name__', type(owner).__name__)}.{name}"
-        for owner, name in (*_RELIED_ON, *instance)
-        if not hasattr(owner, name)
-    ]
+    gaps = [f"{label}.{name}" for label, owner, name in relied_on if not hasattr(owner, name)]
     for function, names in _PARAMETERS:
         accepted = inspect.signature(function).parameters
         gaps += [f"{function.__qualname__}({name}=…)" for name in names if name not in accepted]
@@ -92,7 +96,8 @@ def take_every_push(connection: AbstractConnection, on_push: Callable[[list[Any]
     Every frame, whatever its type (pub/sub, but also a tracking invalidation any client
     can redirect here, or a maintenance notice), must be consumed, or it would be taken
     for a command's reply and shift every reply after it. Both parsers (Python, hiredis)
-    give each push to their `handle_push_response` and return what it returns. The
+    give each push to their `handle_push_response` and return what it returns. Called
+    once connected: redis-py 7.2 puts its RESP3 parser in place while connecting. The
     public hooks (`set_pubsub_push_handler` and its siblings) cover one type each, on a
     parser with no public accessor, and a maintenance notice that does not parse comes
     back as None, a reply: so the whole dispatcher is replaced.
