@@ -54,7 +54,10 @@ def missing() -> list[str]:
     """What this module relies on that the installed redis-py lacks; empty when all is there."""
     connection = Connection(protocol=3)  # not connected: no I/O
     # The parsers a RESP3 connection reads with (7.2 picks its RESP3 one while connecting).
-    parsers = importlib.import_module("redis._parsers")
+    try:
+        parsers: object = importlib.import_module("redis._parsers")
+    except ImportError:
+        parsers = None
     resp3, hiredis = (getattr(parsers, name, None) for name in _PARSERS)
     relied_on = (
         *((owner.__name__, owner, name) for owner, name in _RELIED_ON),
