@@ -24,7 +24,7 @@ from wa_version_client import _redis_compat as compat
 from wa_version_client._cluster_url import ClusterTarget, parse_cluster_url
 from wa_version_client._connection import client_options
 from wa_version_client._deployment import (
-    Deployment,
+    HostsDeployment,
     OnMessage,
     OnSubscribed,
     Subscription,
@@ -43,7 +43,7 @@ POOL_HEADROOM = 4
 QUEUE_WAIT = 5.0
 
 
-class ClusterDeployment(Deployment):
+class ClusterDeployment(HostsDeployment[ClusterTarget]):
     """The cluster `target` names; with `replica`, reads (and subscriptions) go to a
     replica of the slot when there is one."""
 
@@ -51,28 +51,9 @@ class ClusterDeployment(Deployment):
     # Not yet: WAIT would need the connection to the slot's primary that made the write.
     replicated_writes = False
 
-    def __init__(self, target: ClusterTarget, *, replica: bool = False) -> None:
-        self._target = target
-        self._replica = replica
-
     @classmethod
     def from_url(cls, url: str) -> ClusterDeployment:
         return cls(parse_cluster_url(url))
-
-    @property
-    def reads_primary(self) -> bool:
-        return not self._replica
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        return self._target.secrets
-
-    @property
-    def tls(self) -> bool:
-        return self._target.tls
-
-    def replicas(self) -> Deployment:
-        return ClusterDeployment(self._target, replica=True)
 
     def check_prefix(self, prefix: str) -> None:
         require_hash_tag(prefix)

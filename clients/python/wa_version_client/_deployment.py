@@ -16,7 +16,7 @@ import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
@@ -132,3 +132,40 @@ class Deployment(ABC):
         """A client of `client`'s pool bound to one connection, for a write and the WAIT
         after it; ConfigError where writes cannot wait for replicas."""
         raise ConfigError(f"waiting for replicas is not supported on {self.description} yet")
+
+
+class _Target(Protocol):
+    """What a several-hosts URL names (wa_version_client._url_parts)."""
+
+    @property
+    def secrets(self) -> tuple[str, ...]: ...
+
+    @property
+    def tls(self) -> bool: ...
+
+
+TargetT = TypeVar("TargetT", bound=_Target)
+
+
+class HostsDeployment(Deployment, Generic[TargetT]):
+    """A deployment named by a several-hosts URL (Sentinel, Cluster): what the URL names,
+    and whether its clients read from replicas (`replicas()`)."""
+
+    def __init__(self, target: TargetT, *, replica: bool = False) -> None:
+        self._target = target
+        self._replica = replica
+
+    @property
+    def reads_primary(self) -> bool:
+        return not self._replica
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return self._target.secrets
+
+    @property
+    def tls(self) -> bool:
+        return self._target.tls
+
+    def replicas(self) -> Deployment:
+        return type(self)(self._target, replica=True)

@@ -32,7 +32,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from wa_version_client import _redis_compat as compat
 from wa_version_client._connection import client_options, subscriber_options
-from wa_version_client._deployment import FOLLOW_INTERVAL, Deployment, RedisClient
+from wa_version_client._deployment import FOLLOW_INTERVAL, HostsDeployment, RedisClient
 from wa_version_client._logs import hide
 from wa_version_client._sentinel_url import SentinelTarget, parse_sentinel_url
 from wa_version_client._server import ServerDeployment
@@ -43,33 +43,14 @@ from wa_version_client._url_parts import tls_options
 SENTINEL_WAIT = 1.0
 
 
-class SentinelDeployment(ServerDeployment):
+class SentinelDeployment(HostsDeployment[SentinelTarget], ServerDeployment):
     """The primary (or, with `replica`, a replica) the sentinels of `target` name."""
 
     description = "a Sentinel deployment"
 
-    def __init__(self, target: SentinelTarget, *, replica: bool = False) -> None:
-        self._target = target
-        self._replica = replica
-
     @classmethod
     def from_url(cls, url: str) -> SentinelDeployment:
         return cls(parse_sentinel_url(url))
-
-    @property
-    def reads_primary(self) -> bool:
-        return not self._replica
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        return self._target.secrets
-
-    @property
-    def tls(self) -> bool:
-        return self._target.tls
-
-    def replicas(self) -> Deployment:
-        return SentinelDeployment(self._target, replica=True)
 
     def env_options(self, env: Mapping[str, str]) -> dict[str, str]:
         return {"sentinel_password": env.get("REDIS_SENTINEL_PASSWORD", "")}
