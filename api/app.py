@@ -26,7 +26,6 @@ from shared.metrics import WebMetrics
 from shared.refresh_client import refresh_client
 from shared.settings import Settings
 from shared.store import StateStore
-from wa_version_client.deployment import connect
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +37,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     Redis may not be up yet: requests answer 503 meanwhile, rather than the process
     failing to start.
     """
-    redis = connect(settings.redis_url)
+    redis = settings.deployment.connect()
     keys = ServiceKeys(settings.redis_prefix)
     limiter = FailedAuthLimiter(
         redis, keys, limit=settings.auth_failure_limit, window=settings.auth_failure_window

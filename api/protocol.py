@@ -8,6 +8,11 @@
   uvicorn's plain-text 400.
 
 The Procfile selects it: `uvicorn … --http api.protocol:GuardedHttpProtocol`.
+
+This module is the only one that reaches into uvicorn (tests/test_layout.py checks): it
+subclasses an undocumented protocol class and overrides the methods uvicorn and its
+httptools parser call on it. tests/api/test_uvicorn_compat.py checks them against the
+installed uvicorn, pinned to CHECKED_WITH, and fails loudly when an upgrade moves one.
 """
 
 from __future__ import annotations
@@ -20,6 +25,18 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from api.envelope import STATUS_MESSAGES
 from wa_version_client.runtime import EnvReader
+
+# The uvicorn releases this module was read against and tested on.
+CHECKED_WITH = frozenset({"0.55.0"})
+# The methods of HttpToolsProtocol it overrides, which uvicorn and the httptools parser
+# call; it also uses the `transport` and `loop` they set.
+RELIED_ON = (
+    "connection_made",
+    "on_message_begin",
+    "on_headers_complete",
+    "connection_lost",
+    "send_400_response",  # what data_received calls on a parse error
+)
 
 # Long enough for any real client on a slow link, short enough that holding connections
 # open costs an attacker a new one every few seconds. uvicorn makes the protocol, not the

@@ -19,7 +19,7 @@ from shared.logs import request_id
 from shared.results import ResultWaiter
 from shared.settings import Settings
 from wa_version_client.contract import RefreshJob, VersionState, epoch_ms, utc_now
-from wa_version_client.deployment import RedisClient, enqueue, follow_primary, read_state
+from wa_version_client.deployment import RedisClient, enqueue, read_state
 from wa_version_client.runtime import cancel_and_wait
 
 
@@ -88,13 +88,16 @@ async def refresh_client(
 ) -> AsyncIterator[RefreshClient]:
     """A RefreshClient whose result subscription runs for the block's duration.
 
-    Redis may be down on entry: the subscription keeps retrying meanwhile. On Sentinel,
-    the client's connections follow the primary the sentinels name (follow_primary).
+    Redis may be down on entry: the subscription keeps retrying meanwhile. `redis` is a
+    client of `settings.deployment`, whose connections follow the primary (on Sentinel,
+    the one the sentinels name).
     """
-    waiter = ResultWaiter(redis, keys)
+    deployment = settings.deployment
+    waiter = ResultWaiter(deployment, redis, keys)
     listening = asyncio.create_task(waiter.run(), name="result-waiter")
-    following = asyncio.create_task(follow_primary(redis), name="follow-primary")
+    following = asyncio.create_task(deployment.follow_primary(redis), name="follow-primary")
     try:
         yield RefreshClient(redis, keys, settings, waiter)
     finally:
         await cancel_and_wait(listening, following)
+        await waiter.aclose()

@@ -9,18 +9,31 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from shared.errors import NotReplicated
+from shared.errors import ConfigError, NotReplicated
 from shared.plan import Plan
 from shared.write_script import STORE, WriteScript
-from wa_version_client.deployment import settled_primary
+from wa_version_client.deployment import Deployment, RedisClient
 
 # How long a write waits for a failover under way to end before it is told whether the
 # server it went to is the primary: about what the sentinels take to finish one.
 SETTLE_WITHIN = 5.0
 
 
+def replicating(deployment: Deployment | None) -> Deployment:
+    """`deployment`, once it is known to let a write wait for its replicas; else ConfigError."""
+    if deployment is None:
+        raise ConfigError("waiting for replicas needs the deployment the client belongs to")
+    if not deployment.replicated_writes:
+        raise ConfigError(f"waiting for replicas is not supported on {deployment.description} yet")
+    return deployment
+
+
 async def store_replicated(
-    redis: Redis, script: WriteScript, plan: Plan, wait: tuple[int, int]
+    deployment: Deployment,
+    redis: RedisClient,
+    script: WriteScript,
+    plan: Plan,
+    wait: tuple[int, int],
 ) -> bool:
     """Run the STORE sections of `plan` on one connection, then WAIT (`wait`: replicas,
     milliseconds) on it.
@@ -30,7 +43,7 @@ async def store_replicated(
     the sentinels no longer name the server written to as the primary.
     """
     replicas, timeout_ms = wait
-    async with redis.client() as one:  # one connection: WAIT sees its writes
+    async with deployment.one_connection(redis) as one:  # one connection: WAIT sees its writes
         connection = await one.client_id()
         if not await script.run(plan, STORE, client=one):
             return False
@@ -44,7 +57,7 @@ async def store_replicated(
         raise NotReplicated(
             f"{acknowledged} of {replicas} replicas acknowledged the write within {timeout_ms} ms"
         )
-    primary = await settled_primary(redis, within=SETTLE_WITHIN)
+    primary = await deployment.settled_primary(redis, within=SETTLE_WITHIN)
     if address is not None and primary is not None and primary != address:
         # A former primary, frozen and thawed during a failover, took the write: it is lost
         # when the sentinels demote it, so nobody may hear of it.

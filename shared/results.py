@@ -1,9 +1,9 @@
 """Awaiting the answers to refresh jobs without polling and without a connection each.
 
-One subscription per process receives every batch result and resolves the futures of
-the jobs this process is waiting for. A result is also stored briefly under its own key:
-it is read after each (re)subscription, when messages may have been lost, and once more
-when a wait times out.
+One subscription per process (the deployment's: wa_version_client.deployment) receives
+every batch result and resolves the futures of the jobs this process is waiting for. A
+result is also stored briefly under its own key: it is read after each (re)subscription,
+when messages may have been lost, and once more when a wait times out.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from shared.errors import MessageError, ResultTimeout
 from shared.job_results import BatchResult, JobResult
 from shared.keys import ServiceKeys
-from wa_version_client.deployment import RedisClient, Subscription
+from wa_version_client.deployment import Deployment, RedisClient, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -26,21 +26,26 @@ LAST_LOOK = 0.5
 
 
 class ResultWaiter:
-    """Hands each job's result to whoever `expect`ed it. Run `run()` as a task."""
+    """Hands each job's result to whoever `expect`ed it. Run `run()` as a task, then
+    `aclose()`. `redis` (a client of `deployment`) reads a stored answer at the end of a
+    wait; the subscription holds a connection of its own."""
 
-    def __init__(self, redis: RedisClient, keys: ServiceKeys) -> None:
+    def __init__(self, deployment: Deployment, redis: RedisClient, keys: ServiceKeys) -> None:
         self._redis = redis
         self._keys = keys
         self._waiting: dict[str, asyncio.Future[JobResult]] = {}
-        self.subscription = Subscription(
-            redis,
+        self.subscription: Subscription = deployment.subscribe(
             [keys.refresh_results],
             on_message=self._on_message,
             on_subscribed=self._recover_missed,
+            max_backoff=2.0,
         )
 
     async def run(self) -> None:
         await self.subscription.run()
+
+    async def aclose(self) -> None:
+        await self.subscription.aclose()
 
     @contextmanager
     def expect(self, job_id: str) -> Iterator[asyncio.Future[JobResult]]:
@@ -69,7 +74,7 @@ class ResultWaiter:
                     return result
         raise ResultTimeout(f"no worker answered the refresh within {within:g}s")
 
-    async def _on_message(self, channel: str, data: str) -> None:
+    def _on_message(self, channel: str, data: str) -> None:
         try:
             batch = BatchResult.decode(data)
         except MessageError as exc:
@@ -79,10 +84,13 @@ class ResultWaiter:
             self._resolve(job_id, batch.result)
 
     async def _recover_missed(self) -> None:
+        """Read the answers stored for the jobs waited for, on the subscription's connection:
+        read there, after SUBSCRIBE, an answer this misses is one the subscription hears."""
         job_ids = list(self._waiting)
         if not job_ids:
             return
-        stored = await self._redis.mget([self._keys.refresh_result(j) for j in job_ids])
+        names = [self._keys.refresh_result(j) for j in job_ids]
+        stored = await self.subscription.command("MGET", *names)
         for job_id, text in zip(job_ids, stored, strict=True):
             if text is not None and (result := _decoded(job_id, text)) is not None:
                 self._resolve(job_id, result)

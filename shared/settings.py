@@ -7,6 +7,7 @@ which the web process requires (see `Settings.require_admin_secret`).
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -14,11 +15,9 @@ from shared.errors import ConfigError
 from wa_version_client import runtime
 from wa_version_client.deployment import (
     DEFAULT_REDIS_URL,
-    check_prefix_fits,
-    check_redis_url,
-    is_cluster_url,
+    Deployment,
+    deployment_for,
     redis_url_from_env,
-    url_secrets,
 )
 from wa_version_client.runtime import EnvReader
 
@@ -79,6 +78,9 @@ class Settings:
     worker_lease_ttl: float = 5.0
     # On SIGTERM the worker finishes the jobs in hand for this long, then hands them back.
     worker_shutdown_grace: float = 5.0
+    # The deployment redis_url names, chosen once (wa_version_client.deployment): every
+    # process connects, follows the primary and waits for replicas through it.
+    deployment: Deployment = field(init=False, repr=False, compare=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -122,10 +124,13 @@ class Settings:
         for url in self.version_urls:
             if not url.startswith(("http://", "https://", "file://")):
                 raise ConfigError(f"WA_VERSION_URL entry {url[:80]!r} is not http(s):// or file://")
-        check_redis_url(self.redis_url)
-        check_prefix_fits(self.redis_url, self.redis_prefix)
-        if self.redis_wait_replicas and is_cluster_url(self.redis_url):
-            raise ConfigError("REDIS_WAIT_REPLICAS is not supported on a Redis Cluster yet")
+        deployment = deployment_for(self.redis_url)
+        deployment.check_prefix(self.redis_prefix)
+        if self.redis_wait_replicas and not deployment.replicated_writes:
+            raise ConfigError(
+                f"REDIS_WAIT_REPLICAS is not supported on {deployment.description} yet"
+            )
+        object.__setattr__(self, "deployment", deployment)  # frozen: set once, here
         if self.refresh_wait <= self.refresh_deadline:
             raise ConfigError("REFRESH_WAIT must be longer than REFRESH_DEADLINE")
         if self.job_claim_idle <= self.refresh_deadline:
@@ -139,10 +144,10 @@ class Settings:
     def secrets(self) -> tuple[str, ...]:
         """Every secret these settings hold, for the log formatter to mask."""
         in_urls = (
-            secret for url in (self.redis_url, *self.version_urls) for secret in url_secrets(url)
+            urllib.parse.unquote(urllib.parse.urlsplit(u).password or "") for u in self.version_urls
         )
-        held = (self.admin_secret, self.admin_secret_previous, self.metrics_token, *in_urls)
-        return tuple(secret for secret in held if secret)
+        held = (self.admin_secret, self.admin_secret_previous, self.metrics_token)
+        return tuple(s for s in (*held, *self.deployment.secrets, *in_urls) if s)
 
     def require_admin_secret(self) -> None:
         """Raise unless an admin secret is set: the web process does not start without one."""

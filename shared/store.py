@@ -30,18 +30,16 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from redis.asyncio import Redis
-
-from shared.errors import ConfigError, MessageError, NotReplicated, StateConflict
+from shared.errors import MessageError, NotReplicated, StateConflict
 from shared.job_results import JobResult
 from shared.keys import ServiceKeys
 from shared.plan import NO_REPLY, Plan, Reply, plan_change, plan_reply
-from shared.replicated import store_replicated
+from shared.replicated import replicating, store_replicated
 from shared.settings import Settings
 from shared.transitions import Applied, Transition
 from shared.write_script import TELL, WriteScript
 from wa_version_client.contract import PublishedVersion, VersionState, epoch_ms, readable_state
-from wa_version_client.deployment import RedisClient
+from wa_version_client.deployment import Deployment, RedisClient
 
 log = logging.getLogger(__name__)
 
@@ -60,17 +58,14 @@ class StateStore:
         history_length: int = 100,
         wait_replicas: int = 0,
         wait_timeout: float = 1.0,
+        deployment: Deployment | None = None,
     ) -> None:
+        # The deployment `redis` belongs to, asked how a write waits for its replicas.
+        self._replicated = replicating(deployment) if wait_replicas else None
         self._redis = redis
         self._keys = keys
         self._script = WriteScript(redis, keys, history_length=history_length)
         self._wait = (wait_replicas, int(wait_timeout * 1000))  # WAIT's arguments
-        # The deployment WAIT goes to: one server (and its replicas), or none at all.
-        self._waits_on: Redis | None = None
-        if wait_replicas:
-            if not isinstance(redis, Redis):
-                raise ConfigError("waiting for replicas is not supported on a Redis Cluster yet")
-            self._waits_on = redis
         self._known: VersionState | None = None
         self._known_rev = ""  # the rev field as stored when `_known` was read or written
         self._unannounced: PublishedVersion | None = None  # written, NotReplicated
@@ -84,6 +79,7 @@ class StateStore:
             history_length=settings.history_length,
             wait_replicas=settings.redis_wait_replicas,
             wait_timeout=settings.redis_wait_timeout,
+            deployment=settings.deployment,
         )
 
     @property
@@ -135,9 +131,11 @@ class StateStore:
 
         A plan with no state runs whole at once: it announces no change to wait for.
         """
-        if self._waits_on is None or plan.state is None:
+        if self._replicated is None or plan.state is None:
             return bool(await self._script.run(plan))
-        if not await store_replicated(self._waits_on, self._script, plan, self._wait):
+        if not await store_replicated(
+            self._replicated, self._redis, self._script, plan, self._wait
+        ):
             return False
         await self._script.run(plan, TELL)
         return True

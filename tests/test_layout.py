@@ -103,3 +103,156 @@ def test_modules_and_functions_stay_small(path: Path) -> None:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             length = (node.end_lineno or node.lineno) - node.lineno + 1
             assert length <= MAX_FUNCTION_LINES, f"{path.relative_to(ROOT)}:{node.name} {length}"
+
+
+# --- Third-party internals, and the Redis deployment's kind, each in one place.
+
+PRODUCT = (CLIENT, *(ROOT / package for package in SERVICE))
+# The one module per library allowed to reach into it (its pinned test beside it).
+COMPAT = {CLIENT / "_redis_compat.py", ROOT / "api" / "protocol.py"}
+REACHED_INTO = {"redis", "uvicorn"}
+# The deployment seam: choosing the kind from the URL, and each kind's implementation
+# (subscription engines included). Callers ask a Deployment; they never ask which it is.
+SEAM = {
+    CLIENT / f"{name}.py"
+    for name in ("_deployment", "_from_url", "_server", "_sentinel", "_sentinel_url",
+                 "_cluster", "_cluster_url", "_url_parts", "_pubsub", "_redis_compat")
+}  # fmt: skip
+KIND_SPECIFIC_MODULES = {
+    *(f"redis{part}.{kind}" for part in ("", ".asyncio") for kind in ("cluster", "sentinel")),
+    *(f"wa_version_client._{kind}" for kind in ("server", "sentinel", "cluster")),
+    *(f"wa_version_client._{kind}_url" for kind in ("sentinel", "cluster")),
+}
+KIND_SCHEMES = ("redis://", "rediss://", "unix://", "+sentinel", "+cluster")
+# Names that only a caller asking which kind it holds would use.
+KIND_NAMES = {
+    *(f"{verb}_{kind}_url" for verb in ("is", "parse") for kind in ("sentinel", "cluster")),
+    *(f"{kind}Deployment" for kind in ("Server", "Sentinel", "Cluster")),
+    *("SingleServer", "ReplicaServer", "RedisCluster", "Sentinel", "SentinelConnectionPool"),
+}
+# Public names of the standard library that start with an underscore (namedtuple's).
+PUBLIC_UNDERSCORED = {"_replace", "_asdict", "_fields", "_make"}
+
+
+def product_modules(excluded: set[Path]) -> list[Path]:
+    return [path for base in PRODUCT for path in modules(base) if path not in excluded]
+
+
+def third_party_names(tree: ast.Module, libraries: set[str]) -> dict[str, object]:
+    """The names a module binds by importing from `libraries`, each to what it names."""
+    names: dict[str, object] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module.split(".")[0] in libraries:
+                module = __import__(node.module, fromlist=["_"])
+                for alias in node.names:
+                    names[alias.asname or alias.name] = getattr(module, alias.name, None)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in libraries:
+                    names[(alias.asname or alias.name).split(".")[0]] = None
+    return names
+
+
+def is_exception(thing: object) -> bool:
+    return isinstance(thing, type) and issubclass(thing, BaseException)
+
+
+def private_imports(path: Path, theirs: dict[str, object]) -> list[str]:
+    modules_ = [
+        name
+        for name in imported(path)
+        if name.split(".")[0] in REACHED_INTO and any(p.startswith("_") for p in name.split("."))
+    ]
+    return [f"imports {name}" for name in (*modules_, *(n for n in theirs if n.startswith("_")))]
+
+
+def subclasses_of_theirs(tree: ast.Module, theirs: dict[str, object]) -> list[str]:
+    found = []
+    classes = [node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)]
+    for node in classes:
+        for base in node.bases:
+            root = base
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            named = theirs.get(root.id) if base is root and isinstance(root, ast.Name) else None
+            if isinstance(root, ast.Name) and root.id in theirs and not is_exception(named):
+                found.append(f"line {node.lineno}: {node.name} subclasses {ast.unparse(base)}")
+    return found
+
+
+def underscored_attributes(tree: ast.Module) -> list[str]:
+    """`x._name` where `x` is not the object's own `self` or `cls`."""
+    return [
+        f"line {node.lineno}: {ast.unparse(node)}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr.startswith("_")
+        and not node.attr.startswith("__")
+        and node.attr not in PUBLIC_UNDERSCORED
+        and not (isinstance(node.value, ast.Name) and node.value.id in {"self", "cls"})
+    ]
+
+
+def reaches_into(path: Path) -> list[str]:
+    """Where `path` touches redis-py's or uvicorn's internals: a private module or name
+    imported, a class of theirs subclassed (their exceptions aside), or an underscored
+    attribute of anything but `self`/`cls` read or set."""
+    tree = ast.parse(path.read_text())
+    theirs = third_party_names(tree, REACHED_INTO)
+    found = private_imports(path, theirs) + subclasses_of_theirs(tree, theirs)
+    return found + underscored_attributes(tree)
+
+
+@pytest.mark.parametrize("path", product_modules(COMPAT), ids=lambda p: str(p.relative_to(ROOT)))
+def test_only_the_compat_modules_reach_into_redis_py_or_uvicorn(path: Path) -> None:
+    """Everything an upgrade of redis-py or uvicorn must re-check is in one module per
+    library (wa_version_client/_redis_compat.py, api/protocol.py), pinned by a test."""
+    assert reaches_into(path) == []
+
+
+def docstrings(tree: ast.Module) -> set[int]:
+    return {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+
+
+def asks_the_kind(path: Path) -> list[str]:
+    """Where `path` asks which kind of deployment it holds: an isinstance of a client or
+    pool class (exceptions aside), a kind's own module or name used, a URL scheme spelled."""
+    tree = ast.parse(path.read_text())
+    found = [f"imports {name}" for name in imported(path) & KIND_SPECIFIC_MODULES]
+    identifiers = {
+        node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute)
+        else node.name  # an alias imported
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name | ast.Attribute | ast.alias)
+    }  # fmt: skip
+    found += [f"uses {name}" for name in sorted(identifiers & KIND_NAMES)]
+    classes = third_party_names(tree, {"redis"})
+    texts = docstrings(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and ast.unparse(node.func) in {"isinstance", "issubclass"}:
+            named = {n.id for n in ast.walk(node.args[1]) if isinstance(n, ast.Name)}
+            if any(n in classes and not is_exception(classes[n]) for n in named):
+                found.append(f"line {node.lineno}: {ast.unparse(node)}")
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in texts
+            and any(scheme in node.value for scheme in KIND_SCHEMES)
+        ):
+            found.append(f"line {node.lineno}: {node.value!r}")
+    return found
+
+
+@pytest.mark.parametrize("path", product_modules(SEAM), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_caller_outside_the_deployment_seam_asks_which_kind_it_holds(path: Path) -> None:
+    """Single server, Sentinel, Cluster or replica is chosen once, from the URL
+    (wa_version_client.deployment.deployment_for); everyone else asks the Deployment."""
+    assert asks_the_kind(path) == []

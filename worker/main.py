@@ -15,7 +15,6 @@ from shared.keys import ServiceKeys
 from shared.logs import hide
 from shared.settings import Settings
 from shared.store import StateStore
-from wa_version_client.deployment import connect, follow_primary
 from wa_version_client.runtime import cancel_and_wait
 from worker.consumer import JobConsumer
 from worker.fetch import VersionFetcher
@@ -48,7 +47,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, burst: bool = F
     enqueue no scheduled refresh (arq's burst mode: for tests and one-off runs).
     """
     hide(*settings.secrets())  # a credential in WA_VERSION_URL, say, never reaches a log
-    redis = connect(settings.redis_url)
+    redis = settings.deployment.connect()
     keys = ServiceKeys(settings.redis_prefix)
     async with upstream_client(settings) as http:
         refresher = Refresher(
@@ -58,7 +57,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, burst: bool = F
         )
         consumer = JobConsumer(redis, keys, settings, refresher, name=worker_name(), burst=burst)
         schedule = AutoRefresh(redis, keys, settings)
-        helpers = [asyncio.create_task(follow_primary(redis), name="follow-primary")]
+        following = settings.deployment.follow_primary(redis)
+        helpers = [asyncio.create_task(following, name="follow-primary")]
         if not burst:
             helpers.append(asyncio.create_task(schedule.run(), name="refresh-schedule"))
         log.info("worker %s started", consumer.name)

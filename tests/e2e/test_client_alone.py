@@ -107,6 +107,18 @@ def test_the_client_installs_nothing_of_the_service(client_venv: tuple[Path, str
     assert found.stdout.strip() == "[]"
 
 
+def test_what_the_client_relies_on_in_redis_py_is_there(client_venv: tuple[Path, str]) -> None:
+    """On this redis-py (the floor has no pytest for tests/clients/python/test_redis_compat.py),
+    everything wa_version_client._redis_compat names is there, and the release is one
+    it was checked with."""
+    venv, redis_version = client_venv
+    probe = "import redis; from wa_version_client import _redis_compat as c; print(c.missing(), redis.__version__ in c.CHECKED_WITH)"  # noqa: E501 (one line of Python for -c)
+    found = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", probe], capture_output=True, text=True, cwd="/"
+    )
+    assert found.stdout.strip() == "[] True", (redis_version, found.stdout, found.stderr)
+
+
 async def test_a_manager_with_only_the_client_follows_a_refresh(
     client_venv: tuple[Path, str],
     launch: Launcher,

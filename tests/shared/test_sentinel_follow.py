@@ -10,7 +10,7 @@ from redis import Redis as SyncRedis
 
 from devtools.sentinels import SERVICE, SentinelDeployment
 from tests.support import wait_until
-from wa_version_client.deployment import connect_server, follow_primary
+from wa_version_client.deployment import deployment_for
 from wa_version_client.runtime import cancel_and_wait
 
 pytestmark = pytest.mark.slow
@@ -44,8 +44,9 @@ async def test_idle_connections_leave_a_primary_the_sentinels_no_longer_name(
     """With follow_primary running, the pool's idle connections to the old primary are
     closed within about a second of the sentinels naming a new one, before any command
     could meet the old one."""
-    redis = connect_server(sentinel_deployment.url())
-    following = asyncio.create_task(follow_primary(redis, interval=0.2))
+    deployment = deployment_for(sentinel_deployment.url())
+    redis = deployment.server_client()
+    following = asyncio.create_task(deployment.follow_primary(redis, interval=0.2))
     try:
         await asyncio.gather(*(redis.ping() for _ in range(3)))  # a few idle connections
         old = sentinel_deployment.primary_port()
@@ -62,8 +63,9 @@ async def test_a_connection_busy_while_the_primary_changed_is_closed_when_handed
 ) -> None:
     """A connection in use (as a blocking read would be) when the primary changed is
     closed as it returns to the pool, so its next use asks the sentinels."""
-    redis = connect_server(sentinel_deployment.url())
-    following = asyncio.create_task(follow_primary(redis, interval=0.2))
+    deployment = deployment_for(sentinel_deployment.url())
+    redis = deployment.server_client()
+    following = asyncio.create_task(deployment.follow_primary(redis, interval=0.2))
     pool = redis.connection_pool
     try:
         async with redis.client() as one:

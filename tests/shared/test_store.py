@@ -30,7 +30,7 @@ from wa_version_client.contract import (
     epoch_ms,
     readable_state,
 )
-from wa_version_client.deployment import connect_server
+from wa_version_client.deployment import deployment_for
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 KEYS = ServiceKeys("unit")
@@ -227,11 +227,12 @@ async def test_a_write_by_another_writer_keeps_the_epoch(fake: Redis) -> None:
 
 
 async def test_a_write_no_replica_acknowledged_is_announced_to_nobody(
-    redis: Redis, keys: ServiceKeys
+    redis_server: RedisServer, redis: Redis, keys: ServiceKeys
 ) -> None:
     """With wait_replicas and a server that has no replica: NotReplicated is raised, and
     neither the version-changed message nor the job's answer nor its XACK is sent."""
-    store = StateStore(redis, keys, wait_replicas=1, wait_timeout=0.05)
+    deployment = deployment_for(redis_server.url)
+    store = StateStore(redis, keys, wait_replicas=1, wait_timeout=0.05, deployment=deployment)
     entry_id = str(await redis.xadd(keys.refresh_jobs, {"job": "1"}))
     await redis.xgroup_create(keys.refresh_jobs, keys.workers_group, id="0")
     await redis.xreadgroup(keys.workers_group, "w", {keys.refresh_jobs: ">"})
@@ -276,10 +277,11 @@ async def test_a_change_written_but_not_announced_is_announced_by_the_next_write
     message). Once the replica is back, the next write finds that change still stored
     and publishes it, instead of leaving subscribers to their periodic re-read."""
     primary, replica = primary_and_replica
-    redis = connect_server(primary.url)
+    deployment = deployment_for(primary.url)
+    redis = deployment.server_client()
     try:
         await wait_until(lambda: _replicas_online(redis))
-        store = StateStore(redis, keys, wait_replicas=1, wait_timeout=1.0)
+        store = StateStore(redis, keys, wait_replicas=1, wait_timeout=1.0, deployment=deployment)
         async with redis.pubsub() as pubsub:
             await pubsub.subscribe(keys.version_changed)
             replica.signal(signal.SIGSTOP)

@@ -14,7 +14,7 @@ from shared.keys import ServiceKeys
 from tests.support import publish_version, wait_until
 from wa_version_client import VersionSubscriber
 from wa_version_client.contract import PublishedVersion, WAVersion
-from wa_version_client.deployment import connect
+from wa_version_client.deployment import RedisClient, connect
 
 SOURCE = "https://web.whatsapp.com/sw.js"
 
@@ -214,3 +214,40 @@ async def test_wait_newer_gives_up_after_its_time(
     started = loop.time()
     assert await subscriber.wait_newer(held, within=0.2) is held
     assert loop.time() - started >= 0.2
+
+
+async def test_a_replica_url_is_read_and_heard_there_and_reports_go_to_the_primary(
+    redis_server: RedisServer, keys: ServiceKeys
+) -> None:
+    """With `replica_url` (REDIS_REPLICA_URL) the subscriber reads the hash and hears
+    changes on that replica, subscribed to nothing on the primary, and a report of an
+    outdated version is written on the primary."""
+    with (
+        RedisServer() as primary,
+        RedisServer(None, "--replicaof", "127.0.0.1", str(primary.port)) as replica,
+    ):
+        writer, on_replica = connect(primary.url), connect(replica.url)
+        try:
+            await publish_version(writer, keys, 100)
+            await wait_until(lambda: _holds_the_hash(on_replica, keys))
+            async with VersionSubscriber(
+                primary.url, prefix=keys.prefix, replica_url=replica.url
+            ) as versions:
+                await wait_until(lambda: holds(versions, 100))
+                assert await _subscribed_clients(on_replica) == 1
+                assert await _subscribed_clients(writer) == 0
+                await publish_version(writer, keys, 101)  # replicated, PUBLISH included
+                await wait_until(lambda: holds(versions, 101))
+                assert await versions.report_outdated()
+                assert await writer.xlen(keys.refresh_jobs) == 1
+        finally:
+            await writer.aclose()
+            await on_replica.aclose()
+
+
+async def _subscribed_clients(redis: RedisClient) -> int:
+    return sum(1 for client in await redis.client_list() if int(client.get("sub", 0)))
+
+
+async def _holds_the_hash(redis: RedisClient, keys: ServiceKeys) -> bool:
+    return bool(await redis.exists(keys.version))

@@ -15,16 +15,22 @@ MOVED makes the client read the slot map again, so commands go to the promoted r
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from typing import Any
+from collections.abc import Sequence
 
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.cluster import LoadBalancingStrategy
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisClusterException, RedisError
 
-from wa_version_client._cluster_url import ClusterTarget
+from wa_version_client import _redis_compat as compat
+from wa_version_client._cluster_url import ClusterTarget, parse_cluster_url
+from wa_version_client._connection import client_options
+from wa_version_client._deployment import (
+    HostsDeployment,
+    OnMessage,
+    OnSubscribed,
+    Subscription,
+)
+from wa_version_client._logs import hide
+from wa_version_client._pubsub import PubSubSubscription
 from wa_version_client._url_parts import tls_options
 from wa_version_client.contract._errors import ConfigError
 
@@ -37,73 +43,59 @@ POOL_HEADROOM = 4
 QUEUE_WAIT = 5.0
 
 
-class _QueueingCluster(RedisCluster):
-    """A RedisCluster whose commands wait for a free turn rather than fail, and whose
-    "cannot reach the cluster" is a ConnectionError like any unreachable Redis's."""
+class ClusterDeployment(HostsDeployment[ClusterTarget]):
+    """The cluster `target` names; with `replica`, reads (and subscriptions) go to a
+    replica of the slot when there is one."""
 
-    def __init__(self, *args: Any, turns: int, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._turns = asyncio.Semaphore(turns)
+    description = "a Redis Cluster"
+    # Not yet: WAIT would need the connection to the slot's primary that made the write.
+    replicated_writes = False
 
-    async def initialize(self, *args: Any, **kwargs: Any) -> RedisCluster:
-        try:
-            return await super().initialize(*args, **kwargs)
-        except RedisClusterException as exc:  # no node answered, or the slots are not covered
-            raise RedisConnectionError(f"the cluster cannot be used: {exc}") from exc
+    @classmethod
+    def from_url(cls, url: str) -> ClusterDeployment:
+        return cls(parse_cluster_url(url))
 
-    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            async with asyncio.timeout(QUEUE_WAIT):
-                await self._turns.acquire()
-        except TimeoutError:
-            raise RedisConnectionError(f"no free connection within {QUEUE_WAIT:g}s") from None
-        try:
-            return await super().execute_command(*args, **kwargs)
-        finally:
-            self._turns.release()
+    def check_prefix(self, prefix: str) -> None:
+        require_hash_tag(prefix)
 
+    def connect(self, *, max_connections: int = 64) -> RedisCluster:
+        """A client of the cluster. Its connection options are every client's (timeouts,
+        decoding, the retry: on a cluster, its own, which reads the slot map again
+        before it tries once more)."""
+        hide(*self.secrets)
+        target = self._target
+        return compat.cluster_client(
+            turns=max_connections,
+            queue_wait=QUEUE_WAIT,
+            startup_nodes=[ClusterNode(host, port) for host, port in target.nodes],
+            # A replica of the slot, the primary when it has none.
+            load_balancing_strategy=LoadBalancingStrategy.RANDOM_REPLICA if self._replica else None,
+            max_connections=max_connections * POOL_HEADROOM,
+            username=target.username,
+            password=target.password,
+            **tls_options(target.tls, target.ssl_cert_reqs, target.ssl_ca_certs),
+            **client_options(),
+        )
 
-def connect_cluster(
-    target: ClusterTarget, connection: dict[str, Any], *, max_connections: int, replica: bool
-) -> RedisCluster:
-    """A client of the cluster `target` names; with `replica`, reads (and subscriptions)
-    go to a replica of the slot when there is one.
-
-    `connection` holds the options every client gets (timeouts, decoding, the retry: on
-    a cluster, its own, which reads the slot map again before it tries once more).
-    """
-    return _QueueingCluster(
-        turns=max_connections,
-        startup_nodes=[ClusterNode(host, port) for host, port in target.nodes],
-        # A replica of the slot, the primary when it has none.
-        load_balancing_strategy=LoadBalancingStrategy.RANDOM_REPLICA if replica else None,
-        max_connections=max_connections * POOL_HEADROOM,
-        username=target.username,
-        password=target.password,
-        **tls_options(target.tls, target.ssl_cert_reqs, target.ssl_ca_certs),
-        **connection,
-    )
-
-
-async def slot_map_read(client: object) -> None:
-    """Make sure a cluster client has read the slot map: its pub/sub looks a channel's
-    node up there without reading it first (KeyError on a new client). Nothing for
-    another client."""
-    if isinstance(client, RedisCluster):
-        await client.initialize()
-
-
-async def reread_slot_map(client: object) -> None:
-    """On a cluster, make `client` read the slot map again now; nothing for another client.
-
-    Commands do this by themselves when a node fails them, but a subscription that lost
-    its node (a primary or a replica) would otherwise go back to it, the one the map
-    still names for the channel, for as long as no command happened to fail there.
-    """
-    if isinstance(client, RedisCluster):
-        with contextlib.suppress(RedisError, OSError):  # the next attempt tries again
-            await client.initialize()  # a client that never read it reads it here
-            await client.nodes_manager.initialize()
+    def subscribe(
+        self,
+        channels: Sequence[str],
+        *,
+        on_message: OnMessage,
+        on_subscribed: OnSubscribed,
+        ping_interval: float = 5.0,
+        max_backoff: float = 1.0,
+    ) -> Subscription:
+        """redis-py's pub/sub, which follows the channel's slot to its node, on a client
+        of its own: a pub/sub connection and pooled ones for `command()`."""
+        return PubSubSubscription(
+            self.connect(max_connections=4),
+            channels,
+            on_message=on_message,
+            on_subscribed=on_subscribed,
+            ping_interval=ping_interval,
+            max_backoff=max_backoff,
+        )
 
 
 def require_hash_tag(prefix: str) -> None:

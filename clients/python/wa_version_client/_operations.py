@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wa_version_client._connection import RedisClient
+from wa_version_client._deployment import RedisClient
 from wa_version_client.contract._keys import Keys
 from wa_version_client.contract._refresh_job import RefreshJob
 from wa_version_client.contract._repair import readable_state

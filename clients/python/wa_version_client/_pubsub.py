@@ -1,8 +1,9 @@
-"""A pub/sub subscription that survives Redis going away.
+"""A cluster's subscription: redis-py's PubSub, which follows the channel's slot to the
+node that serves it, kept up through Redis going away.
 
 Pub/sub delivers at most once: whatever is published while the connection is down is
-lost. So every user of `Subscription` passes `on_subscribed`, called after each
-(re)subscription, to re-read the state it might have missed.
+lost. So every subscription takes `on_subscribed`, called after each (re)subscription,
+to re-read the state it might have missed.
 """
 
 from __future__ import annotations
@@ -10,26 +11,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Coroutine, Sequence
 from typing import Any
 
 from redis.asyncio.client import PubSub
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+from wa_version_client import _redis_compat as compat
 from wa_version_client._backoff import Backoff, Trouble
-from wa_version_client._cluster import reread_slot_map, slot_map_read
-from wa_version_client._connection import RedisClient, describe
+from wa_version_client._connection import describe
+from wa_version_client._deployment import OnMessage, OnSubscribed
 from wa_version_client._tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
-OnMessage = Callable[[str, str], Awaitable[None]]
-OnSubscribed = Callable[[], Awaitable[None]]
 
-
-class Subscription:
-    """Subscribes to `channels` and hands every message to `on_message`, forever.
+class PubSubSubscription:
+    """Subscribes to `channels` and hands every message to `on_message`, forever; the
+    Subscription of a cluster (wa_version_client._deployment), on a client of its own.
 
     Run it as a task; cancel the task to stop. A lost connection, or any reply Redis
     gives that it should not, is logged and retried with backoff; after each
@@ -39,7 +40,7 @@ class Subscription:
 
     def __init__(
         self,
-        redis: RedisClient,
+        redis: RedisCluster,
         channels: Sequence[str],
         *,
         on_message: OnMessage,
@@ -63,7 +64,9 @@ class Subscription:
         trouble = Trouble(log, f"the subscription to {', '.join(self._channels)}")
         while True:
             try:
-                await slot_map_read(self._redis)
+                # Its pub/sub looks the channel's node up in the slot map without reading
+                # it first (KeyError on a new client).
+                await self._redis.initialize()
                 async with self._redis.pubsub() as pubsub:
                     await pubsub.subscribe(*self._channels)
                     _raise_if_cancelled()
@@ -75,7 +78,10 @@ class Subscription:
                 delay = backoff.next_delay()
                 trouble.failed(exc, delay)
                 await asyncio.sleep(delay)
-                await reread_slot_map(self._redis)  # a cluster's slot moved
+                # Commands re-read the map when a node fails them, but a subscription
+                # that lost its node would otherwise go back to it, the one the map
+                # still names for the channel, for as long as no command failed there.
+                await compat.reread_slot_map(self._redis)
 
     async def _read(self, pubsub: PubSub, backoff: Backoff, trouble: Trouble) -> None:
         while True:
@@ -95,8 +101,17 @@ class Subscription:
                 await _logging_failure(self._on_subscribed(), "after subscribing")
                 self.first_attempt.set()
             elif message["type"] == "message":
-                handled = self._on_message(message["channel"], message["data"])
-                await _logging_failure(handled, f"a message on {message['channel']}")
+                try:
+                    self._on_message(message["channel"], message["data"])
+                except Exception:  # a failing handler: never the subscription's end
+                    log.exception("handling a message on %.200s failed", message["channel"])
+
+    async def command(self, *args: str) -> Any:
+        """Run a command on the subscription's client (its pooled connections)."""
+        return await self._redis.execute_command(*args)
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
 
     async def _watch(self, pubsub: PubSub) -> None:
         """PING when idle; a connection that stays silent for three intervals is dead."""

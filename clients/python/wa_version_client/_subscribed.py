@@ -25,7 +25,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
@@ -33,14 +33,11 @@ from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import InvalidResponse, ResponseError
 
+from wa_version_client import _redis_compat as compat
 from wa_version_client._backoff import Backoff, Trouble
+from wa_version_client._deployment import OnMessage, OnSubscribed
 
 log = logging.getLogger(__name__)
-
-OnMessage = Callable[[str, str], None]
-OnSubscribed = Callable[[], Awaitable[None]]
-
-_PUSHED = object()  # what the push handler gives the reader: "that was a push, read on"
 
 
 class NotConnected(RedisConnectionError):
@@ -59,16 +56,9 @@ class _Session:
         self.heard = time.monotonic()  # when the server last said anything
         self.silence: RedisConnectionError | None = None  # why `close()` was called
         self.ended = False  # set by fail_waiting: nothing may be sent any more
-        # redis-py's parser hands every RESP3 push frame to its handle_push_response, and
-        # read_response returns what that returns. Every frame, whatever its type (pub/sub,
-        # but also a tracking invalidation any client can redirect here, or a maintenance
-        # notice), must come back as _PUSHED, or it would be taken for a command's reply
-        # and shift every reply after it. The parser has no public accessor.
-        connection._parser.handle_push_response = self._pushed  # type: ignore[attr-defined]
-
-    async def _pushed(self, push: list[Any], **_: Any) -> object:
-        self._on_push(push)
-        return _PUSHED
+        # Every push frame, of any type, goes to `on_push`; the reader gets this marker
+        # in its place, never a frame it could take for a command's reply.
+        self._pushed = compat.take_every_push(connection, on_push)
 
     async def send(self, *args: str) -> None:
         """Send a command whose answer is pushes only (SUBSCRIBE)."""
@@ -100,7 +90,7 @@ class _Session:
             except ResponseError as error:  # an error reply: the command's, not the socket's
                 reply = error
             self.heard = time.monotonic()
-            if reply is _PUSHED:
+            if reply is self._pushed:
                 continue
             if not self._waiting:
                 raise InvalidResponse("Redis sent a reply to no command")
@@ -115,7 +105,7 @@ class _Session:
     def abort(self) -> None:
         """Drop the connection under the reader, which then fails. An abort, not a close:
         a close first flushes what is buffered, which a silent server never takes."""
-        writer = self._connection._writer  # no public accessor
+        writer = compat.socket_writer(self._connection)
         if writer is not None:
             writer.transport.abort()
 
@@ -130,7 +120,8 @@ class _Session:
 
 class SubscribedConnection:
     """Subscribes to `channels` on one connection of `redis`'s pool, forever; `command()`
-    runs a command on that same connection.
+    runs a command on that same connection. The Subscription (wa_version_client._deployment)
+    of a deployment whose clients talk to one server; it owns `redis`.
 
     Run it as a task; cancel the task to stop. Each message goes to `on_message` (called
     in the reader: it must not wait for I/O). After SUBSCRIBE is sent, `on_subscribed`
@@ -156,6 +147,7 @@ class SubscribedConnection:
         # failed attempt, which a fleet pays many times over while Redis restarts. Made
         # here, so options this redis-py refuses fail the constructor, not a task.
         self._connection: AbstractConnection = redis.connection_pool.make_connection()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+        self._redis = redis
         self._channels = list(channels)
         self._on_message = on_message
         self._on_subscribed = on_subscribed
@@ -172,6 +164,11 @@ class SubscribedConnection:
         if self._session is None:
             raise NotConnected("the subscription holds no connection now")
         return await self._session.command(*args)
+
+    async def aclose(self) -> None:
+        """Close the client the connection came from (for Sentinel, with its connections
+        to the sentinels); once `run()` has ended, which closes the connection itself."""
+        await self._redis.aclose()
 
     async def run(self) -> None:
         connection, handshake_timeout = self._connection, self._connection.socket_timeout
@@ -190,7 +187,7 @@ class SubscribedConnection:
         try:
             connection.socket_timeout = handshake  # a server that never answers HELLO fails
             await connection.connect()  # type: ignore[no-untyped-call]  # unannotated in redis-py
-            writer = connection._writer  # no public accessor; used below
+            writer = compat.socket_writer(connection)  # closed for sure below
             # From here _watch notices a silent server; and with a socket timeout set,
             # redis-py runs every send in a task of its own (asyncio.wait_for), which a
             # fleet reconnecting at once pays for thousands of times over.

@@ -13,6 +13,7 @@ read on start, after every (re)subscription and every `resync_interval` seconds;
 message or a read is applied only when its `(epoch, seq)` is newer than what is held, so
 duplicates and stragglers change nothing.
 
+Where it reads and subscribes is the deployment's to say (wa_version_client._deployment).
 An idle subscriber holds one Redis connection: it subscribes and reads on the same one
 (wa_version_client._subscribed), and sends its reports on it too. On a cluster it holds
 redis-py's pub/sub connection and a pooled one for reads; a subscriber reading from a
@@ -31,33 +32,26 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
-from redis.asyncio import Redis
-
 from wa_version_client import _defaults as defaults
-from wa_version_client._connection import (
+from wa_version_client._connection import REDIS_DOWN, describe
+from wa_version_client._deployment import RedisClient, Subscription
+from wa_version_client._env import EnvReader
+from wa_version_client._from_url import (
     DEFAULT_REDIS_URL,
-    REDIS_DOWN,
-    RedisClient,
-    check_prefix_fits,
-    connect,
-    connect_subscriber,
-    describe,
+    deployment_for,
     read_from,
+    reading_deployment,
     redis_url_from_env,
     replica_url_from_env,
 )
-from wa_version_client._env import EnvReader
 from wa_version_client._held import HeldVersion, OnChange
-from wa_version_client._operations import read_state
-from wa_version_client._pubsub import Subscription
 from wa_version_client._reports import OutdatedReports
-from wa_version_client._subscribed import NotConnected, SubscribedConnection
+from wa_version_client._subscribed import NotConnected
 from wa_version_client._tasks import cancel_and_wait
 from wa_version_client.contract._errors import MessageError
 from wa_version_client.contract._keys import Keys
 from wa_version_client.contract._published import PublishedVersion
 from wa_version_client.contract._repair import plausible_epoch, readable_state
-from wa_version_client.contract._state import VersionState
 from wa_version_client.contract._version import WAVersion
 
 log = logging.getLogger(__name__)
@@ -91,15 +85,15 @@ class VersionSubscriber:
         replicas rather than connections to the primary. Reports (rare) write to the
         primary: on the subscribed connection when it is the primary's, else through
         `redis` if given, or a client of `redis_url` that connects at the first report."""
-        check_prefix_fits(redis_url, prefix)
-        self._reader = connect_subscriber(redis_url, read_from_replica, replica_url)
-        self._reads_primary = not (read_from_replica or replica_url)
-        self._url = redis_url
+        self._primary = deployment_for(redis_url)
+        self._primary.check_prefix(prefix)
+        reading = reading_deployment(self._primary, read_from_replica, replica_url)
+        self._reads_primary = reading.reads_primary
         # The primary's client for reports, made when the first needs it: most subscribers
         # never do (their reports go on the subscribed connection), and each client costs
         # a process about 13 KB, which a process holding many subscribers feels.
         self._redis = redis
-        self._owned: list[RedisClient] = [self._reader]
+        self._owned: list[RedisClient] = []
         self._keys = Keys(prefix)
         self._resync_interval = resync_interval
         self._held = HeldVersion()
@@ -111,25 +105,13 @@ class VersionSubscriber:
             refresh_wait=refresh_wait,
             job_stream_maxlen=job_stream_maxlen,
         )
-        self.subscription: SubscribedConnection | Subscription
-        if isinstance(self._reader, Redis):
-            self.subscription = SubscribedConnection(
-                self._reader,
-                [self._keys.version_changed],
-                on_message=self._on_message,
-                on_subscribed=self.resync,
-                ping_interval=ping_interval,
-                max_backoff=1.0,  # a restarted Redis is back in use within about a second
-            )
-        else:  # a cluster: redis-py's pub/sub follows the slot's node (pubsub.py)
-            self.subscription = Subscription(
-                self._reader,
-                [self._keys.version_changed],
-                on_message=self._on_cluster_message,
-                on_subscribed=self.resync,
-                ping_interval=ping_interval,
-                max_backoff=1.0,
-            )
+        self.subscription: Subscription = reading.subscribe(
+            [self._keys.version_changed],
+            on_message=self._on_message,
+            on_subscribed=self.resync,
+            ping_interval=ping_interval,
+            max_backoff=1.0,  # a restarted Redis is back in use within about a second
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> VersionSubscriber:
@@ -186,6 +168,7 @@ class VersionSubscriber:
     async def aclose(self) -> None:
         await cancel_and_wait(*self._tasks)
         self._tasks = []
+        await self.subscription.aclose()
         for client in self._owned:
             await client.aclose()
 
@@ -204,19 +187,15 @@ class VersionSubscriber:
     async def resync(self) -> None:
         """Read the stored version and follow it (see HeldVersion.follow_store).
 
-        The read goes on the subscribed connection; while there is none (Redis away, a
-        reconnection under way) it raises a redis ConnectionError, and the subscription
-        reads again as soon as it is back.
+        The read goes on the connection the subscription reads from; while there is none
+        (Redis away, a reconnection under way) it raises a redis ConnectionError, and the
+        subscription reads again as soon as it is back.
         """
         asked = time.monotonic()
-        stored = PublishedVersion.from_state(await self._read_state())
+        state = readable_state(await self.subscription.command("HGETALL", self._keys.version))
+        stored = PublishedVersion.from_state(state)
         if stored is not None:
             self._held.follow_store(stored, asked, primary=self._reads_primary)
-
-    async def _read_state(self) -> VersionState:
-        if isinstance(self.subscription, SubscribedConnection):
-            return readable_state(await self.subscription.command("HGETALL", self._keys.version))
-        return await read_state(self._reader, self._keys)
 
     async def wait_newer(
         self, than: PublishedVersion | None, within: float
@@ -242,13 +221,13 @@ class VersionSubscriber:
         return await self._reports.report()
 
     async def _on_primary(self, *args: str) -> Any:
-        """Run a command on the primary: on the subscribed connection when that is the
+        """Run a command on the primary: on the subscription's connection when that is the
         primary's and up, so a report opens no connection; else on the reports' client."""
-        if self._reads_primary and isinstance(self.subscription, SubscribedConnection):
+        if self._reads_primary:
             with contextlib.suppress(NotConnected):
                 return await self.subscription.command(*args)
         if self._redis is None:
-            self._redis = connect(self._url, max_connections=4)
+            self._redis = self._primary.connect(max_connections=4)
             self._owned.append(self._redis)
         return await self._redis.execute_command(*args)
 
@@ -265,9 +244,6 @@ class VersionSubscriber:
             )
             return
         self._held.offer(published)
-
-    async def _on_cluster_message(self, channel: str, data: str) -> None:
-        self._on_message(channel, data)
 
     async def _resync_periodically(self) -> None:
         while True:

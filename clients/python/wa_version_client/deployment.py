@@ -1,46 +1,52 @@
-"""The Redis deployment a URL names (one server, Sentinel or Cluster), connected alike.
+"""The Redis deployment a URL names (one server, Sentinel or Cluster), behind one interface.
 
 Every program that talks to the service's Redis (the service itself, a connection
 manager's own commands) takes the same URL and environment (`REDIS_URL`, …) and
 connects through here, so TLS options, timeouts, retries and failover behave the same.
+`deployment_for(url)` chooses the kind once; a caller then asks the `Deployment` (a
+pooled client, a subscription, following the primary, the settled primary, whether a
+write can wait for replicas, the URL's secrets, whether a prefix fits), never which
+kind it holds.
 """
 
-from wa_version_client._cluster_url import is_cluster_url
-from wa_version_client._connection import (
-    DEFAULT_REDIS_URL,
-    REDIS_DOWN,
+from wa_version_client._connection import REDIS_DOWN, describe
+from wa_version_client._deployment import (
+    Deployment,
+    OnMessage,
+    OnSubscribed,
     RedisClient,
-    check_prefix_fits,
+    Subscription,
+)
+from wa_version_client._from_url import (
+    DEFAULT_REDIS_URL,
     check_redis_url,
     connect,
     connect_server,
-    describe,
+    deployment_for,
     read_from,
     redis_url_from_env,
     replica_url_from_env,
     url_secrets,
 )
 from wa_version_client._operations import enqueue, read_state
-from wa_version_client._pubsub import Subscription
-from wa_version_client._sentinel import follow_primary, settled_primary
 
 __all__ = [
     "DEFAULT_REDIS_URL",
     "REDIS_DOWN",
+    "Deployment",
+    "OnMessage",
+    "OnSubscribed",
     "RedisClient",
     "Subscription",
-    "check_prefix_fits",
     "check_redis_url",
     "connect",
     "connect_server",
+    "deployment_for",
     "describe",
     "enqueue",
-    "follow_primary",
-    "is_cluster_url",
     "read_from",
     "read_state",
     "redis_url_from_env",
     "replica_url_from_env",
-    "settled_primary",
     "url_secrets",
 ]
