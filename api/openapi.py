@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.openapi_components import COMPONENTS
 from api.openapi_parts import (
     ADMIN_FAILURES,
     FORCE_PATTERN,
     LIMIT_PATTERN,
-    STATE_PROPERTIES,
     VERSION_PATTERN,
-    VERSION_SCHEMA,
     answer,
     failures,
     success,
@@ -28,33 +27,8 @@ OPENAPI: dict[str, Any] = {
             "adminSecret": {"type": "apiKey", "in": "header", "name": "X-Admin-Secret"},
             "metricsToken": {"type": "http", "scheme": "bearer"},
         },
-        "schemas": {
-            "Version": VERSION_SCHEMA,
-            "State": {
-                "type": "object",
-                "required": list(STATE_PROPERTIES),
-                "properties": STATE_PROPERTIES,
-            },
-            "Refreshed": {
-                "type": "object",
-                "required": ["refreshed", *STATE_PROPERTIES],
-                "properties": {
-                    "refreshed": {"type": "boolean", "description": "Whether this call fetched."},
-                    **STATE_PROPERTIES,
-                },
-            },
-            "Failure": {
-                "type": "object",
-                "required": ["status", "code", "message", "error"],
-                "additionalProperties": False,
-                "properties": {
-                    "status": {"const": False},
-                    "code": {"type": "integer", "minimum": 400, "maximum": 599},
-                    "message": {"type": "string"},
-                    "error": {"type": "string"},
-                },
-            },
-        },
+        # The answers' shapes, from the contract model (./dev contract).
+        "schemas": COMPONENTS,
     },
     "paths": {
         "/admin/whatsapp/version/refresh": {
@@ -162,7 +136,10 @@ OPENAPI: dict[str, Any] = {
                                 "type": "object",
                                 "required": ["history"],
                                 "properties": {
-                                    "history": {"type": "array", "items": {"type": "object"}}
+                                    "history": {
+                                        "type": "array",
+                                        "items": {"$ref": "#/components/schemas/VersionChanged"},
+                                    }
                                 },
                             }
                         ),

@@ -1,6 +1,8 @@
-"""The pieces the OpenAPI document (api/openapi.py) is built from: the shapes of a
-version and of the state as the API shows them, the patterns of what the API accepts,
-and the envelope. tests/api/test_openapi_document.py holds them to the code they describe.
+"""The pieces the OpenAPI document (api/openapi.py) is built from: the patterns of what
+the API accepts, and the envelope. The shapes of its answers (a version, the state, a
+history entry, a failure) are generated from the contract model by `./dev contract`
+(api/openapi_components.py). tests/api/test_openapi_document.py holds them to the code
+they describe.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.envelope import STATUS_MESSAGES
+from api.openapi_components import COMPONENTS
 
 # A uint32 in decimal, without leading zeros: 0 to 4294967295.
 UINT32_PATTERN = (
@@ -25,48 +28,9 @@ FORCE_PATTERN = (
 # `limit` of the history: 1 to 1000.
 LIMIT_PATTERN = "^([1-9][0-9]{0,2}|1000)$"
 
-TIME = {"type": ["string", "null"], "format": "date-time", "examples": ["2025-12-21T10:30:00Z"]}
-VERSION_SCHEMA = {
-    "type": "object",
-    "required": ["array", "string"],
-    "properties": {
-        "array": {
-            "type": "array",
-            "items": {"type": "integer", "minimum": 0, "maximum": 4294967295},
-            "minItems": 3,
-            "maxItems": 3,
-            "examples": [[2, 3000, 1012345678]],
-        },
-        "string": {"type": "string", "examples": ["2.3000.1012345678"]},
-    },
-}
-STATE_PROPERTIES: dict[str, Any] = {
-    "wa_web_version": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Version"}]},
-    "last_refreshed": {**TIME, "description": "The last fetch attempt, failed or not."},
-    "last_error": {
-        "type": "string",
-        "description": "Why the last attempt failed; empty after success.",
-    },
-    "last_success": {**TIME, "description": "The last successful fetch."},
-    "source": {"type": "string", "description": "The URL that answered the last successful fetch."},
-    "seq": {"type": "integer", "minimum": 0, "description": "+1 with each version change."},
-    "epoch": {
-        "type": "integer",
-        "minimum": 0,
-        "description": "When the stored state was first written (ms).",
-    },
-    "changed_at": {**TIME, "description": "When the version last changed."},
-    "pinned": {"type": "boolean", "description": "Whether an operator pinned the version."},
-    "upstream_version": {
-        "oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Version"}],
-        "description": "The version upstream reported last (applied or not).",
-    },
-    "upstream_seen_at": {**TIME, "description": "When upstream reported it."},
-    "awaiting_upstream": {
-        "type": "boolean",
-        "description": "Unpinned before upstream was ever heard: the next fetch applies.",
-    },
-}
+# The state's fields, as the generated components declare them (tests compare them with
+# what the code shows).
+STATE_PROPERTIES: dict[str, Any] = COMPONENTS["State"]["properties"]
 
 
 def success(data: dict[str, Any]) -> dict[str, Any]:

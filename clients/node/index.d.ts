@@ -2,24 +2,18 @@
 
 import { EventEmitter } from 'node:events';
 import type { RedisOptions } from 'ioredis';
+import type { Keys, PublishedVersionFields, WAVersion } from './src/contract.generated.js';
 
-/** A WhatsApp Web version as Baileys' `version` option and whatsmeow's store take it. */
-export type WAVersion = [number, number, number];
+export type { Keys, PublishedVersionFields, WAVersion };
 
-/** A version as the service announced it; `(epoch, seq)` orders them. */
+/**
+ * A version as the service announced it; `(epoch, seq)` orders them. Its fields are the
+ * message's (PublishedVersionFields, generated from the contract model); the array is
+ * frozen at run time, and typed as Baileys' WAVersion so `makeWASocket({ version:
+ * current.array })` checks.
+ */
+export interface PublishedVersion extends PublishedVersionFields {}
 export declare class PublishedVersion {
-  /** Frozen at run time; typed as Baileys' WAVersion so `makeWASocket({ version: current.array })` checks. */
-  readonly array: WAVersion;
-  /** e.g. "2.3000.1026131876" */
-  readonly string: string;
-  readonly seq: number;
-  readonly epoch: number;
-  /** RFC 3339 UTC */
-  readonly changedAt: string;
-  /** The URL that reported it. */
-  readonly source: string;
-  readonly kind: 'fetch' | 'pin' | 'unpin';
-  readonly previous: WAVersion | null;
   newerThan(other: PublishedVersion | null | undefined): boolean;
   sameOrder(other: PublishedVersion | null): boolean;
 }
@@ -112,12 +106,7 @@ export declare function parseVersion(text: string): WAVersion;
 export declare function versionOf(held: unknown): WAVersion;
 export declare function compareVersions(a: Readonly<WAVersion>, b: Readonly<WAVersion>): number;
 export declare const DEFAULT_PREFIX: string;
-export declare function keysFor(prefix?: string): {
-  readonly version: string;
-  readonly versionChanged: string;
-  readonly refreshJobs: string;
-  readonly outdatedReport: string;
-};
+export declare function keysFor(prefix?: string): Keys;
 export declare function optionsFromEnv(env?: NodeJS.ProcessEnv): {
   url: string;
   redisOptions: RedisOptions;

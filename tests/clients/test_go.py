@@ -74,7 +74,9 @@ def test_the_readme_go_snippet_builds_as_written(tmp_path: Path) -> None:
     gateway = src / "example.com" / "gateway"
     (gateway / "waversion").mkdir(parents=True)
     (gateway / "main.go").write_text(readme_go_snippet())
-    shutil.copy(GO_CLIENT / "follow.go", gateway / "waversion" / "follow.go")
+    for source in GO_CLIENT.glob("*.go"):
+        if not source.name.endswith("_test.go"):
+            shutil.copy(source, gateway / "waversion" / source.name)
     for path, text in WHATSMEOW_STAND_INS.items():
         (src / path).parent.mkdir(parents=True, exist_ok=True)
         (src / path).write_text(text)

@@ -12,10 +12,8 @@ import (
 	"context"
 	crand "crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"math/rand"
-	"regexp"
 	"strconv"
 	"time"
 
@@ -28,19 +26,15 @@ const (
 	maxBackoff     = time.Second
 )
 
-// Published is a version as the service announces it. Array is what whatsmeow's
-// store.SetWAVersion takes: store.WAVersionContainer(p.Array).
-type Published struct {
-	Array  [3]uint32 `json:"array"`
-	String string    `json:"string"`
-	Seq    int64     `json:"seq"`
-	Epoch  int64     `json:"epoch"`
-}
-
 // NewerThan reports whether p is ordered after q: a greater epoch, or the same epoch and
 // a greater seq.
 func (p Published) NewerThan(q Published) bool {
 	return p.Epoch > q.Epoch || (p.Epoch == q.Epoch && p.Seq > q.Seq)
+}
+
+// sameAs reports whether q announces the same version in the same order.
+func (p Published) sameAs(q Published) bool {
+	return p.Array == q.Array && p.Epoch == q.Epoch && p.Seq == q.Seq
 }
 
 // valid refuses an announcement without an order, or with an epoch from the future (a
@@ -49,95 +43,11 @@ func (p Published) valid() bool {
 	return p.Seq >= 1 && p.Epoch >= 1 && p.Epoch <= time.Now().Add(5*time.Minute).UnixMilli()
 }
 
-// The rules of the Python and Node clients (wa_version_client/contract): three decimal
-// uint32 parts without leading zeros, integers in the hash as plain digits.
-var (
-	versionText = regexp.MustCompile(`^(0|[1-9][0-9]{0,9})\.(0|[1-9][0-9]{0,9})\.(0|[1-9][0-9]{0,9})$`)
-	digits      = regexp.MustCompile(`^(0|[1-9][0-9]{0,18})$`)
-	kinds       = map[string]bool{"fetch": true, "pin": true, "unpin": true}
-)
-
-func parseVersion(text string) (v [3]uint32, ok bool) {
-	parts := versionText.FindStringSubmatch(text)
-	if parts == nil {
-		return v, false
-	}
-	for i := range v {
-		n, err := strconv.ParseUint(parts[i+1], 10, 32)
-		if err != nil {
-			return v, false
-		}
-		v[i] = uint32(n)
-	}
-	return v, true
-}
-
-// DecodeMessage reads a version-changed message, refusing what the Python and Node
-// clients refuse: every field present under its exact name (Go's decoder alone matches
-// names in any case), the array equal to the string, integers that are integers.
-func DecodeMessage(data []byte) (p Published, ok bool) {
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(data, &fields) != nil {
-		return p, false
-	}
-	// A field present, not null, and of the type asked (a JSON string into a string, an
-	// integer into an int64: 7.0, "7" and true are refused).
-	read := func(name string, into interface{}) bool {
-		raw, present := fields[name]
-		return present && string(raw) != "null" && json.Unmarshal(raw, into) == nil
-	}
-	text := func(name string) (string, bool) {
-		var value string
-		ok := read(name, &value)
-		return value, ok
-	}
-	integer := func(name string) (int64, bool) {
-		var value int64
-		ok := read(name, &value)
-		return value, ok
-	}
-	var array []json.RawMessage
-	var seqOK, epochOK, stringOK, changedOK, sourceOK bool
-	p.String, stringOK = text("string")
-	p.Array, ok = parseVersion(p.String)
-	p.Seq, seqOK = integer("seq")
-	p.Epoch, epochOK = integer("epoch")
-	_, changedOK = text("changed_at")
-	_, sourceOK = text("source")
-	if !(ok && stringOK && seqOK && epochOK && changedOK && sourceOK) ||
-		json.Unmarshal(fields["array"], &array) != nil || len(array) != 3 {
-		return p, false
-	}
-	for i, raw := range array { // each part an integer (not null, which Go reads as 0)
-		var part int64
-		if string(raw) == "null" || json.Unmarshal(raw, &part) != nil || part != int64(p.Array[i]) {
-			return p, false
-		}
-	}
-	if kind, present := fields["kind"]; present {
-		var name string
-		if json.Unmarshal(kind, &name) != nil || !kinds[name] {
-			return p, false
-		}
-	}
-	if previous, present := fields["previous"]; present && string(previous) != "null" {
-		var shown map[string]json.RawMessage
-		var version string
-		if json.Unmarshal(previous, &shown) != nil || shown == nil ||
-			json.Unmarshal(shown["string"], &version) != nil {
-			return p, false
-		}
-		if _, ok := parseVersion(version); !ok {
-			return p, false
-		}
-	}
-	return p, p.Seq >= 1 && p.Epoch >= 1
-}
-
 // fromHash reads what HGETALL of the version hash returned; false before any version,
 // or when a field it is ordered by is malformed (the service's next write repairs it).
 func fromHash(fields map[string]string) (p Published, ok bool) {
-	p.String = fields["string"]
+	p = newPublished()
+	p.String, p.ChangedAt, p.Source = fields["string"], fields["changed_at"], fields["source"]
 	if p.Array, ok = parseVersion(p.String); !ok {
 		return p, false
 	}
@@ -229,7 +139,7 @@ func (f *Follower) follow(ctx context.Context) error {
 			}
 		}
 	}()
-	if err := psc.Subscribe(f.Prefix + ":version-changed"); err != nil {
+	if err := psc.Subscribe(f.Prefix + ":" + keyVersionChanged); err != nil {
 		return err
 	}
 	var lastRead time.Time
@@ -263,7 +173,7 @@ func (f *Follower) follow(ctx context.Context) error {
 func (f *Follower) resync(reader redis.Conn) error {
 	asked := time.Now()
 	// A reply that never comes (a frozen server) fails the read like silence does.
-	fields, err := redis.StringMap(redis.DoWithTimeout(reader, 3*pingInterval, "HGETALL", f.Prefix+":version"))
+	fields, err := redis.StringMap(redis.DoWithTimeout(reader, 3*pingInterval, "HGETALL", f.Prefix+":"+keyVersion))
 	if err != nil {
 		return err
 	}
@@ -271,7 +181,7 @@ func (f *Follower) resync(reader redis.Conn) error {
 	if !ok {
 		return nil // no version yet, or a malformed one: the service repairs it
 	}
-	if p.valid() && !p.NewerThan(f.held) && p != f.held && f.heldAt.Before(asked) {
+	if p.valid() && !p.NewerThan(f.held) && !p.sameAs(f.held) && f.heldAt.Before(asked) {
 		f.hold(p)
 		return nil
 	}
@@ -290,18 +200,11 @@ func (f *Follower) hold(p Published) {
 	f.Apply(p)
 }
 
-// The service's report script (wa_version_client/reports.py): the first report of an
-// interval sets the key and enqueues a forced refresh job in one atomic step; a key
-// without an expiry (set by hand) counts as no key, or it would mute reports for ever.
-var report = redis.NewScript(2, `
-local left = redis.call('PTTL', KEYS[1])
-if left >= 0 then
-  return left
-end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
-redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
-return -1
-`)
+// The service's report script (wa_version_client/_reports.py, by way of the contract):
+// the first report of an interval sets the key and enqueues a forced refresh job in one
+// atomic step; a key without an expiry (set by hand) counts as no key, or it would mute
+// reports for ever.
+var report = redis.NewScript(2, reportScript)
 
 // ReportOutdated asks the service for a forced refresh after WhatsApp refused a
 // connection as outdated (405). Dial conn with a read timeout (redis.DialReadTimeout):
@@ -318,9 +221,13 @@ func ReportOutdated(conn redis.Conn, prefix string, interval time.Duration) (boo
 	if interval < time.Millisecond {
 		interval = time.Millisecond
 	}
-	left, err := redis.Int64(report.Do(conn,
-		prefix+":outdated-report", prefix+":refresh-jobs",
+	job := jobArgs(map[string]string{
+		"job_id": jobID, "force": "1", "deadline_ms": strconv.FormatInt(deadline, 10),
+	})
+	args := append([]interface{}{
+		prefix + ":" + keyOutdatedReport, prefix + ":" + keyRefreshJobs,
 		interval.Milliseconds(), 10000, // the job stream's length, as JOB_STREAM_MAXLEN
-		"job_id", jobID, "force", "1", "deadline_ms", deadline, "request_id", ""))
+	}, job...)
+	left, err := redis.Int64(report.Do(conn, args...))
 	return left == -1, err
 }

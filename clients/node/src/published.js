@@ -1,11 +1,12 @@
 // The version-changed message and the hash, read strictly: anything from Redis may be
 // garbage (a hand-typed HSET, a forged PUBLISH), so every reader here returns what it
 // promises or throws MessageError saying what was wrong. The rules are the Python
-// library's (wa_version_client/contract), so both languages accept the same messages.
+// library's (wa_version_client/contract), so both languages accept the same messages;
+// the message's fields come from the contract model (contract.generated.js), and each is
+// read by the reader of its type below.
 
+import { MESSAGE } from './contract.generated.js';
 import { InvalidVersion, isVersionArray, parseVersion, shown } from './version.js';
-
-export const KINDS = Object.freeze(['fetch', 'pin', 'unpin']);
 
 // How far ahead of this process's clock another writer's clock may be: an epoch further
 // ahead is forged (it would make every subscriber ignore every real change).
@@ -20,20 +21,22 @@ export class MessageError extends Error {
 }
 
 /**
- * A version as announced, and as a subscriber holds it: `array`, `string`, `seq`,
- * `epoch`, `changedAt`, `source`, `kind`, `previous` (an array or null). `(epoch, seq)`
- * orders them.
+ * A version as announced, and as a subscriber holds it: every field of the message
+ * (contract.generated.d.ts), `array` and `string` first; `previous` is an array or null.
+ * `(epoch, seq)` orders them.
  */
 export class PublishedVersion {
-  constructor({ array, seq, epoch, changedAt = '', source = '', kind = 'fetch', previous = null }) {
-    this.array = Object.freeze([...array]);
-    this.string = this.array.join('.');
-    this.seq = seq;
-    this.epoch = epoch;
-    this.changedAt = changedAt;
-    this.source = source;
-    this.kind = kind;
-    this.previous = previous === null ? null : Object.freeze([...previous]);
+  constructor(fields) {
+    for (const field of MESSAGE.fields) {
+      if (field.flat) {
+        this.array = Object.freeze([...fields.array]);
+        this.string = this.array.join('.');
+      } else {
+        const given = fields[field.prop];
+        const value = given !== undefined ? given : (field.default ?? EMPTY[field.type]);
+        this[field.prop] = field.type === 'version' && value !== null ? Object.freeze([...value]) : value;
+      }
+    }
     Object.freeze(this);
   }
 
@@ -50,36 +53,75 @@ export class PublishedVersion {
   }
 }
 
+// What a field the constructor is not given holds, when the model gives it no default.
+const EMPTY = { text: '', version: null };
+
 /** Decode a version-changed message; MessageError for anything that is not one. */
 export function decodeMessage(text) {
-  const what = 'a version-changed message';
+  const what = MESSAGE.what;
   let data;
   try {
     data = JSON.parse(text);
   } catch (error) {
     throw new MessageError(`${what} is not JSON: ${error.message.slice(0, 80)}`);
   }
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw new MessageError(`${what} is not a JSON object`);
+  if (!isObject(data)) throw new MessageError(`${what} is not a JSON object`);
+  const fields = {};
+  for (const field of MESSAGE.fields) {
+    if (field.flat) fields.array = versionIn(data, what);
+    else fields[field.prop] = readField(data, field, what);
   }
-  const array = versionIn(data, what);
-  const { previous = null, kind = 'fetch' } = data;
-  if (previous !== null && (typeof previous !== 'object' || Array.isArray(previous))) {
-    throw new MessageError(`${what}: previous is neither null nor a version`);
-  }
-  if (!KINDS.includes(kind)) {
-    throw new MessageError(`${what}: kind ${shown(kind)} is not one of ${KINDS.join(', ')}`);
-  }
-  return new PublishedVersion({
-    array,
-    previous: previous === null ? null : parsed(text_(previous, 'string', what), what),
-    seq: integer(data, 'seq', what),
-    epoch: integer(data, 'epoch', what),
-    changedAt: text_(data, 'changed_at', what),
-    source: text_(data, 'source', what),
-    kind,
-  });
+  return new PublishedVersion(fields);
 }
+
+// One field: absent (its default, if the model lets it be absent), null (if it may be),
+// or a value its type's reader takes.
+function readField(data, field, what) {
+  if (!Object.hasOwn(data, field.name)) {
+    if (!field.required) return field.default;
+    throw new MessageError(`${what}: ${field.name} is missing`);
+  }
+  const value = data[field.name];
+  if (value === null && field.nullable) return null;
+  return READERS[field.type](value, field, what);
+}
+
+const READERS = {
+  // A JSON integer in bounds that a double holds exactly (epochs are ms, sequences small).
+  integer(value, { name, minimum, maximum }, what) {
+    if (!Number.isSafeInteger(value) || value < minimum || value > maximum) {
+      throw new MessageError(`${what}: ${name} is ${shown(value)}, not an integer ≥ ${minimum}`);
+    }
+    return value;
+  },
+  text(value, { name }, what) {
+    if (typeof value !== 'string') throw new MessageError(`${what}: ${name} is ${shown(value)}, not a string`);
+    return value;
+  },
+  flag(value, { name }, what) {
+    if (typeof value !== 'boolean') throw new MessageError(`${what}: ${name} is ${shown(value)}, not true or false`);
+    return value;
+  },
+  choice(value, { name, values }, what) {
+    if (!values.includes(value)) {
+      throw new MessageError(`${what}: ${name} ${shown(value)} is not one of ${values.join(', ')}`);
+    }
+    return value;
+  },
+  const(value, { name, value: only }, what) {
+    if (value !== only) throw new MessageError(`${what}: ${name} is ${shown(value)}, not ${shown(only)}`);
+    return value;
+  },
+  // {"array", "string"}: the array, read from the string (and checked against the array).
+  version(value, { name, checkArray }, what) {
+    if (!isObject(value)) throw new MessageError(`${what}: ${name} is not a version object`);
+    const array = parsed(text_(value, 'string', what), what);
+    if (checkArray && !sameArray(value.array, array)) {
+      throw new MessageError(`${what}: ${name}'s array disagrees with its string`);
+    }
+    return array;
+  },
+};
 
 /**
  * What HGETALL of the version hash announces; null before any version was stored, or
@@ -112,11 +154,18 @@ export function plausibleEpoch(epoch, nowMs = Date.now()) {
 
 function versionIn(data, what) {
   const array = parsed(text_(data, 'string', what), what);
-  const shownArray = data.array;
-  if (!isVersionArray(shownArray) || shownArray.some((part, i) => part !== array[i])) {
+  if (!sameArray(data.array, array)) {
     throw new MessageError(`${what}: array disagrees with string ${array.join('.')}`);
   }
   return array;
+}
+
+function sameArray(shownArray, array) {
+  return isVersionArray(shownArray) && shownArray.every((part, i) => part === array[i]);
+}
+
+function isObject(value) {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function parsed(text, what) {
@@ -128,26 +177,9 @@ function parsed(text, what) {
   }
 }
 
-function present(data, name, what) {
-  if (!Object.hasOwn(data, name)) throw new MessageError(`${what}: ${name} is missing`);
-  return data[name];
-}
-
 function text_(data, name, what) {
-  const value = present(data, name, what);
-  if (typeof value !== 'string') {
-    throw new MessageError(`${what}: ${name} is ${shown(value)}, not a string`);
-  }
-  return value;
-}
-
-// A JSON integer ≥ 1 that a double holds exactly (epochs are ms, sequences small).
-function integer(data, name, what) {
-  const value = present(data, name, what);
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new MessageError(`${what}: ${name} is ${shown(value)}, not an integer ≥ 1`);
-  }
-  return value;
+  if (!Object.hasOwn(data, name)) throw new MessageError(`${what}: ${name} is missing`);
+  return READERS.text(data[name], { name }, what);
 }
 
 function storedInteger(value, name, what) {

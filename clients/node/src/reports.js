@@ -6,18 +6,11 @@
 
 import { randomUUID } from 'node:crypto';
 
-// A key without an expiry (set by hand) counts as no key: it would mute every report
-// for ever. KEYS: the report key, the job stream; ARGV: the interval in ms, the stream's
-// MAXLEN, the job's fields. Returns ENQUEUED, or the ms the interval has left.
-export const REPORT_SCRIPT = `
-local left = redis.call('PTTL', KEYS[1])
-if left >= 0 then
-  return left
-end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
-redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
-return -1
-`;
+import { JOB_FIELDS, REPORT_SCRIPT } from './contract.generated.js';
+
+// REPORT_SCRIPT, the Python library's, comes from the contract: a key without an expiry
+// (set by hand) counts as no key, as it would mute every report for ever. It returns
+// ENQUEUED, or the ms the interval has left.
 const ENQUEUED = -1;
 
 /** Turns reports into at most one forced refresh per `intervalMs`, across processes. */
@@ -40,17 +33,16 @@ export class OutdatedReports {
     // Mute first, so reports racing this one in the same process ask Redis nothing.
     this.mutedUntil = now + intervalMs;
     // A refresh job as the service's RefreshJob.to_fields writes one.
-    const job = {
+    const job = jobFields({
       job_id: randomUUID().replaceAll('-', ''),
       force: '1',
       deadline_ms: String(Date.now() + Math.trunc(this.refreshWaitMs)),
-      request_id: '',
-    };
+    });
     const keys = [this.keys.outdatedReport, this.keys.refreshJobs];
     let left;
     try {
       left = Number(
-        await this.run('eval', REPORT_SCRIPT, 2, ...keys, intervalMs, this.jobStreamMaxlen, ...Object.entries(job).flat()),
+        await this.run('eval', REPORT_SCRIPT, 2, ...keys, intervalMs, this.jobStreamMaxlen, ...job),
       );
     } catch (error) {
       this.mutedUntil = 0; // this report did not count: let the next one try
@@ -62,4 +54,14 @@ export class OutdatedReports {
     }
     return true;
   }
+}
+
+/** The job's fields in the model's order, as [name, value, ...]: `values` for each, or the
+ * model's default for a field without one (a field with no default must have a value). */
+function jobFields(values) {
+  return JOB_FIELDS.flatMap(({ name, default: fallback }) => {
+    const value = values[name] ?? fallback;
+    if (value === null) throw new Error(`a refresh job needs ${name}`);
+    return [name, value];
+  });
 }

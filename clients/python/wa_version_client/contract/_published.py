@@ -4,10 +4,11 @@ pin) to every subscriber, and the version as subscribers hold it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from wa_version_client.contract import _wire as wire
 from wa_version_client.contract._clock import format_time
-from wa_version_client.contract._errors import InvalidVersion, MessageError
+from wa_version_client.contract._codec import JsonCodec
+from wa_version_client.contract._model import FLAT, Choice, Integer, Text, Version, Wire
 from wa_version_client.contract._state import VersionState
 from wa_version_client.contract._version import WAVersion
 
@@ -17,21 +18,54 @@ KINDS = ("fetch", "pin", "unpin")
 
 @dataclass(frozen=True, slots=True)
 class PublishedVersion:
-    """A version as announced on `<prefix>:version-changed`, and as subscribers hold it.
+    """A version as announced, and as subscribers hold it: published on the Redis channel
+    `<prefix>:version-changed` (default whatsapp:version-changed) each time the stored
+    WhatsApp Web version changes, and kept in the history the API shows.
 
     `(epoch, seq)` orders announcements: `seq` grows by one per change, and `epoch` (when
     the stored state was first written, in ms) grows when Redis lost its data and `seq`
-    started again from 1. A subscriber applies only what is newer than what it has.
+    started again from 1. A subscriber applies a message only when its (epoch, seq) is
+    greater than the pair it holds.
     """
 
-    version: WAVersion
-    seq: int
-    epoch: int
-    changed_at: str
-    source: str
-    previous: WAVersion | None = None
-    # What made the change: "fetch", "pin" (an operator pinned it) or "unpin".
-    kind: str = "fetch"
+    version: Annotated[
+        WAVersion,
+        Wire(
+            Version(),
+            "The version announced; `array` and `string` must agree.",
+            json=FLAT,
+        ),
+    ]
+    seq: Annotated[int, Wire(Integer(minimum=1), "Grows by one with each change within an epoch.")]
+    epoch: Annotated[
+        int,
+        Wire(
+            Integer(minimum=1),
+            "Milliseconds since 1970 when the stored state was first written; grows when"
+            " Redis lost its data and seq restarted.",
+        ),
+    ]
+    changed_at: Annotated[str, Wire(Text(format="date-time"), "When: RFC 3339, UTC, with Z.")]
+    source: Annotated[str, Wire(Text(), "The URL that reported this version.")]
+    previous: Annotated[
+        WAVersion | None,
+        Wire(
+            Version(check_array=False),
+            "The version this one replaces; null for the first version of an epoch (read"
+            " from its string).",
+            optional=True,
+        ),
+    ] = None
+    kind: Annotated[
+        str,
+        Wire(
+            Choice(KINDS),
+            "What made the change: a fetch from upstream, an operator's pin, or an unpin"
+            " applying the newer upstream version. Absent in messages from before pins"
+            " existed (read it as fetch).",
+            optional=True,
+        ),
+    ] = "fetch"
 
     @property
     def order(self) -> tuple[int, int]:
@@ -63,17 +97,7 @@ class PublishedVersion:
         )
 
     def encode(self) -> str:
-        return wire.dumps(
-            {
-                **wire.version_json(self.version),
-                "previous": None if self.previous is None else wire.version_json(self.previous),
-                "seq": self.seq,
-                "epoch": self.epoch,
-                "changed_at": self.changed_at,
-                "source": self.source,
-                "kind": self.kind,
-            }
-        )
+        return _MESSAGE.encode(self)
 
     @classmethod
     def decode(cls, text: str | bytes) -> PublishedVersion:
@@ -82,28 +106,7 @@ class PublishedVersion:
         `array` and `string` must agree: clients in other languages read the array, this
         one the string, and a message that tells them different things is a lie.
         """
-        what = "a version-changed message"
-        data = wire.load_object(text, what)
-        try:
-            version = WAVersion.parse(wire.text(data, "string", what))
-            if not wire.is_array_of(data.get("array"), version):
-                raise MessageError(f"{what}: array disagrees with string {version}")
-            previous = data.get("previous")
-            if previous is not None and not isinstance(previous, dict):
-                raise MessageError(f"{what}: previous is neither null nor a version")
-            kind = data.get("kind", "fetch")
-            if kind not in KINDS:
-                raise MessageError(f"{what}: kind {str(kind)[:20]!r} is not one of {KINDS}")
-            return cls(
-                version=version,
-                previous=None
-                if previous is None
-                else WAVersion.parse(wire.text(previous, "string", what)),
-                seq=wire.integer(data, "seq", what, minimum=1),
-                epoch=wire.integer(data, "epoch", what, minimum=1),
-                changed_at=wire.text(data, "changed_at", what),
-                source=wire.text(data, "source", what),
-                kind=str(kind),
-            )
-        except InvalidVersion as exc:
-            raise MessageError(f"{what}: {exc}") from None
+        return _MESSAGE.decode(text)
+
+
+_MESSAGE = JsonCodec(PublishedVersion, "a version-changed message")

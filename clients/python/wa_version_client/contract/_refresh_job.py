@@ -12,19 +12,28 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Annotated
 
-from wa_version_client.contract import _wire as wire
-from wa_version_client.contract._errors import MessageError
+from wa_version_client.contract._codec import FieldsCodec
+from wa_version_client.contract._model import Flag, Integer, Text, Wire
 
 
 @dataclass(frozen=True, slots=True)
 class RefreshJob:
-    """A request to refresh; `deadline_ms` is when nobody waits for the answer any more."""
+    """A request to refresh; `deadline_ms` is when nobody waits for the answer any more.
 
-    job_id: str
-    force: bool
-    deadline_ms: int
-    request_id: str = ""  # the HTTP request that asked, for following it in the logs
+    A stream entry's fields, every value a string; a report of "client outdated" in any
+    language writes one (force 1, no request id).
+    """
+
+    job_id: Annotated[str, Wire(Text(), "Names the job and its answer (32 hex digits).")]
+    force: Annotated[bool, Wire(Flag(), "1: fetch even if the last attempt is recent.")]
+    deadline_ms: Annotated[
+        int, Wire(Integer(), "When nobody waits for the answer any more (ms since 1970).")
+    ]
+    request_id: Annotated[
+        str, Wire(Text(), "The HTTP request that asked, for following it in the logs.")
+    ] = ""
 
     @classmethod
     def new(cls, *, force: bool, deadline_ms: int, request_id: str = "") -> RefreshJob:
@@ -32,22 +41,12 @@ class RefreshJob:
 
     def to_fields(self) -> dict[str, str]:
         """Encode as stream entry fields for XADD."""
-        return {
-            "job_id": self.job_id,
-            "force": "1" if self.force else "0",
-            "deadline_ms": str(self.deadline_ms),
-            "request_id": self.request_id,
-        }
+        return _FIELDS.write(self)
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, str]) -> RefreshJob:
         """Decode a stream entry's fields; `MessageError` for a missing or malformed one."""
-        try:
-            return cls(
-                job_id=fields["job_id"],
-                force=wire.stored_flag(fields["force"], "force"),
-                deadline_ms=wire.stored_integer(fields["deadline_ms"], "deadline_ms"),
-                request_id=fields.get("request_id", ""),
-            )
-        except (KeyError, ValueError) as exc:
-            raise MessageError(f"a refresh job does not decode: {exc!r}") from exc
+        return _FIELDS.decode(fields, "a refresh job")
+
+
+_FIELDS = FieldsCodec(RefreshJob)

@@ -20,7 +20,7 @@ WEB_MINOR = 3000
 
 # Three ASCII decimals without leading zeros (a zero alone is fine), dot-separated; at
 # most 10 digits each, as a uint32 has (the range is checked after).
-_VERSION = re.compile(r"(0|[1-9][0-9]{0,9})\.(0|[1-9][0-9]{0,9})\.(0|[1-9][0-9]{0,9})")
+VERSION_TEXT = re.compile(r"(0|[1-9][0-9]{0,9})\.(0|[1-9][0-9]{0,9})\.(0|[1-9][0-9]{0,9})")
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -47,7 +47,7 @@ class WAVersion:
     @classmethod
     def parse(cls, text: str) -> WAVersion:
         """Parse `2.3000.N`."""
-        parts = _VERSION.fullmatch(text)
+        parts = VERSION_TEXT.fullmatch(text)
         if parts is None:
             raise InvalidVersion(f"{text[:40]!r} is not a version like 2.3000.1012345678")
         major, minor, patch = parts.groups()

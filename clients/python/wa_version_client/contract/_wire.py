@@ -14,16 +14,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
-from wa_version_client.contract._clock import parse_time
 from wa_version_client.contract._errors import MessageError
 from wa_version_client.contract._version import WAVersion
 
 # Up to an int64: what Redis, Lua and every client language read without loss.
 INT_MAX = 2**63 - 1
-_DIGITS = re.compile(r"0|[1-9][0-9]{0,18}")
+DIGITS = re.compile(r"0|[1-9][0-9]{0,18}")
 
 
 def dumps(data: object) -> str:
@@ -46,7 +44,7 @@ def integer(data: Mapping[str, Any], name: str, what: str, *, minimum: int = 0) 
     """`data[name]`, a JSON integer (not a bool, not 1.0) from `minimum` to INT_MAX."""
     value = _present(data, name, what)
     if type(value) is not int or not minimum <= value <= INT_MAX:
-        raise MessageError(f"{what}: {name} is {_shown(value)}, not an integer ≥ {minimum}")
+        raise MessageError(f"{what}: {name} is {shown(value)}, not an integer ≥ {minimum}")
     return value
 
 
@@ -54,7 +52,7 @@ def text(data: Mapping[str, Any], name: str, what: str) -> str:
     """`data[name]`, a JSON string."""
     value = _present(data, name, what)
     if not isinstance(value, str):
-        raise MessageError(f"{what}: {name} is {_shown(value)}, not a string")
+        raise MessageError(f"{what}: {name} is {shown(value)}, not a string")
     return value
 
 
@@ -62,21 +60,21 @@ def boolean(data: Mapping[str, Any], name: str, what: str) -> bool:
     """`data[name]`, a JSON true or false."""
     value = _present(data, name, what)
     if not isinstance(value, bool):
-        raise MessageError(f"{what}: {name} is {_shown(value)}, not true or false")
+        raise MessageError(f"{what}: {name} is {shown(value)}, not true or false")
     return value
 
 
 def stored_integer(value: str, name: str) -> int:
     """A hash field holding a whole number: decimal digits, no sign, `_`, space or zeros."""
-    if not _DIGITS.fullmatch(value) or int(value) > INT_MAX:
-        raise MessageError(f"{name} is {_shown(value)}, not a whole number")
+    if not DIGITS.fullmatch(value) or int(value) > INT_MAX:
+        raise MessageError(f"{name} is {shown(value)}, not a whole number")
     return int(value)
 
 
 def stored_flag(value: str, name: str) -> bool:
     """A hash or stream field holding a flag: `0` or `1`, nothing else."""
     if value not in {"0", "1"}:
-        raise MessageError(f"{name} is {_shown(value)}, not 0 or 1")
+        raise MessageError(f"{name} is {shown(value)}, not 0 or 1")
     return value == "1"
 
 
@@ -95,40 +93,13 @@ def version_json(version: WAVersion) -> dict[str, Any]:
     return {"array": version.array, "string": str(version)}
 
 
-def version_object(data: Mapping[str, Any], name: str, what: str) -> WAVersion | None:
-    """`null`, or `{"array": [...], "string": "2.3000.N"}` whose two forms agree."""
-    shown = data.get(name, ...)
-    if shown is ...:
-        raise MessageError(f"{what}: {name} is missing")
-    if shown is None:
-        return None
-    if not isinstance(shown, dict):
-        raise MessageError(f"{what}: {name} is not a version object")
-    version = WAVersion.parse(text(shown, "string", what))
-    if not is_array_of(shown.get("array"), version):
-        raise MessageError(f"{what}: {name}'s array disagrees with its string")
-    return version
-
-
-def time_or_null(data: Mapping[str, Any], name: str, what: str) -> datetime | None:
-    """`null`, or a time as the contract writes it."""
-    value = data.get(name, ...)
-    if value is ...:
-        raise MessageError(f"{what}: {name} is missing")
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise MessageError(f"{what}: {name} is not a time")
-    return parse_time(value)
-
-
 def _present(data: Mapping[str, Any], name: str, what: str) -> Any:
     if name not in data:
         raise MessageError(f"{what}: {name} is missing")
     return data[name]
 
 
-def _shown(value: object) -> str:
+def shown(value: object) -> str:
     """A short, safe rendering of a bad value for a log line."""
     return repr(value)[:40]
 

@@ -1,0 +1,61 @@
+"""What the Node and Go clients take from the model besides the message: the Redis names
+(Keys), the fields of the job a report writes (RefreshJob), and the report script."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from devtools.contract.common import hash_fields
+from wa_version_client._reports import _REPORT
+from wa_version_client.contract import Keys, RefreshJob
+from wa_version_client.contract._codec import REQUIRED
+
+PREFIX = "{prefix}"
+
+
+@dataclass(frozen=True)
+class Key:
+    """A public Redis name: `<prefix>:<suffix>`."""
+
+    attr: str
+    suffix: str
+    doc: str
+
+
+def keys() -> list[Key]:
+    """Every name Keys declares (its properties), in order."""
+    found = []
+    named = Keys(PREFIX)
+    for attr, value in vars(Keys).items():
+        if isinstance(value, property):
+            name = getattr(named, attr)
+            assert name.startswith(PREFIX + ":"), name
+            found.append(
+                Key(attr, name.removeprefix(PREFIX + ":"), " ".join((value.__doc__ or "").split()))
+            )
+    return found
+
+
+@dataclass(frozen=True)
+class JobField:
+    """A field of the job a report writes; `default` is its text, or None if it has none."""
+
+    name: str
+    default: str | None
+
+
+def job_fields() -> list[JobField]:
+    found = []
+    for field in hash_fields(RefreshJob):
+        assert field.hash_name is not None
+        default = None if field.default is REQUIRED else field.wire.type.write_text(field.default)
+        found.append(JobField(field.hash_name, default))
+    return found
+
+
+def report_script() -> str:
+    """The Lua script every client's report runs (wa_version_client/_reports.py)."""
+    script = _REPORT.strip("\n") + "\n"
+    if "`" in script or "${" in script:
+        raise ValueError("the report script must fit a JavaScript and a Go raw string")
+    return script
