@@ -1,0 +1,113 @@
+"""The Node and Go clients decode every field the contract model declares: the sample
+message (tests/contract_samples.py, a value for each field) and its variants (each field
+absent, each of a wrong kind) go through each client's decoder, which must refuse what the
+Python library refuses and expose every field it reads, with the value it reads. Made from
+the model, so a field added there is covered here with no new case."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devtools.contract.common import camel
+from tests.clients.test_go import GO_CLIENT, go, go_env
+from tests.clients.test_node import NODE_CLIENT, node
+from tests.contract_samples import Case, message_cases
+
+pytestmark = pytest.mark.slow
+
+# Reads a JSON list of messages on stdin; writes, for each, what decodeMessage read (its
+# own properties) or null when it threw a MessageError.
+NODE_PROBE = """
+import { readFileSync } from 'node:fs';
+import { MessageError, decodeMessage } from './src/index.js';
+const decoded = JSON.parse(readFileSync(0, 'utf8')).map((text) => {
+  try {
+    return { ...decodeMessage(text) };
+  } catch (error) {
+    if (error instanceof MessageError) return null;
+    throw error;
+  }
+});
+process.stdout.write(JSON.stringify(decoded));
+"""
+
+# The same in Go: what DecodeMessage read (the Published struct, by its JSON names), or
+# null when it refused the message.
+GO_PROBE = """package main
+
+import (
+	"encoding/json"
+	"os"
+
+	"example.com/probe/waversion"
+)
+
+func main() {
+	var texts []string
+	if err := json.NewDecoder(os.Stdin).Decode(&texts); err != nil {
+		panic(err)
+	}
+	decoded := make([]interface{}, len(texts))
+	for i, text := range texts {
+		if p, ok := waversion.DecodeMessage([]byte(text)); ok {
+			decoded[i] = p
+		}
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(decoded); err != nil {
+		panic(err)
+	}
+}
+"""
+
+CASES = message_cases()
+
+
+def test_the_node_client_reads_every_field_of_the_model() -> None:
+    outcome = subprocess.run(
+        [node(), "--input-type=module", "-e", NODE_PROBE],
+        cwd=NODE_CLIENT,
+        input=json.dumps([case.text for case in CASES]),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert outcome.returncode == 0, outcome.stderr
+    for case, decoded in zip(CASES, json.loads(outcome.stdout), strict=True):
+        # The Node client names a field in camelCase: changed_at is changedAt.
+        expected = case.expected and {camel(name): v for name, v in case.expected.items()}
+        assert decoded == expected, describe(case, decoded)
+
+
+def test_the_go_client_reads_every_field_of_the_model(tmp_path: Path) -> None:
+    probe = tmp_path / "src" / "example.com" / "probe"
+    (probe / "waversion").mkdir(parents=True)
+    for source in GO_CLIENT.glob("*.go"):
+        if not source.name.endswith("_test.go"):
+            shutil.copy(source, probe / "waversion" / source.name)
+    (probe / "main.go").write_text(GO_PROBE)
+    env = go_env(dict(os.environ))
+    env["GOPATH"] = f"{tmp_path}{os.pathsep}{env['GOPATH']}"
+    outcome = subprocess.run(
+        [go(), "run", "."],
+        cwd=probe,
+        env=env,
+        input=json.dumps([case.text for case in CASES]),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert outcome.returncode == 0, outcome.stderr
+    for case, decoded in zip(CASES, json.loads(outcome.stdout), strict=True):
+        assert decoded == case.expected, describe(case, decoded)
+
+
+def describe(case: Case, decoded: Any) -> str:
+    verdict = "refuses" if case.expected is None else f"reads {case.expected}"
+    return f"{case.label}: {case.text[:160]}\nPython {verdict}; this client read {decoded}"
