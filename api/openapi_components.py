@@ -109,85 +109,16 @@ COMPONENTS: dict[str, Any] = {
         },
     },
     "Refreshed": {
-        "type": "object",
-        "required": [
-            "refreshed",
-            "wa_web_version",
-            "last_refreshed",
-            "last_error",
-            "last_success",
-            "source",
-            "seq",
-            "epoch",
-            "changed_at",
-            "pinned",
-            "upstream_version",
-            "upstream_seen_at",
-            "awaiting_upstream",
-        ],
-        "properties": {
-            "refreshed": {"type": "boolean", "description": "Whether this call fetched."},
-            "wa_web_version": {
-                "oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Version"}],
-                "description": "The version to use for new connections; null before any.",
+        "allOf": [
+            {"$ref": "#/components/schemas/State"},
+            {
+                "type": "object",
+                "required": ["refreshed"],
+                "properties": {
+                    "refreshed": {"type": "boolean", "description": "Whether this call fetched."}
+                },
             },
-            "last_refreshed": {
-                "type": ["string", "null"],
-                "format": "date-time",
-                "examples": ["2025-12-21T10:30:00Z"],
-                "description": "The last fetch attempt, failed or not.",
-            },
-            "last_error": {
-                "type": "string",
-                "description": "Why the last attempt failed; empty after success.",
-            },
-            "last_success": {
-                "type": ["string", "null"],
-                "format": "date-time",
-                "examples": ["2025-12-21T10:30:00Z"],
-                "description": "The last successful fetch.",
-            },
-            "source": {
-                "type": "string",
-                "description": "The URL that answered the last successful fetch.",
-            },
-            "seq": {
-                "type": "integer",
-                "minimum": 0,
-                "maximum": 9223372036854775807,
-                "description": "+1 with each version change.",
-            },
-            "epoch": {
-                "type": "integer",
-                "minimum": 0,
-                "maximum": 9223372036854775807,
-                "description": "When the stored state was first written (ms); a Redis that lost its data starts a new, larger epoch.",
-            },
-            "changed_at": {
-                "type": ["string", "null"],
-                "format": "date-time",
-                "examples": ["2025-12-21T10:30:00Z"],
-                "description": "When the version last changed.",
-            },
-            "pinned": {
-                "type": "boolean",
-                "description": "Whether an operator pinned the version: fetches then record upstream without applying it.",
-            },
-            "upstream_version": {
-                "oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Version"}],
-                "description": "The version upstream reported last (applied or not).",
-            },
-            "upstream_seen_at": {
-                "type": ["string", "null"],
-                "format": "date-time",
-                "examples": ["2025-12-21T10:30:00Z"],
-                "description": "When upstream reported it.",
-            },
-            "awaiting_upstream": {
-                "type": "boolean",
-                "description": "Unpinned before upstream was ever heard: the next fetch applies, older or not.",
-            },
-        },
+        ]
     },
     "VersionChanged": {
         "type": "object",

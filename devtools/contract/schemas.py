@@ -179,11 +179,7 @@ def openapi_components() -> dict[str, Schema]:
     return {
         "Version": pieces["version"],
         "State": state,
-        "Refreshed": {
-            "type": "object",
-            "required": [*refreshed["required"], *state["required"]],
-            "properties": {**refreshed["properties"], **state["properties"]},
-        },
+        "Refreshed": {"allOf": [{"$ref": "#/components/schemas/State"}, refreshed]},
         "VersionChanged": {**message, "description": description(PublishedVersion)},
         "Failure": {**failure, "additionalProperties": False},
     }

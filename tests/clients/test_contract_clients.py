@@ -70,16 +70,8 @@ CASES = message_cases()
 
 
 def test_the_node_client_reads_every_field_of_the_model() -> None:
-    outcome = subprocess.run(
-        [node(), "--input-type=module", "-e", NODE_PROBE],
-        cwd=NODE_CLIENT,
-        input=json.dumps([case.text for case in CASES]),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert outcome.returncode == 0, outcome.stderr
-    for case, decoded in zip(CASES, json.loads(outcome.stdout), strict=True):
+    read = decoded_by([node(), "--input-type=module", "-e", NODE_PROBE], NODE_CLIENT)
+    for case, decoded in zip(CASES, read, strict=True):
         # The Node client names a field in camelCase: changed_at is changedAt.
         expected = case.expected and {camel(name): v for name, v in case.expected.items()}
         assert decoded == expected, describe(case, decoded)
@@ -94,9 +86,15 @@ def test_the_go_client_reads_every_field_of_the_model(tmp_path: Path) -> None:
     (probe / "main.go").write_text(GO_PROBE)
     env = go_env(dict(os.environ))
     env["GOPATH"] = f"{tmp_path}{os.pathsep}{env['GOPATH']}"
+    for case, decoded in zip(CASES, decoded_by([go(), "run", "."], probe, env), strict=True):
+        assert decoded == case.expected, describe(case, decoded)
+
+
+def decoded_by(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> list[Any]:
+    """What the probe `command` read in each case's message."""
     outcome = subprocess.run(
-        [go(), "run", "."],
-        cwd=probe,
+        command,
+        cwd=cwd,
         env=env,
         input=json.dumps([case.text for case in CASES]),
         capture_output=True,
@@ -104,8 +102,8 @@ def test_the_go_client_reads_every_field_of_the_model(tmp_path: Path) -> None:
         timeout=300,
     )
     assert outcome.returncode == 0, outcome.stderr
-    for case, decoded in zip(CASES, json.loads(outcome.stdout), strict=True):
-        assert decoded == case.expected, describe(case, decoded)
+    decoded: list[Any] = json.loads(outcome.stdout)
+    return decoded
 
 
 def describe(case: Case, decoded: Any) -> str:

@@ -5,6 +5,12 @@ What other programs read and write in Redis: the names (`Keys`), the version
 (`PublishedVersion`), the job a report of "client outdated" writes (`RefreshJob`), and
 the strict readers every decoder uses (`wire`). Pure data and parsing: no I/O, nothing
 imported but the standard library.
+
+This is the contract's one model: each field is declared once, on its attribute (a
+`Wire`: type and bounds, doc line, name in each form; see _model.py), and read and
+written by one codec (_codec.py). `./dev contract` generates every other form from it:
+the JSON Schemas in schemas/, the API's OpenAPI components, the Node client's tables and
+types, the Go client's struct and decoder; `./dev contract --check` catches a stale one.
 """
 
 from wa_version_client.contract import _wire as wire

@@ -1,7 +1,8 @@
 """The Redis names other programs read and write, derived from one prefix (default `whatsapp`).
 
 The hash and the channel are what a subscriber follows; the job stream and the report key
-are what a report of "client outdated" writes (the Node and Go clients write the same).
+are what a report of "client outdated" writes (the Node and Go clients write the same:
+`./dev contract` copies each property here, its doc line too, into theirs).
 The service's own names (its dead letters, workers, lease, metrics…) are the service's
 business and live with it.
 """

@@ -178,7 +178,7 @@ class Version(WireType):
     def read(self, value: Any, name: str, what: str) -> WAVersion:
         if not isinstance(value, dict):
             raise MessageError(f"{what}: {name} is not a version object")
-        version = WAVersion.parse(wire.text(value, "string", what))
+        version = WAVersion.parse(_string_in(value, what))
         if self.check_array and not wire.is_array_of(value.get("array"), version):
             raise MessageError(f"{what}: {name}'s array disagrees with its string")
         return version
@@ -195,7 +195,7 @@ class Version(WireType):
     # The flat form: "string" and "array" in the enclosing object.
 
     def read_flat(self, data: Mapping[str, Any], what: str) -> WAVersion:
-        version = WAVersion.parse(wire.text(data, "string", what))
+        version = WAVersion.parse(_string_in(data, what))
         if not wire.is_array_of(data.get("array"), version):
             raise MessageError(f"{what}: array disagrees with string {version}")
         return version
@@ -219,6 +219,12 @@ class Version(WireType):
     def write_flat_text(self, value: Any) -> dict[str, str]:
         """No field at all for no version: a write leaves the stored one alone."""
         return {} if value is None else {"string": str(value), "array": array_text(value)}
+
+
+def _string_in(data: Mapping[str, Any], what: str) -> str:
+    """`data["string"]`: a string, read on every message (hence no more calls than this)."""
+    text = data.get("string")
+    return text if type(text) is str else wire.text(data, "string", what)
 
 
 def array_text(version: WAVersion) -> str:
