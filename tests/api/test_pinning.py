@@ -18,9 +18,9 @@ from tests.support import (
     AUTH,
     REFRESH,
     VERSION,
+    app_client,
     assert_failure,
     next_message,
-    running_api,
     running_worker,
     wait_until,
 )
@@ -32,7 +32,7 @@ UPSTREAM = 1026131876
 
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_worker(settings), running_api(settings) as client:
+    async with running_worker(settings), app_client(settings) as client:
         yield client
 
 
@@ -153,7 +153,7 @@ async def test_history_lists_fetch_pin_and_unpin_newest_first(api: httpx.AsyncCl
 
 async def test_history_is_bounded(make_settings: SettingsFactory) -> None:
     settings = make_settings(history_length=2)
-    async with running_worker(settings), running_api(settings) as api:
+    async with running_worker(settings), app_client(settings) as api:
         for revision in (1, 2, 3):
             await pin(api, f"2.3000.{revision}")
         history = (await api.get(HISTORY, headers=AUTH)).json()["data"]["history"]
