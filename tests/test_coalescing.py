@@ -16,6 +16,8 @@ from shared.settings import Settings
 from tests.support import AUTH, REFRESH, app_client, publish_version, running_worker, wait_until
 from worker import gathering
 
+pytestmark = pytest.mark.server_sensitive
+
 
 async def _queued(redis: Redis, keys: ServiceKeys, count: int) -> bool:
     return await redis.xlen(keys.refresh_jobs) >= count

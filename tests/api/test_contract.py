@@ -26,6 +26,7 @@ async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+@pytest.mark.server_sensitive
 async def test_refresh_answers_the_seed_envelope(
     api: httpx.AsyncClient, upstream: StubUpstream
 ) -> None:
@@ -145,6 +146,7 @@ async def test_min_interval_zero_disables_the_throttle(
     assert upstream.fetches == 2
 
 
+@pytest.mark.server_sensitive
 async def test_upstream_failure_is_500_and_keeps_the_version(
     api: httpx.AsyncClient, upstream: StubUpstream
 ) -> None:
@@ -187,6 +189,7 @@ async def test_wrong_method_is_405_envelope(api: httpx.AsyncClient) -> None:
     assert response.headers["allow"] == "POST"
 
 
+@pytest.mark.server_sensitive
 async def test_no_worker_is_504_envelope(make_settings: SettingsFactory) -> None:
     """With no worker to answer, the caller gets a 504 at the wait deadline, not a hang."""
     settings = make_settings(refresh_wait=0.5, refresh_deadline=0.2, job_claim_idle=1.0)

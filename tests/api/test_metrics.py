@@ -32,6 +32,7 @@ async def api(make_settings: SettingsFactory) -> AsyncIterator[httpx.AsyncClient
         yield client
 
 
+@pytest.mark.server_sensitive
 async def test_metrics_count_requests_fetches_jobs_and_show_the_version(
     api: httpx.AsyncClient, upstream: StubUpstream
 ) -> None:

@@ -68,6 +68,7 @@ async def test_current_and_previous_secrets_are_both_accepted(
     assert_failure(await guarded.get(VERSION, headers={"X-Admin-Secret": "other"}), *UNAUTHORIZED)
 
 
+@pytest.mark.server_sensitive
 async def test_repeated_failures_block_the_client_even_with_the_right_secret(
     guarded: httpx.AsyncClient,
 ) -> None:
@@ -97,6 +98,7 @@ async def test_a_client_cannot_get_someone_else_blocked(guarded: httpx.AsyncClie
     assert victim.status_code == 200
 
 
+@pytest.mark.server_sensitive
 async def test_the_block_ends_with_its_window(make_settings: SettingsFactory) -> None:
     settings = make_settings(auth_failure_limit=1, auth_failure_window=0.5, trusted_proxy_hops=1)
     async with app_client(settings) as api:
@@ -111,6 +113,7 @@ async def test_the_block_ends_with_its_window(make_settings: SettingsFactory) ->
         await wait_until(unblocked, within=5)
 
 
+@pytest.mark.server_sensitive
 async def test_failures_are_counted_across_web_processes(make_settings: SettingsFactory) -> None:
     """The count lives in Redis: failures at one web process block at another."""
     settings = make_settings(auth_failure_limit=2, trusted_proxy_hops=1)
@@ -160,6 +163,7 @@ async def test_healthz_needs_no_secret(guarded: httpx.AsyncClient) -> None:
     }
 
 
+@pytest.mark.server_sensitive
 async def test_readyz_is_ready_with_redis_and_a_worker(guarded: httpx.AsyncClient) -> None:
     async def ready() -> bool:
         return (await guarded.get("/readyz")).status_code == 200
@@ -183,6 +187,7 @@ async def test_readyz_without_redis_says_so(make_settings: SettingsFactory) -> N
     assert_failure(response, 503, "Service unavailable", "not ready: Redis is unreachable")
 
 
+@pytest.mark.server_sensitive
 async def test_readyz_notices_the_last_worker_stopping(make_settings: SettingsFactory) -> None:
     """Every worker, reader or standby, beats; when none has for a lease's time: not ready."""
     settings = make_settings()

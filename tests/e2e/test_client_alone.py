@@ -107,6 +107,7 @@ def test_the_client_installs_nothing_of_the_service(client_venv: tuple[Path, str
     assert found.stdout.strip() == "[]"
 
 
+@pytest.mark.server_sensitive
 async def test_a_manager_with_only_the_client_follows_a_refresh(
     client_venv: tuple[Path, str],
     launch: Launcher,

@@ -29,6 +29,8 @@ from wa_version_client.contract import (
 )
 from wa_version_client.deployment import connect_server
 
+pytestmark = pytest.mark.server_sensitive
+
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 KEYS = ServiceKeys("unit")
 

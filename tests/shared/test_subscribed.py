@@ -19,6 +19,8 @@ from wa_version_client._subscribed import SubscribedConnection
 from wa_version_client.deployment import connect_server
 from wa_version_client.runtime import cancel_and_wait
 
+pytestmark = pytest.mark.server_sensitive
+
 CHANNEL = "test-channel"
 
 
