@@ -30,12 +30,28 @@ from devtools.stub_upstream import StubUpstream
 from shared.keys import ServiceKeys
 from shared.settings import Settings
 from wa_version_client.deployment import connect_server
+from wa_version_client.runtime import set_testing
 
 SECRET = "test-secret-\u00e9-not-for-production"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Retry delays cut short in this process (the service's loops and the client's):
+    # tests wait for recoveries, not for a production backoff schedule. The processes
+    # the tests start keep theirs. `real_backoff` restores it for a test.
+    set_testing(True)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     return f"redis server: {describe_server()}"
+
+
+@pytest.fixture
+def real_backoff() -> Iterator[None]:
+    """Backoff's own schedule during this test, for the tests of the schedule itself."""
+    set_testing(False)
+    yield
+    set_testing(True)
 
 
 @pytest.fixture(scope="session")
