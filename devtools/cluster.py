@@ -15,7 +15,7 @@ import time
 from redis import Redis as SyncRedis
 from redis.exceptions import RedisError
 
-from devtools.embedded import RedisServer, server_binary
+from devtools.embedded import RedisServer, server_binary, stop_all
 
 NODE_TIMEOUT_MS = 1000
 SLOTS = 16384
@@ -115,9 +115,7 @@ class ClusterDeployment:
 
     def stop(self) -> None:
         """Stop every node, each even if stopping another failed."""
-        for server in self.servers.values():
-            with contextlib.suppress(Exception):
-                server.stop()
+        stop_all(self.servers.values())
 
     def __enter__(self) -> ClusterDeployment:
         return self.start()

@@ -19,14 +19,16 @@ Procfile.dev does.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
-from signal import SIGCONT
+from collections.abc import Callable, Iterable, Mapping
+from signal import SIGCONT, SIGTERM
+from typing import Protocol
 
 DEFAULT_SERVER = "valkey-8.1"
 DEBIAN_REDIS = "/usr/bin/redis-server"
@@ -183,6 +185,24 @@ class RedisServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class Stoppable(Protocol):
+    def signal(self, signum: int) -> None: ...
+    def stop(self) -> None: ...
+
+
+def stop_all(processes: Iterable[Stoppable]) -> None:
+    """Stop every process, each even if stopping another failed: all are told at once
+    (SIGCONT, then SIGTERM), then each is waited for, so their shutdowns overlap."""
+    processes = list(processes)
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.signal(SIGCONT)  # a frozen process could not act on SIGTERM
+            process.signal(SIGTERM)
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.stop()
 
 
 def answers_ping(port: int) -> bool:

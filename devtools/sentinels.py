@@ -7,16 +7,18 @@ a primary is judged down after DOWN_AFTER_MS without an answer.
 
 from __future__ import annotations
 
-import contextlib
+import secrets
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from redis import Redis as SyncRedis
 from redis.exceptions import RedisError
 
-from devtools.embedded import RedisServer, answers_ping, free_port, server_binary
+from devtools.embedded import RedisServer, answers_ping, free_port, server_binary, stop_all
 
 SERVICE = "wa-version"
 DOWN_AFTER_MS = 1000
@@ -27,19 +29,44 @@ FAILOVER_TIMEOUT_MS = 3000
 MIN_REPLICAS_MAX_LAG = 2
 
 
+@dataclass(frozen=True)
+class SentinelIdentity:
+    """A sentinel's port and run id, chosen before any starts. Each sentinel is told the
+    others and the replicas in its config (`known-sentinel`, `known-replica`), as one
+    restarted from its own rewritten config is, instead of finding them by the others'
+    hello messages (every 2 s) and the primary's INFO (every 10 s)."""
+
+    port: int = field(default_factory=free_port)
+    run_id: str = field(default_factory=lambda: secrets.token_hex(20))
+
+
 class SentinelProcess:
     """One sentinel: a server started with `--sentinel` on a config file of its own."""
 
-    def __init__(self, binary: str, monitored_port: int, quorum: int) -> None:
-        self.port = free_port()
+    def __init__(
+        self,
+        binary: str,
+        monitored_port: int,
+        quorum: int,
+        me: SentinelIdentity | None = None,
+        others: Sequence[SentinelIdentity] = (),
+        replicas: Sequence[int] = (),
+    ) -> None:
+        me = me or SentinelIdentity()
+        self.port = me.port
         self._directory = tempfile.TemporaryDirectory(prefix="wa-sentinel-")
         config = Path(self._directory.name) / "sentinel.conf"
+        known = "".join(
+            f"sentinel known-sentinel {SERVICE} 127.0.0.1 {other.port} {other.run_id}\n"
+            for other in others
+        ) + "".join(f"sentinel known-replica {SERVICE} 127.0.0.1 {port}\n" for port in replicas)
         config.write_text(
             f"port {self.port}\nbind 127.0.0.1\ndir {self._directory.name}\n"
+            f"sentinel myid {me.run_id}\n"
             f"sentinel monitor {SERVICE} 127.0.0.1 {monitored_port} {quorum}\n"
             f"sentinel down-after-milliseconds {SERVICE} {DOWN_AFTER_MS}\n"
             f"sentinel failover-timeout {SERVICE} {FAILOVER_TIMEOUT_MS}\n"
-            f"sentinel parallel-syncs {SERVICE} 1\n"
+            f"sentinel parallel-syncs {SERVICE} 1\n{known}"
         )
         self._process = subprocess.Popen(
             [binary, str(config), "--sentinel"],
@@ -49,6 +76,9 @@ class SentinelProcess:
 
     def client(self) -> SyncRedis:
         return SyncRedis(port=self.port, socket_timeout=2, decode_responses=True)
+
+    def signal(self, signum: int) -> None:
+        self._process.send_signal(signum)
 
     def stop(self) -> None:
         self._process.terminate()
@@ -100,7 +130,19 @@ class SentinelDeployment:
             )
             replica.start()
             self.servers[replica.port] = replica
-        self.sentinels = [SentinelProcess(self.binary, primary.port, quorum=2) for _ in range(3)]
+        identities = [SentinelIdentity() for _ in range(3)]
+        replicas = [port for port in self.servers if port != primary.port]
+        self.sentinels = [
+            SentinelProcess(
+                self.binary,
+                primary.port,
+                2,
+                me,
+                others=[other for other in identities if other != me],
+                replicas=replicas,
+            )
+            for me in identities
+        ]
         deadline = time.monotonic() + timeout
         while not self._settled():
             if time.monotonic() > deadline:
@@ -146,9 +188,7 @@ class SentinelDeployment:
 
     def stop(self) -> None:
         """Stop every process, each even if stopping another failed."""
-        for stop in [*(s.stop for s in self.sentinels), *(s.stop for s in self.servers.values())]:
-            with contextlib.suppress(Exception):
-                stop()
+        stop_all([*self.sentinels, *self.servers.values()])
 
     def __enter__(self) -> SentinelDeployment:
         return self.start()
@@ -163,9 +203,13 @@ class SentinelDeployment:
             try:
                 with sentinel.client() as client:
                     state = client.sentinel_master(SERVICE)
+                    others = client.sentinel_sentinels(SERVICE)
             except RedisError:
                 return False
-            if state["num-other-sentinels"] < len(self.sentinels) - 1:
+            # Connected to every other sentinel: one started before another listened
+            # connects again within a second.
+            linked = [o for o in others if "disconnected" not in o["flags"]]
+            if len(linked) < len(self.sentinels) - 1:
                 return False
             if state["num-slaves"] < self._replicas:
                 return False

@@ -1,8 +1,17 @@
 """Fixtures: a real server for the session, a fresh key prefix per test, the stub upstream.
 
 The server is the one `REDIS_SERVER` names (valkey-8.1 unless set; see devtools/embedded.py),
-never whatever `redis-server` is on PATH. `--redis-only` runs just the tests that use it,
-as `./dev test` does on its second server.
+never whatever `redis-server` is on PATH. `./dev test` runs every test on Valkey 8.1, then
+on Redis 6.2 only the tests marked `server_sensitive` (`-m server_sensitive`).
+
+Which tests are server_sensitive: those whose outcome can depend on the server's version
+or build, because what they test involves streams and consumer groups, blocking reads, Lua
+scripts, RESP3 or pub/sub, expiry or other keyspace behaviour, replication (WAIT, replicas),
+Sentinel, Cluster, TLS or ACLs, a server restarting or failing, or the Node and Go clients
+against Redis. When in doubt, mark it. A test about something else (HTTP parsing, the
+envelope, authentication's answers, the upstream) that reaches Redis only through the
+commands the marked tests cover runs on Valkey 8.1 alone. A module about those things is
+marked whole (`pytestmark`): its few tests that use no server just run twice.
 """
 
 from __future__ import annotations
@@ -21,36 +30,28 @@ from devtools.stub_upstream import StubUpstream
 from shared.keys import ServiceKeys
 from shared.settings import Settings
 from wa_version_client.deployment import connect_server
+from wa_version_client.runtime import set_testing
 
 SECRET = "test-secret-\u00e9-not-for-production"
 
 
-# Fixtures that start real servers: a test that uses one is a test --redis-only runs.
-REDIS_FIXTURES = frozenset(
-    {"redis_server", "restartable_redis", "sentinel_deployment", "cluster_deployment"}
-)
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--redis-only",
-        action="store_true",
-        help="run only the tests that use a real Redis server (a fixture of REDIS_FIXTURES)",
-    )
+def pytest_configure(config: pytest.Config) -> None:
+    # Retry delays cut short in this process (the service's loops and the client's):
+    # tests wait for recoveries, not for a production backoff schedule. The processes
+    # the tests start keep theirs. `real_backoff` restores it for a test.
+    set_testing(True)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"redis server: {describe_server()}"
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not config.getoption("--redis-only"):
-        return
-    uses = REDIS_FIXTURES.intersection
-    kept = [item for item in items if uses(getattr(item, "fixturenames", ()))]
-    deselected = [item for item in items if item not in kept]
-    config.hook.pytest_deselected(items=deselected)
-    items[:] = kept
+@pytest.fixture
+def real_backoff() -> Iterator[None]:
+    """Backoff's own schedule during this test, for the tests of the schedule itself."""
+    set_testing(False)
+    yield
+    set_testing(True)
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ import httpx
 import uvicorn
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from starlette.types import Receive, Scope, Send
 
 from api.app import create_app
 from api.protocol import GuardedHttpProtocol
@@ -37,6 +38,29 @@ async def running_worker(settings: Settings) -> AsyncIterator[asyncio.Event]:
     finally:
         stop.set()
         await task
+
+
+@contextlib.asynccontextmanager
+async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app in this event loop with no server between: a client whose requests httpx
+    hands straight to it (ASGITransport), its lifespan run around them as uvicorn runs it.
+
+    For tests of what the app answers. What HTTP framing, the header limits, slow
+    clients or the guarded protocol (api/protocol.py) decide needs `running_api`.
+    """
+    app = create_app(settings)
+    # ASGITransport sends no lifespan events: run it here, and hand each request a copy of
+    # the state it yields, as uvicorn does.
+    async with app.router.lifespan_context(app) as state:
+
+        async def with_state(scope: Scope, receive: Receive, send: Send) -> None:
+            await app({**scope, "state": dict(state or {})}, receive, send)
+
+        transport = httpx.ASGITransport(app=with_state)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", timeout=30
+        ) as client:
+            yield client
 
 
 @contextlib.asynccontextmanager

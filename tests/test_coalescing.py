@@ -17,15 +17,17 @@ from shared.settings import Settings
 from tests.support import (
     AUTH,
     REFRESH,
+    app_client,
     next_message,
     publish_version,
-    running_api,
     running_worker,
     wait_until,
 )
 from wa_version_client.contract import RefreshJob, epoch_ms
 from worker import gathering
 from worker.main import run_worker
+
+pytestmark = pytest.mark.server_sensitive
 
 
 async def _queued(redis: Redis, keys: ServiceKeys, count: int) -> bool:
@@ -59,7 +61,7 @@ async def test_100_concurrent_refreshes_make_at_most_2_fetches(
     settings: Settings, upstream: StubUpstream, redis: Redis, keys: ServiceKeys
 ) -> None:
     """100 forced refreshes: all answered 200 and refreshed, with at most 2 upstream fetches."""
-    async with running_worker(settings), running_api(settings) as api:
+    async with running_worker(settings), app_client(settings) as api:
         responses = await _burst([api], 100, upstream, redis, keys)
     assert [r.status_code for r in responses] == [200] * 100
     assert all(r.json()["data"]["refreshed"] for r in responses)
@@ -73,8 +75,8 @@ async def test_coalescing_holds_across_api_processes_and_workers(
     async with (
         running_worker(settings),
         running_worker(settings),
-        running_api(settings) as first,
-        running_api(settings) as second,
+        app_client(settings) as first,
+        app_client(settings) as second,
     ):
         responses = await _burst([first, second], 100, upstream, redis, keys)
     assert [r.status_code for r in responses] == [200] * 100
@@ -86,7 +88,7 @@ async def test_a_call_arriving_while_a_fetch_is_under_way_joins_it(
 ) -> None:
     """A job enqueued while a fetch is in flight is answered by that fetch, which ends
     after the job arrived: one fetch for both, and both see what it found."""
-    async with running_worker(settings), running_api(settings) as api:
+    async with running_worker(settings), app_client(settings) as api:
         upstream.hold()
         early = asyncio.create_task(api.post(REFRESH, headers=AUTH))
         await wait_until(lambda: upstream.fetches == 1)
@@ -104,7 +106,7 @@ async def test_a_forced_call_never_gets_a_fetch_that_had_already_ended(
 ) -> None:
     """A forced refresh right after another one finished makes a fetch of its own: the
     caller sees what upstream serves now, not the answer of a moment ago."""
-    async with running_worker(settings), running_api(settings) as api:
+    async with running_worker(settings), app_client(settings) as api:
         first = (await api.post(REFRESH, headers=AUTH)).json()["data"]
         upstream.configure(revision=1026131999)
         second = (await api.post(REFRESH, headers=AUTH)).json()["data"]
@@ -118,7 +120,7 @@ async def test_joined_jobs_are_counted_as_coalesced(
 ) -> None:
     """100 forced calls delivered to the worker while one fetch is held: one fetch answers
     them all, and the metrics count 1 job fetched and 99 coalesced."""
-    async with running_worker(settings), running_api(settings) as api:
+    async with running_worker(settings), app_client(settings) as api:
         upstream.hold()
         calls = [asyncio.create_task(api.post(REFRESH, headers=AUTH)) for _ in range(100)]
         await wait_until(lambda: upstream.fetches == 1)
@@ -136,7 +138,7 @@ async def test_a_write_during_the_fetch_is_kept_by_the_rev_check(
 ) -> None:
     """Another writer (a pin, another worker) changing the state while a fetch is under
     way is not overwritten: the fetch is applied on top of what is stored then."""
-    async with running_worker(settings), running_api(settings) as api:
+    async with running_worker(settings), app_client(settings) as api:
         upstream.hold()
         call = asyncio.create_task(api.post(REFRESH, headers=AUTH))
         await wait_until(lambda: upstream.fetches == 1)

@@ -14,7 +14,7 @@ from devtools.stub_upstream import StubUpstream
 from shared.keys import ServiceKeys
 from shared.settings import Settings
 from tests.conftest import SettingsFactory
-from tests.support import AUTH, REFRESH, VERSION, assert_failure, running_api, running_worker
+from tests.support import AUTH, REFRESH, VERSION, app_client, assert_failure, running_worker
 from wa_version_client.contract import VersionState
 
 RFC3339_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
@@ -22,10 +22,11 @@ RFC3339_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_worker(settings), running_api(settings) as client:
+    async with running_worker(settings), app_client(settings) as client:
         yield client
 
 
+@pytest.mark.server_sensitive
 async def test_refresh_answers_the_seed_envelope(
     api: httpx.AsyncClient, upstream: StubUpstream
 ) -> None:
@@ -138,13 +139,14 @@ async def test_min_interval_zero_disables_the_throttle(
     make_settings: SettingsFactory, upstream: StubUpstream
 ) -> None:
     settings = make_settings(refresh_min_interval=0)
-    async with running_worker(settings), running_api(settings) as api:
+    async with running_worker(settings), app_client(settings) as api:
         await api.post(REFRESH, headers=AUTH)
         response = await api.post(REFRESH, params={"force": "false"}, headers=AUTH)
     assert response.json()["data"]["refreshed"] is True
     assert upstream.fetches == 2
 
 
+@pytest.mark.server_sensitive
 async def test_upstream_failure_is_500_and_keeps_the_version(
     api: httpx.AsyncClient, upstream: StubUpstream
 ) -> None:
@@ -187,10 +189,11 @@ async def test_wrong_method_is_405_envelope(api: httpx.AsyncClient) -> None:
     assert response.headers["allow"] == "POST"
 
 
+@pytest.mark.server_sensitive
 async def test_no_worker_is_504_envelope(make_settings: SettingsFactory) -> None:
     """With no worker to answer, the caller gets a 504 at the wait deadline, not a hang."""
     settings = make_settings(refresh_wait=0.5, refresh_deadline=0.2, job_claim_idle=1.0)
-    async with running_api(settings) as api:
+    async with app_client(settings) as api:
         response = await api.post(REFRESH, headers=AUTH)
     assert_failure(response, 504, "Gateway timeout", "no worker answered the refresh within 0.5s")
 
@@ -198,7 +201,7 @@ async def test_no_worker_is_504_envelope(make_settings: SettingsFactory) -> None
 async def test_redis_unreachable_is_503_envelope(make_settings: SettingsFactory) -> None:
     """A Redis that does not answer gives a 503 envelope, not a traceback."""
     settings = make_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")
-    async with running_api(settings) as api:
+    async with app_client(settings) as api:
         for response in (
             await api.post(REFRESH, headers=AUTH),
             await api.get(VERSION, headers=AUTH),

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from devtools.stub_upstream import StubUpstream
 from shared.keys import ServiceKeys
 from tests.conftest import SECRET, SettingsFactory
-from tests.support import AUTH, REFRESH, assert_failure, running_api, running_worker
+from tests.support import AUTH, REFRESH, app_client, assert_failure, running_worker
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -28,10 +28,11 @@ def samples(text: str) -> Samples:
 @pytest.fixture
 async def api(make_settings: SettingsFactory) -> AsyncIterator[httpx.AsyncClient]:
     settings = make_settings(metrics_token="scrape-token")
-    async with running_worker(settings), running_api(settings) as client:
+    async with running_worker(settings), app_client(settings) as client:
         yield client
 
 
+@pytest.mark.server_sensitive
 async def test_metrics_count_requests_fetches_jobs_and_show_the_version(
     api: httpx.AsyncClient, upstream: StubUpstream
 ) -> None:

@@ -18,9 +18,9 @@ from tests.support import (
     AUTH,
     REFRESH,
     VERSION,
+    app_client,
     assert_failure,
     next_message,
-    running_api,
     running_worker,
     wait_until,
 )
@@ -32,7 +32,7 @@ UPSTREAM = 1026131876
 
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_worker(settings), running_api(settings) as client:
+    async with running_worker(settings), app_client(settings) as client:
         yield client
 
 
@@ -40,6 +40,7 @@ async def pin(api: httpx.AsyncClient, version: Any) -> httpx.Response:
     return await api.put(VERSION, json={"version": version}, headers=AUTH)
 
 
+@pytest.mark.server_sensitive
 async def test_a_pin_is_applied_and_announced(
     api: httpx.AsyncClient, redis: Redis, keys: ServiceKeys
 ) -> None:
@@ -62,6 +63,7 @@ async def test_an_array_pins_too(api: httpx.AsyncClient) -> None:
     assert response.json()["data"]["wa_web_version"]["array"] == [2, 3000, 1026131001]
 
 
+@pytest.mark.server_sensitive
 async def test_while_pinned_fetches_are_recorded_not_applied(
     api: httpx.AsyncClient, upstream: StubUpstream
 ) -> None:
@@ -74,6 +76,7 @@ async def test_while_pinned_fetches_are_recorded_not_applied(
     assert upstream.fetches == 1
 
 
+@pytest.mark.server_sensitive
 async def test_unpinning_applies_the_newer_upstream_version(api: httpx.AsyncClient) -> None:
     await api.post(REFRESH, headers=AUTH)
     await pin(api, "2.3000.1026131000")  # a rollback
@@ -85,6 +88,7 @@ async def test_unpinning_applies_the_newer_upstream_version(api: httpx.AsyncClie
     assert data["seq"] == 3
 
 
+@pytest.mark.server_sensitive
 async def test_unpinning_a_mistaken_pin_above_upstream_returns_to_upstream(
     api: httpx.AsyncClient,
 ) -> None:
@@ -102,6 +106,7 @@ async def test_unpinning_a_mistaken_pin_above_upstream_returns_to_upstream(
     )
 
 
+@pytest.mark.server_sensitive
 async def test_unpinning_asks_for_a_forced_refresh(
     api: httpx.AsyncClient, upstream: StubUpstream
 ) -> None:
@@ -120,6 +125,7 @@ async def test_unpinning_asks_for_a_forced_refresh(
     assert upstream.fetches == 2
 
 
+@pytest.mark.server_sensitive
 async def test_an_unpin_before_upstream_was_ever_heard_follows_the_next_fetch(
     api: httpx.AsyncClient,
 ) -> None:
@@ -138,6 +144,7 @@ async def test_an_unpin_before_upstream_was_ever_heard_follows_the_next_fetch(
     assert [h["kind"] for h in history] == ["unpin", "pin"]
 
 
+@pytest.mark.server_sensitive
 async def test_history_lists_fetch_pin_and_unpin_newest_first(api: httpx.AsyncClient) -> None:
     await api.post(REFRESH, headers=AUTH)
     await pin(api, "2.3000.1026131000")
@@ -151,9 +158,10 @@ async def test_history_lists_fetch_pin_and_unpin_newest_first(api: httpx.AsyncCl
     assert [h["kind"] for h in limited["history"]] == ["unpin"]
 
 
+@pytest.mark.server_sensitive
 async def test_history_is_bounded(make_settings: SettingsFactory) -> None:
     settings = make_settings(history_length=2)
-    async with running_worker(settings), running_api(settings) as api:
+    async with running_worker(settings), app_client(settings) as api:
         for revision in (1, 2, 3):
             await pin(api, f"2.3000.{revision}")
         history = (await api.get(HISTORY, headers=AUTH)).json()["data"]["history"]

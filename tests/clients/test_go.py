@@ -32,6 +32,7 @@ def go_env(env: dict[str, str]) -> dict[str, str]:
     return {**env, "GO111MODULE": "off", "GOPATH": gopath, "GOFLAGS": "", "GOPROXY": "off"}
 
 
+@pytest.mark.server_sensitive
 def test_go_client(client_env: dict[str, str]) -> None:
     """`go vet` is clean and every Go test passes against the running service."""
     for command in ([go(), "vet", "."], [go(), "test", "-count=1", "-v", "."]):

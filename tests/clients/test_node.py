@@ -40,17 +40,20 @@ def run_node_tests(test_file: Path, env: dict[str, str]) -> None:
     assert outcome.returncode == 0, f"{outcome.stdout}\n{outcome.stderr}"
 
 
+@pytest.mark.server_sensitive
 @pytest.mark.parametrize("test_file", TEST_FILES, ids=lambda path: path.name)
 def test_node_client(test_file: Path, client_env: dict[str, str]) -> None:
     """Every test in `test_file` passes against the running service (node's report shown)."""
     run_node_tests(test_file, client_env)
 
 
+@pytest.mark.server_sensitive
 def test_node_client_on_sentinel(sentinel_client_env: dict[str, str]) -> None:
     """The Node subscriber connects through Sentinel and follows a failover."""
     run_node_tests(SENTINEL_TEST, sentinel_client_env)
 
 
+@pytest.mark.server_sensitive
 def test_node_client_over_tls(tls_client_env: dict[str, str]) -> None:
     """The Node subscriber on Redis over TLS with a self-signed certificate (Heroku)."""
     run_node_tests(TLS_TEST, tls_client_env)

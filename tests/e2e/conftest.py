@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from devtools.embedded import RedisServer
+from devtools.processes import stop_all
 from devtools.stub_upstream import StubUpstream
 from tests.conftest import SECRET
 from tests.e2e.processes import Process, listening_port, wait_for_http
@@ -45,8 +46,7 @@ def launch(base_env: dict[str, str], tmp_path: Path) -> Iterator[Launcher]:
         return process
 
     yield start
-    for process in started:
-        process.stop()
+    stop_all(started)
 
 
 @pytest.fixture

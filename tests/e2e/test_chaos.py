@@ -21,7 +21,7 @@ from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process
 from tests.support import AUTH, REFRESH, next_message, wait_until
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.server_sensitive]
 
 CHAOS_SECONDS = 8.0
 CLIENTS = 4

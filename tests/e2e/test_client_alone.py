@@ -119,6 +119,7 @@ def test_what_the_client_relies_on_in_redis_py_is_there(client_venv: tuple[Path,
     assert found.stdout.strip() == "[] True", (redis_version, found.stdout, found.stderr)
 
 
+@pytest.mark.server_sensitive
 async def test_a_manager_with_only_the_client_follows_a_refresh(
     client_venv: tuple[Path, str],
     launch: Launcher,

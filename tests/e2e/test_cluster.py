@@ -44,7 +44,7 @@ from tests.support import AUTH, REFRESH, VERSION, wait_until
 from wa_version_client import VersionSubscriber
 from wa_version_client.deployment import connect, connect_server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.server_sensitive]
 
 PIN = 1026139999
 

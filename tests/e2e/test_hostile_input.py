@@ -36,6 +36,7 @@ async def auth_keys(redis: Redis, keys: ServiceKeys) -> list[str]:
     return [key async for key in redis.scan_iter(match=keys.auth_failures("*"))]
 
 
+@pytest.mark.server_sensitive
 async def test_ten_thousand_forged_addresses_fill_nothing(
     start_web: Callable[..., Process], redis: Redis, keys: ServiceKeys
 ) -> None:

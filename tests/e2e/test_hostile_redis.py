@@ -25,7 +25,7 @@ from tests.e2e.processes import ROOT, Process, lines, strings
 from tests.support import AUTH, REFRESH, VERSION, publish_version, subscribed, wait_until
 from wa_version_client.deployment import connect
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.server_sensitive]
 
 MALFORMED = {
     "string is a number": '{"array":[2,3000,5],"string":5,"seq":9,"epoch":1,"changed_at":"",'

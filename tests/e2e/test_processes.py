@@ -30,6 +30,7 @@ def test_procfile_dev_runs_the_same_web_and_worker_as_the_procfile() -> None:
     assert "redis" in development
 
 
+@pytest.mark.server_sensitive
 async def test_refresh_end_to_end_publishes_the_change(
     launch: Launcher,
     start_web: Callable[..., Process],
@@ -62,6 +63,7 @@ async def test_refresh_end_to_end_publishes_the_change(
     assert await redis.hget(keys.version, "string") == "2.3000.1026131877"
 
 
+@pytest.mark.server_sensitive
 async def test_two_webs_and_two_workers_share_the_work(
     launch: Launcher,
     start_web: Callable[..., Process],
@@ -120,6 +122,7 @@ async def test_secret_never_appears_in_the_output(
         assert SECRET not in process.output
 
 
+@pytest.mark.server_sensitive
 def test_worker_stops_promptly_on_sigterm(launch: Launcher) -> None:
     """SIGTERM: the worker finishes what it holds, lets go of the lease and exits 0."""
     worker = launch("worker")
@@ -137,6 +140,7 @@ async def _stream_holds(redis: Redis, keys: ServiceKeys, count: int) -> bool:
     return await redis.xlen(keys.refresh_jobs) >= count
 
 
+@pytest.mark.server_sensitive
 async def test_unpinning_a_mistaken_pin_returns_every_subscriber_to_upstream(
     launch: Launcher,
     start_web: Callable[..., Process],

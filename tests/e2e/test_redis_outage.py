@@ -16,7 +16,7 @@ from tests.e2e.traffic import Traffic
 from tests.support import wait_until
 from wa_version_client.deployment import connect
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.server_sensitive]
 
 OUTAGES = 3
 QUICK = {"REFRESH_DEADLINE": "1s", "REFRESH_WAIT": "3s", "JOB_CLAIM_IDLE": "2s"}

@@ -25,7 +25,7 @@ from tests.e2e.traffic import Traffic
 from tests.support import AUTH, REFRESH, blocked_in_xreadgroup, wait_until
 from wa_version_client.deployment import connect_server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.server_sensitive]
 
 
 @dataclass

@@ -10,7 +10,7 @@ from devtools.embedded import free_port
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import refresh_command as refresh
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.server_sensitive]
 
 
 def test_refresh_then_no_force_inside_the_interval(

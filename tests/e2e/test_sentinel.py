@@ -44,7 +44,7 @@ from wa_version_client import VersionSubscriber
 from wa_version_client.contract import PublishedVersion
 from wa_version_client.deployment import connect_server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.server_sensitive]
 
 TIMING = {**failover.TIMING, "REDIS_WAIT_REPLICAS": "1"}
 

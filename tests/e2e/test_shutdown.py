@@ -31,6 +31,7 @@ async def _has_lease(redis: Redis, keys: ServiceKeys) -> bool:
     return bool(await redis.exists(keys.worker_lease))
 
 
+@pytest.mark.server_sensitive
 async def test_sigterm_mid_fetch_hands_the_job_to_the_standby(
     launch: Launcher,
     start_web: Callable[..., Process],

@@ -20,7 +20,7 @@ from tests.support import AUTH, REFRESH, wait_until
 from tests.tls import ACL_PASSWORD, ACL_USER, PASSWORD, TlsRedis, tls_redis
 from wa_version_client import VersionSubscriber
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.server_sensitive]
 
 __all__ = ["tls_redis"]  # the fixture, imported for the tests of this module
 

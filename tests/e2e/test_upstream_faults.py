@@ -20,6 +20,7 @@ import pytest
 from redis.asyncio import Redis
 
 from devtools.embedded import RedisServer, free_port
+from devtools.processes import stop_all
 from devtools.stub_upstream import StubUpstream
 from shared.keys import ServiceKeys
 from tests.e2e.conftest import Launcher, service_env, web_process
@@ -119,8 +120,7 @@ def shared_system(
         launch("worker")
         yield System(web_process(launch), upstream, ServiceKeys(prefix))
     finally:
-        for process in started:
-            process.stop()
+        stop_all(started)
         upstream.stop()
 
 

@@ -15,7 +15,7 @@ from tests.e2e.processes import lines, strings
 from tests.support import publish_version, wait_until
 from wa_version_client.deployment import connect
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.server_sensitive]
 
 
 async def test_prints_the_current_version_then_each_change(

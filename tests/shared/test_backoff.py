@@ -7,9 +7,12 @@ import logging
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from wa_version_client.runtime import Backoff, Trouble
+from wa_version_client._backoff import TESTING_CEILING
+from wa_version_client.runtime import Backoff, Trouble, set_testing
 
 log = logging.getLogger("tests.trouble")
+# The delays as they are outside tests (the session cuts them short: tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("real_backoff")
 
 
 def test_backoff_doubles_up_to_its_cap_with_jitter() -> None:
@@ -65,3 +68,17 @@ def test_the_delay_of_an_attempt_lies_between_half_its_ceiling_and_its_ceiling()
         delays = [backoff.delay(attempt) for _ in range(200)]
         assert all(ceiling / 2 <= d <= ceiling for d in delays)
         assert max(delays) - min(delays) > ceiling / 10  # jittered, not a constant
+
+
+def test_testing_mode_cuts_every_delay_short_and_off_restores_the_schedule() -> None:
+    """set_testing(True): each delay at most TESTING_CEILING, still jittered; False: the
+    schedule as before."""
+    backoff = Backoff(initial=0.1, maximum=1.0)
+    set_testing(True)
+    try:
+        delays = [backoff.delay(attempt) for attempt in range(12) for _ in range(20)]
+        assert all(TESTING_CEILING / 2 <= d <= TESTING_CEILING for d in delays)
+        assert len(set(delays)) > 1
+    finally:
+        set_testing(False)
+    assert 0.5 <= backoff.delay(10) <= 1.0

@@ -13,7 +13,7 @@ from devtools.cluster import ClusterDeployment
 from devtools.embedded import free_port
 from wa_version_client.deployment import connect
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.server_sensitive]
 
 
 @pytest.fixture

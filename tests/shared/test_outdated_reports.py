@@ -19,6 +19,8 @@ from tests.support import publish_version, running_worker, subscriber_for, wait_
 from wa_version_client import ThreadedVersionSubscriber, VersionSubscriber
 from wa_version_client.contract import PublishedVersion, WAVersion
 
+pytestmark = pytest.mark.server_sensitive
+
 
 @contextlib.asynccontextmanager
 async def subscribers(settings: Settings, count: int) -> AsyncIterator[list[VersionSubscriber]]:

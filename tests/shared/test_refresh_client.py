@@ -15,6 +15,8 @@ from tests.conftest import SettingsFactory
 from tests.support import wait_until
 from wa_version_client.deployment import connect
 
+pytestmark = pytest.mark.server_sensitive
+
 
 async def test_a_redis_that_hangs_costs_the_caller_the_wait_and_no_more(
     redis_server: RedisServer, keys: ServiceKeys, make_settings: SettingsFactory

@@ -13,7 +13,7 @@ from tests.support import wait_until
 from wa_version_client.deployment import deployment_for
 from wa_version_client.runtime import cancel_and_wait
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.server_sensitive]
 
 
 def _ours_on(port: int) -> int:

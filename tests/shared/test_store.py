@@ -32,6 +32,8 @@ from wa_version_client.contract import (
 )
 from wa_version_client.deployment import deployment_for
 
+pytestmark = pytest.mark.server_sensitive
+
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 KEYS = ServiceKeys("unit")
 
@@ -254,8 +256,10 @@ async def test_a_write_no_replica_acknowledged_is_announced_to_nobody(
 @pytest.fixture
 def primary_and_replica(redis_server: RedisServer) -> Iterator[tuple[RedisServer, RedisServer]]:
     """A primary and its replica, both of the server the session runs."""
+    # The replica's first sync at once, not after Redis 7's and Valkey's 5 s wait for
+    # more replicas to share it (as devtools/sentinels.py starts its servers).
     with (
-        RedisServer() as primary,
+        RedisServer(None, "--repl-diskless-sync-delay", "0") as primary,
         RedisServer(None, "--replicaof", "127.0.0.1", str(primary.port)) as replica,
     ):
         yield primary, replica

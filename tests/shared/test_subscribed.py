@@ -19,6 +19,8 @@ from wa_version_client._subscribed import SubscribedConnection
 from wa_version_client.deployment import connect_server
 from wa_version_client.runtime import cancel_and_wait
 
+pytestmark = pytest.mark.server_sensitive
+
 CHANNEL = "test-channel"
 
 
@@ -128,16 +130,18 @@ async def test_an_error_reply_fails_its_command_only(listener: Listener, redis: 
 
 
 async def test_a_command_given_up_on_leaves_the_replies_paired(
-    listener: Listener, redis: Redis
+    listener: Listener, redis_server: RedisServer
 ) -> None:
     """A caller that stops waiting (a timeout) does not shift the replies: its reply,
     when it comes, is dropped, and the next command still gets its own."""
-    await redis.client_pause(10_000)  # hold every reply
+    # Every reply held while the server is frozen. (CLIENT PAUSE held them for its whole
+    # length: its CLIENT UNPAUSE waits out the pause like any other command.)
+    redis_server.signal(signal.SIGSTOP)
     try:
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(listener.subscription.command("ECHO", "late"), 0.2)
     finally:
-        await redis.client_unpause()
+        redis_server.signal(signal.SIGCONT)
     assert await listener.subscription.command("ECHO", "mine") == "mine"
     assert listener.subscription.losses == 0
 

@@ -16,6 +16,8 @@ from wa_version_client import VersionSubscriber
 from wa_version_client.contract import PublishedVersion, WAVersion
 from wa_version_client.deployment import RedisClient, connect
 
+pytestmark = pytest.mark.server_sensitive
+
 SOURCE = "https://web.whatsapp.com/sw.js"
 
 Changes = list[tuple[PublishedVersion | None, PublishedVersion]]

@@ -28,6 +28,8 @@ from worker.consumer import JobConsumer
 from worker.fetch import VersionFetcher
 from worker.refresher import Refresher
 
+pytestmark = pytest.mark.server_sensitive
+
 
 @contextlib.asynccontextmanager
 async def consumer(

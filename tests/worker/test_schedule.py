@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import pytest
 from redis.asyncio import Redis
 
 from devtools.stub_upstream import StubUpstream
@@ -13,6 +14,8 @@ from shared.settings import Settings
 from tests.conftest import SettingsFactory
 from tests.support import publish_version, running_worker, wait_until
 from worker.schedule import AutoRefresh
+
+pytestmark = pytest.mark.server_sensitive
 
 
 async def test_a_never_refreshed_state_is_due_once(

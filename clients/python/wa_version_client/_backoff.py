@@ -2,7 +2,7 @@
 
 `Backoff` spaces the attempts; `Trouble` logs them without flooding the log: the first
 failure with its cause, each change of cause, and the recovery, but not every retry of
-an hour-long outage.
+an hour-long outage. `set_testing(True)` shortens every delay, for test suites.
 """
 
 from __future__ import annotations
@@ -15,6 +15,20 @@ from dataclasses import dataclass
 from redis.exceptions import RedisError
 
 from wa_version_client._connection import describe
+
+# The longest delay while `set_testing(True)`: a test waits out no schedule meant for
+# production, and a loop that retries for ever still pauses between tries rather than
+# spinning on a refused connection. The tests poll their conditions as often.
+TESTING_CEILING = 0.01
+
+_testing = False
+
+
+def set_testing(testing: bool) -> None:
+    """For test suites only: with `True` every Backoff's delay is cut to at most
+    TESTING_CEILING (still jittered); `False` restores the schedule. Off unless called."""
+    global _testing
+    _testing = testing
 
 
 @dataclass
@@ -38,6 +52,8 @@ class Backoff:
     def delay(self, attempt: int) -> float:
         """The wait after failure number `attempt` (0 for the first), drawn anew each call."""
         ceiling = min(self.maximum, self.initial * 2 ** min(attempt, 64))
+        if _testing:
+            ceiling = min(ceiling, TESTING_CEILING)
         return random.uniform(ceiling / 2, ceiling)
 
     def reset(self) -> None:

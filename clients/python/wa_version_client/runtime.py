@@ -2,6 +2,7 @@
 
 - `Backoff` and `Trouble`: how a loop that talks to Redis waits before trying again, and
   how it logs an outage (first failure, each change of cause, the recovery);
+  `set_testing(True)` cuts every such wait short, for a test suite (never on by default);
 - `cancel_and_wait`: stopping background tasks for sure (redis-py can swallow a cancel);
 - `EnvReader` and `parse_duration`: settings from environment variables, strictly;
 - `setup_logging`, `JsonFormatter` and `hide`: JSON log lines with secrets masked;
@@ -10,7 +11,7 @@
 The watcher (`python -m wa_version_client.watch`) is built from these; so is the service.
 """
 
-from wa_version_client._backoff import Backoff, Trouble
+from wa_version_client._backoff import Backoff, Trouble, set_testing
 from wa_version_client._defaults import (
     JOB_STREAM_MAXLEN,
     PREFIX,
@@ -35,5 +36,6 @@ __all__ = [
     "cancel_and_wait",
     "hide",
     "parse_duration",
+    "set_testing",
     "setup_logging",
 ]
