@@ -29,6 +29,7 @@ import httpx
 from bench import capacity, fanout, footprint
 from bench.harness import HEADERS, System, peak_rss_mb, percentile
 from bench.peers import job as peer_job
+from bench.peers.arq_venv import ensure_arq_venv
 from devtools.embedded import describe_server
 from devtools.processes import ROOT
 from devtools.waiting import wait_until
@@ -38,7 +39,6 @@ from shared.settings import Settings
 from wa_version_client.deployment import connect
 
 REFRESH = "/admin/whatsapp/version/refresh"
-ARQ_VENV = ROOT / ".venv-arq"
 
 
 @dataclass
@@ -147,17 +147,6 @@ def bare_work(system: System, count: int) -> list[float]:
         peer_job.refresh(*args)
         timings.append((time.perf_counter() - started) * 1000)
     return timings
-
-
-def ensure_arq_venv() -> Path:
-    python = ARQ_VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(ARQ_VENV)], check=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "arq==0.28.0", "httpx>=0.28"],
-            check=True,
-        )
-    return python
 
 
 def arq_enqueue_to_result(system: System, poll_delay: float, count: int) -> list[float]:
