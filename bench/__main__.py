@@ -489,6 +489,18 @@ NOTES = """
 """
 
 
+# A section of BENCHMARKS.md this script does not measure (the test suite's wall time,
+# measured with `time ./dev test`), carried over when the file is written anew.
+KEPT_HEADING = "## The test suite"
+
+
+def kept_section(path: Path) -> str:
+    """The KEPT_HEADING section of the current `path`, to its end; empty when absent."""
+    text = path.read_text() if path.exists() else ""
+    start = text.find(f"\n{KEPT_HEADING}\n")
+    return "" if start < 0 else "\n" + text[start:].strip() + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for the test suite")
@@ -501,6 +513,7 @@ def main() -> None:
     if args.quick:
         return
     today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
+    kept = kept_section(args.output)
     args.output.write_text(
         f"# Benchmarks\n\nMeasured {today} by `./dev bench` on {machine()}; "
         f"{describe_server().split(', /')[0]}), everything on loopback. Each figure is a "
@@ -509,6 +522,7 @@ def main() -> None:
         + "\n"
         + "".join(report.sections)
         + NOTES
+        + kept
     )
     print(f"written to {args.output}")
 

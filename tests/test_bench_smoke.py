@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.__main__ import KEPT_HEADING, kept_section
 from bench.peers.job import HEADERS
 from worker.sources import BROWSER_HEADERS
 
@@ -79,3 +80,14 @@ def _row(line: str) -> tuple[str, str]:
 def test_the_peers_send_the_workers_browser_headers() -> None:
     """The peers' job keeps a copy of the worker's headers: the stub's gate refuses less."""
     assert HEADERS == BROWSER_HEADERS
+
+
+def test_a_new_benchmarks_file_keeps_the_test_suite_section(tmp_path: Path) -> None:
+    """`./dev bench` writes BENCHMARKS.md anew, but the suite's timings, measured by
+    hand with `time ./dev test`, are carried over, to the end of the file."""
+    path = tmp_path / "BENCHMARKS.md"
+    assert kept_section(path) == ""
+    path.write_text(f"# Benchmarks\n\n| figure |\n\n{KEPT_HEADING}\n\nbefore 245 s\n\nafter\n")
+    assert kept_section(path) == f"\n{KEPT_HEADING}\n\nbefore 245 s\n\nafter\n"
+    path.write_text("# Benchmarks\n\nno such section\n")
+    assert kept_section(path) == ""
