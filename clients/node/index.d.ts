@@ -51,8 +51,10 @@ export declare class VersionSubscriber extends EventEmitter {
   static fromEnv(env?: NodeJS.ProcessEnv, options?: SubscriberOptions): VersionSubscriber;
   /** The version to use for the next connection; null until one is known. No I/O. */
   readonly current: PublishedVersion | null;
-  /** When `current` was applied, by performance.now(); 0 before any version. */
+  /** When the version `current` holds was applied, by performance.now(); 0 before any version. */
   readonly currentSince: number;
+  /** Pushes that were neither a message on the channel nor a confirmation (a tracking invalidation, say): counted, ignored. */
+  readonly ignoredPushes: number;
   readonly connected: boolean;
   /** The subscription is up and the hash was read since: `current` is current. */
   readonly synced: boolean;

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from devtools.embedded import RedisServer
 from shared.keys import ServiceKeys
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import lines, strings
 from tests.support import publish_version, wait_until
-from wa_version_client.deployment import connect
+from wa_version_client.deployment import RedisClient, connect
 
 pytestmark = [pytest.mark.slow, pytest.mark.server_sensitive]
 
@@ -69,3 +70,45 @@ async def test_keeps_running_through_redis_restarts(launch: Launcher, keys: Serv
             assert watcher.popen.poll() is None
         finally:
             await writer.aclose()
+
+
+async def test_the_same_version_in_a_new_epoch_is_neither_printed_nor_run(
+    launch: Launcher, keys: ServiceKeys, tmp_path: Path
+) -> None:
+    """Redis restarts empty and the next refresh stores the version the watcher holds, in
+    a new epoch: no line, no --exec run (nothing changed for a manager); the next real
+    change is printed and run, with the version held before as `previous`."""
+    record = tmp_path / "seen.txt"
+    command = f'echo "$WA_VERSION $WA_VERSION_PREVIOUS" >> {shlex.quote(str(record))}'
+    with RedisServer() as server:
+        writer = connect(server.url)
+        try:
+            await publish_version(writer, keys, 600)
+            watcher = launch("watcher", REDIS_URL=server.url, WATCH_EXEC=command)
+            await wait_until(lambda: record.exists() and record.read_text() == "2.3000.600 \n", 30)
+            server.stop()
+            server.start()
+            # Subscribed again before the same version is stored: it hears it.
+            await wait_until(lambda: _subscribers(writer, keys.version_changed, 1), within=30)
+            again = await publish_version(writer, keys, 600)
+            assert again.seq == 1
+            await publish_version(writer, keys, 601)
+            await wait_until(lambda: strings(watcher)[-1:] == ["2.3000.601"], within=30)
+            assert strings(watcher) == ["2.3000.600", "2.3000.601"]
+            assert lines(watcher)[-1]["previous"] == {
+                "array": [2, 3000, 600],
+                "string": "2.3000.600",
+            }
+            await wait_until(lambda: len(record.read_text().splitlines()) >= 2, within=30)
+            assert record.read_text().splitlines() == ["2.3000.600 ", "2.3000.601 2.3000.600"]
+        finally:
+            await writer.aclose()
+
+
+async def _subscribers(redis: RedisClient, channel: str, count: int) -> bool:
+    """Whether `channel` has `count` subscribers now (False while Redis is away)."""
+    try:
+        numbers = await redis.pubsub_numsub(channel)
+    except RedisError:
+        return False
+    return bool(numbers and numbers[0][1] == count)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from collections.abc import AsyncIterator
 
@@ -215,6 +216,32 @@ async def test_a_push_of_another_kind_is_not_taken_for_a_reply(
     assert await listener.subscription.command("ECHO", "mine") == "mine"
     assert await listener.subscription.command("ECHO", "next") == "next"
     assert listener.subscription.losses == 0
+
+
+async def test_tracking_invalidations_are_counted_and_ignored_quietly(
+    redis_server: RedisServer, redis: Redis, keys: ServiceKeys, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another client redirects its key-tracking invalidations onto the subscriber's
+    connection (CLIENT TRACKING ON REDIRECT <id> BCAST) and writes 200 keys, one at a
+    time: each `invalidate` push is counted and ignored, nothing is logged above debug,
+    and the next change is still followed."""
+    caplog.set_level(logging.DEBUG, logger="wa_version_client")
+    tracker = Redis(port=redis_server.port, single_connection_client=True)
+    async with VersionSubscriber(redis_server.url, prefix=keys.prefix) as versions:
+        try:
+            await wait_until(lambda: versions.subscription.subscriptions == 1)
+            subscriber_id = await versions.subscription.command("CLIENT", "ID")
+            await tracker.client_tracking_on(clientid=int(subscriber_id), bcast=True)
+            for number in range(200):
+                await tracker.set(f"{keys.prefix}:tracked:{number}", number)
+            await wait_until(lambda: versions.subscription.ignored_pushes >= 200)
+        finally:
+            await tracker.aclose()
+        await publish_version(redis, keys, 100)
+        await wait_until(lambda: versions.current is not None)
+        assert versions.subscription.losses == 0
+    louder = [r.getMessage() for r in caplog.records if r.levelno > logging.DEBUG]
+    assert louder == []
 
 
 async def test_a_command_queued_behind_a_dying_connection_fails_rather_than_hangs() -> None:

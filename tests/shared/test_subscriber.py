@@ -193,6 +193,47 @@ async def test_every_subscriber_ends_on_the_latest_after_a_redis_restart(
             await versions.aclose()
 
 
+async def test_the_same_version_in_a_new_epoch_is_held_without_a_callback(
+    own_redis: RedisServer, keys: ServiceKeys
+) -> None:
+    """Redis restarts empty and the next refresh stores the version already held, in a
+    new epoch: the subscriber takes the new order (so later messages compare right)
+    with no callback, and wait_newer() keeps waiting; the next real change is heard,
+    with the version held before as `old`."""
+    versions = VersionSubscriber(own_redis.url, prefix=keys.prefix)
+    changes = recorder(versions)
+    writer = connect(own_redis.url)
+    try:
+        await versions.start()
+        await publish_version(writer, keys, 100)
+        before = await publish_version(writer, keys, 101)
+        await wait_until(lambda: len(changes) == 2)
+        since = versions.current_since
+        waiting = asyncio.create_task(versions.wait_newer(versions.current, within=30))
+        own_redis.stop()
+        own_redis.start()
+        await wait_until(lambda: versions.subscription.subscriptions == 2)
+        again = await publish_version(writer, keys, 101)  # seq 1 of a new epoch
+        assert again.epoch > before.epoch
+        await wait_until(
+            lambda: versions.current is not None and versions.current.order == again.order
+        )
+        assert versions.current_since == since
+        await publish_version(writer, keys, 102)
+        await wait_until(lambda: len(changes) == 3)
+        assert [(old and old.string, new.string) for old, new in changes] == [
+            (None, "2.3000.100"), ("2.3000.100", "2.3000.101"), ("2.3000.101", "2.3000.102"),
+        ]  # fmt: skip
+        assert changes[2][0] is not None
+        assert changes[2][0].order == again.order
+        newer = await waiting
+        assert newer is not None
+        assert newer.string == "2.3000.102"
+    finally:
+        await writer.aclose()
+        await versions.aclose()
+
+
 async def test_wait_newer_returns_once_a_newer_version_arrives(
     subscriber: VersionSubscriber, redis: Redis, keys: ServiceKeys
 ) -> None:

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math/rand"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/gomodule/redigo/redis"
@@ -61,7 +62,10 @@ func fromHash(fields map[string]string) (p Published, ok bool) {
 	return p, errSeq == nil && errEpoch == nil
 }
 
-// Follower calls Apply with the version the service holds, then with every newer one.
+// Follower calls Apply with the version the service holds, then with each change of
+// version. The same version announced again in a later (epoch, seq) (Redis lost its
+// data, and the next refresh stored the version held in a new epoch) is held without a
+// call, so later messages compare against the new order.
 type Follower struct {
 	// Dial opens a connection to Redis, with timeouts: e.g. redis.DialURL(url,
 	// redis.DialConnectTimeout(5*time.Second), redis.DialReadTimeout(20*time.Second),
@@ -70,13 +74,23 @@ type Follower struct {
 	Dial func() (redis.Conn, error)
 	// Prefix is REDIS_PREFIX: "whatsapp" unless the service sets another.
 	Prefix string
-	// Apply is called with each newer version, one call at a time, in order.
+	// Apply is called with each new version, one call at a time, in order.
 	Apply func(Published)
 	// Logf, if set, is told why a connection was lost.
 	Logf func(format string, args ...interface{})
 
-	held   Published
-	heldAt time.Time // when held was applied
+	held    Published
+	heldAt  time.Time // when held (its order) was set
+	ignored atomic.Int64
+}
+
+// Ignored reports how many pushes the subscription received that were neither a
+// message on the channel, a confirmation nor a PONG: a tracking invalidation another
+// client redirected onto the connection (CLIENT TRACKING ON REDIRECT <id> BCAST, which
+// in RESP2 arrives as a message on __redis__:invalidate whose data is a list of keys),
+// or a kind this package does not know. Each is counted and otherwise ignored.
+func (f *Follower) Ignored() int64 {
+	return f.ignored.Load()
 }
 
 // Run follows until ctx is done, reconnecting after 0.1-1 s (with jitter) whenever
@@ -139,12 +153,19 @@ func (f *Follower) follow(ctx context.Context) error {
 			}
 		}
 	}()
-	if err := psc.Subscribe(f.Prefix + ":" + keyVersionChanged); err != nil {
+	channel := f.Prefix + ":" + keyVersionChanged
+	if err := psc.Subscribe(channel); err != nil {
 		return err
 	}
 	var lastRead time.Time
 	for {
-		switch m := psc.ReceiveWithTimeout(3 * pingInterval).(type) {
+		// Not psc.Receive: it fails on a push it does not know, which would end the
+		// connection for what another client chose to send here.
+		reply, err := redis.ReceiveWithTimeout(sub, 3*pingInterval)
+		if err != nil { // a lost connection, or silence for three PING intervals
+			return err
+		}
+		switch m := pushed(reply, channel).(type) {
 		case redis.Subscription: // confirmed: what was published before is in the hash
 			if err := f.resync(reader); err != nil {
 				return err
@@ -161,10 +182,34 @@ func (f *Follower) follow(ctx context.Context) error {
 				}
 				lastRead = time.Now()
 			}
-		case error: // a lost connection, or silence for three PING intervals
-			return m
+		default:
+			f.ignored.Add(1)
 		}
 	}
+}
+
+// pushed reads what the subscribed connection received: a redis.Subscription or a
+// redis.Message on channel, a redis.Pong, or nil for anything else.
+func pushed(reply interface{}, channel string) interface{} {
+	values, _ := reply.([]interface{})
+	if len(values) < 2 {
+		return nil
+	}
+	kind, _ := values[0].([]byte)
+	name, _ := values[1].([]byte)
+	switch {
+	case string(kind) == "pong":
+		return redis.Pong{}
+	case len(values) != 3 || string(name) != channel:
+		return nil
+	case string(kind) == "subscribe":
+		return redis.Subscription{Kind: "subscribe", Channel: channel}
+	case string(kind) == "message":
+		if data, ok := values[2].([]byte); ok {
+			return redis.Message{Channel: channel, Data: data}
+		}
+	}
+	return nil
 }
 
 // resync reads the hash and follows it. The hash is the authority: a version read is
@@ -196,8 +241,11 @@ func (f *Follower) offer(p Published) {
 }
 
 func (f *Follower) hold(p Published) {
+	changed := f.heldAt.IsZero() || p.Array != f.held.Array
 	f.held, f.heldAt = p, time.Now()
-	f.Apply(p)
+	if changed { // the same version in another order is nothing to act on
+		f.Apply(p)
+	}
 }
 
 // The service's report script (wa_version_client/_reports.py, by way of the contract):

@@ -73,9 +73,16 @@ func dial(t *testing.T, options ...redis.DialOption) func() (redis.Conn, error) 
 
 // follower runs a Follower until the test ends; applied returns what it applied so far.
 func follower(t *testing.T, options ...redis.DialOption) (applied func() []string) {
+	_, applied, _ = watched(t, options...)
+	return applied
+}
+
+// watched runs a Follower until the test ends: the Follower, and what it applied and
+// logged so far.
+func watched(t *testing.T, options ...redis.DialOption) (f *Follower, applied, logged func() []string) {
 	var mu sync.Mutex
-	var seen []string
-	f := &Follower{
+	var seen, lines []string
+	f = &Follower{
 		Dial:   dial(t, options...),
 		Prefix: env(t, "WA_TEST_PREFIX"),
 		Apply: func(p Published) {
@@ -83,17 +90,25 @@ func follower(t *testing.T, options ...redis.DialOption) (applied func() []strin
 			defer mu.Unlock()
 			seen = append(seen, p.String)
 		},
-		Logf: t.Logf,
+		Logf: func(format string, args ...interface{}) {
+			mu.Lock()
+			defer mu.Unlock()
+			lines = append(lines, fmt.Sprintf(format, args...))
+			t.Logf(format, args...)
+		},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	go func() { f.Run(ctx); close(stopped) }()
 	t.Cleanup(func() { cancel(); <-stopped })
-	return func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), seen...)
+	copied := func(list *[]string) func() []string {
+		return func() []string {
+			mu.Lock()
+			defer mu.Unlock()
+			return append([]string(nil), (*list)...)
+		}
 	}
+	return f, copied(&seen), copied(&lines)
 }
 
 // waitFor polls condition until it holds, failing the test after 15 s.
@@ -105,6 +120,13 @@ func waitFor(t *testing.T, what string, condition func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond) // polling with a deadline
 	}
+}
+
+// followsTo has the service refresh to revision and waits for the follower to apply it.
+func followsTo(t *testing.T, applied func() []string, revision int64) {
+	refreshTo(t, revision)
+	want := fmt.Sprintf("2.3000.%d", revision)
+	waitFor(t, "the follower to apply "+want, func() bool { return last(applied) == want })
 }
 
 func last(applied func() []string) string {
@@ -145,15 +167,7 @@ func TestResubscribesAfterClientKill(t *testing.T) {
 	applied := follower(t, redis.DialClientName(name))
 	waitFor(t, "the stored version", func() bool { return len(applied()) == 1 })
 	conn := admin(t)
-	subscription := func() string { // the id of the follower's subscribed connection
-		list, _ := redis.String(conn.Do("CLIENT", "LIST", "TYPE", "pubsub"))
-		for _, line := range strings.Split(list, "\n") {
-			if strings.Contains(line, " name="+name+" ") {
-				return strings.TrimPrefix(strings.Fields(line)[0], "id=")
-			}
-		}
-		return ""
-	}
+	subscription := func() string { return subscribedID(conn, name) }
 	killed := subscription()
 	if n, err := redis.Int(conn.Do("CLIENT", "KILL", "ID", killed)); err != nil || n != 1 {
 		t.Fatalf("CLIENT KILL ID %s: %d, %v", killed, n, err)
@@ -163,6 +177,100 @@ func TestResubscribesAfterClientKill(t *testing.T) {
 	refreshTo(t, revision+1)
 	want := fmt.Sprintf("2.3000.%d", revision+1)
 	waitFor(t, "the change after the reconnection", func() bool { return last(applied) == want })
+}
+
+// subscribedID is the id of the subscribed connection named name; "" when there is none.
+func subscribedID(conn redis.Conn, name string) string {
+	list, _ := redis.String(conn.Do("CLIENT", "LIST", "TYPE", "pubsub"))
+	for _, line := range strings.Split(list, "\n") {
+		if strings.Contains(line, " name="+name+" ") {
+			return strings.TrimPrefix(strings.Fields(line)[0], "id=")
+		}
+	}
+	return ""
+}
+
+// Another client redirects its key-tracking invalidations onto the follower's subscribed
+// connection and writes 200 keys, one at a time: in RESP2 each comes as a message on
+// __redis__:invalidate carrying a list of keys. Each is counted and ignored: nothing is
+// logged, the connection stays, and the next change is applied.
+func TestTrackingInvalidationsAreCountedAndIgnoredQuietly(t *testing.T) {
+	revision := nextRevision(t, 1)
+	refreshTo(t, revision)
+	name := fmt.Sprintf("go-test-tracked-%d", revision)
+	f, applied, logged := watched(t, redis.DialClientName(name))
+	waitFor(t, "the stored version", func() bool { return len(applied()) == 1 })
+	tracker := admin(t)
+	id := subscribedID(tracker, name)
+	if _, err := tracker.Do("CLIENT", "TRACKING", "ON", "REDIRECT", id, "BCAST"); err != nil {
+		t.Fatalf("CLIENT TRACKING ON REDIRECT %q BCAST: %v", id, err)
+	}
+	for n := 0; n < 200; n++ {
+		if _, err := tracker.Do("SET", fmt.Sprintf("%s:go-tracked:%d", env(t, "WA_TEST_PREFIX"), n), n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "200 invalidations counted", func() bool { return f.Ignored() >= 200 })
+	followsTo(t, applied, revision+1)
+	if got := applied(); len(got) != 2 {
+		t.Fatalf("applied %v", got)
+	}
+	if lines := logged(); len(lines) != 0 {
+		t.Fatalf("the follower logged %q", lines)
+	}
+}
+
+// Redis restarts empty (SHUTDOWN NOSAVE; the harness starts it again) and the next
+// refresh stores the version held in a new epoch: Apply is not called for it, and the
+// next real change (seq 2 of the new epoch) is applied.
+func TestTheSameVersionInANewEpochIsNotAppliedAgain(t *testing.T) {
+	revision := nextRevision(t, 1)
+	refreshTo(t, revision)
+	applied := follower(t)
+	waitFor(t, "the stored version", func() bool { return len(applied()) == 1 })
+	channel := env(t, "WA_TEST_PREFIX") + ":" + keyVersionChanged
+	conn := admin(t)
+	stopped := runID(conn)
+	conn.Do("SHUTDOWN", "NOSAVE") // answers nothing: the server is gone
+	subscribed := func() bool {   // on the restarted server
+		c, err := dial(t)()
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		counts, err := redis.Values(c.Do("PUBSUB", "NUMSUB", channel))
+		return runID(c) != stopped && err == nil && len(counts) == 2 && fmt.Sprint(counts[1]) == "1"
+	}
+	waitFor(t, "the follower to subscribe again", subscribed)
+	waitFor(t, "the service to refresh on the restarted Redis", func() bool { return refreshed(t) })
+	followsTo(t, applied, revision+1)
+	want := []string{fmt.Sprintf("2.3000.%d", revision), fmt.Sprintf("2.3000.%d", revision+1)}
+	if got := applied(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("applied %v, want %v", got, want)
+	}
+}
+
+// runID is the server's run_id (a new one each time it starts); "" on an error.
+func runID(conn redis.Conn) string {
+	info, _ := redis.String(conn.Do("INFO", "server"))
+	for _, line := range strings.Split(info, "\n") {
+		if strings.HasPrefix(line, "run_id:") {
+			return strings.TrimSpace(strings.TrimPrefix(line, "run_id:"))
+		}
+	}
+	return ""
+}
+
+// refreshed asks the service for a forced refresh; whether it answered 200.
+func refreshed(t *testing.T) bool {
+	request, _ := http.NewRequest("POST", env(t, "WA_TEST_API_URL")+"/admin/whatsapp/version/refresh?force=true", nil)
+	request.Header.Set("X-Admin-Secret", env(t, "WA_TEST_ADMIN_SECRET"))
+	response, err := http.DefaultClient.Do(request)
+	if err != nil {
+		return false
+	}
+	response.Body.Close()
+	return response.StatusCode == 200
 }
 
 func TestDuplicatesForgeriesAndGarbageChangeNothing(t *testing.T) {
@@ -184,9 +292,7 @@ func TestDuplicatesForgeriesAndGarbageChangeNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	refreshTo(t, revision+1)
-	want := fmt.Sprintf("2.3000.%d", revision+1)
-	waitFor(t, "the real change", func() bool { return last(applied) == want })
+	followsTo(t, applied, revision+1)
 	if got := applied(); len(got) != 2 {
 		t.Fatalf("applied %v: a lie got through", got)
 	}
@@ -282,7 +388,7 @@ func TestReadsTheHashAsStrictlyAsThePythonLibrary(t *testing.T) {
 	}
 }
 
-// A server that confirms SUBSCRIBE and never answers anything else: the follower's read
+// A server that confirms SUBSCRIBE (of whatsapp:version-changed) and never answers anything else: the follower's read
 // of the hash blocks, and cancelling the context must still end Run.
 func TestRunEndsWithItsContextWhileAReadIsBlocked(t *testing.T) {
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
@@ -308,7 +414,7 @@ func TestRunEndsWithItsContextWhileAReadIsBlocked(t *testing.T) {
 					request := string(buffer[:n])
 					switch {
 					case strings.Contains(request, "SUBSCRIBE"):
-						conn.Write([]byte("*3\r\n$9\r\nsubscribe\r\n$1\r\nx\r\n:1\r\n"))
+						conn.Write([]byte("*3\r\n$9\r\nsubscribe\r\n$24\r\nwhatsapp:version-changed\r\n:1\r\n"))
 					case strings.Contains(request, "HGETALL"):
 						reads <- struct{}{} // and no answer, ever
 					}

@@ -2,15 +2,21 @@
 // No I/O: the subscriber (subscriber.js) feeds it what Redis says. The rules are the
 // Python library's (wa_version_client/held.py).
 
-/** The current version, replaced only by a greater (epoch, seq) or by the store. */
+/**
+ * The current version, replaced only by a greater (epoch, seq) or by the store. Only a
+ * change of version is heard (`changed`, waitNewer): the same version in another order
+ * (Redis lost its data, and the next refresh stored the version held in a new epoch)
+ * replaces what is held silently, so later messages compare against the new order.
+ */
 export class HeldVersion {
   #current = null;
-  #since = 0; // performance.now() when #current was applied
+  #since = 0; // performance.now() when the version held was first applied
+  #orderedAt = 0; // performance.now() when #current (its order) was last set
   #waiters = new Set();
   #changed;
   #logger;
 
-  /** `changed(old, current)` is called, synchronously, each time the held version changes. */
+  /** `changed(old, current)` is called, synchronously, each time the version held changes. */
   constructor(changed, logger) {
     this.#changed = changed;
     this.#logger = logger;
@@ -41,7 +47,7 @@ export class HeldVersion {
     const held = this.#current;
     if (stored.newerThan(held)) {
       this.#hold(stored);
-    } else if (held !== null && !announcesTheSame(stored, held) && this.#since < asked) {
+    } else if (held !== null && !announcesTheSame(stored, held) && this.#orderedAt < asked) {
       this.#logger.warn(
         `the stored version ${stored.string} (epoch ${stored.epoch}, seq ${stored.seq}) contradicts ` +
           `the one held, ${held.string} (epoch ${held.epoch}, seq ${held.seq}): following the store`,
@@ -50,9 +56,12 @@ export class HeldVersion {
     }
   }
 
-  /** Resolves within `withinMs` once a version newer than `than` is held; to the newest held. */
+  /**
+   * Resolves within `withinMs` once a version newer than `than` is held (a later one
+   * that is another version); to the newest held.
+   */
   waitNewer(than, withinMs) {
-    if (this.#current !== null && this.#current.newerThan(than)) return Promise.resolve(this.#current);
+    if (changedSince(than, this.#current)) return Promise.resolve(this.#current);
     return new Promise((resolve) => {
       const waiter = { than, resolve };
       waiter.timer = setTimeout(() => {
@@ -75,9 +84,11 @@ export class HeldVersion {
   #hold(published) {
     const old = this.#current;
     this.#current = published;
-    this.#since = performance.now();
+    this.#orderedAt = performance.now();
+    if (old !== null && old.string === published.string) return; // the same version, reordered
+    this.#since = this.#orderedAt;
     for (const waiter of this.#waiters) {
-      if (published.newerThan(waiter.than)) {
+      if (changedSince(waiter.than, published)) {
         clearTimeout(waiter.timer);
         this.#waiters.delete(waiter);
         waiter.resolve(published);
@@ -85,6 +96,12 @@ export class HeldVersion {
     }
     this.#changed(old, published);
   }
+}
+
+// Whether `held` is a later announcement than `than`, of another version.
+function changedSince(than, held) {
+  if (held === null || !held.newerThan(than)) return false;
+  return than === null || than === undefined || held.string !== than.string;
 }
 
 // Whether two announcements carry the same version at the same (epoch, seq); what else

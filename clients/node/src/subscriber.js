@@ -19,6 +19,7 @@ import { subscriberConnection } from './connection.js';
 import { HeldVersion } from './held.js';
 import { keysFor, DEFAULT_PREFIX } from './keys.js';
 import { MessageError, decodeMessage, fromHash, plausibleEpoch } from './published.js';
+import { onOtherPushes } from './pushes.js';
 import { OutdatedReports } from './reports.js';
 import {
   DEFAULT_REDIS_URL,
@@ -58,6 +59,7 @@ export class VersionSubscriber extends EventEmitter {
   #synced = false; // subscribed, and the hash read since: what is held is current
   #closed = false;
   #changes = Promise.resolve(); // the 'change' listeners' turn, one change after another
+  #ignoredPushes = 0;
 
   /**
    * `url`: redis:// or rediss://. Options: `prefix` (default whatsapp), `redis` (more
@@ -96,7 +98,14 @@ export class VersionSubscriber extends EventEmitter {
       this.#heard();
       this.#subscribe();
     });
-    this.#redis.on('message', (channel, message) => this.#onMessage(message));
+    this.#redis.on('message', (channel, message) => {
+      if (channel === this.#keys.versionChanged) this.#onMessage(message);
+      else this.#ignoredPushes += 1;
+    });
+    // A tracking invalidation redirected here by another client, say: nothing to act on.
+    onOtherPushes(this.#redis, () => {
+      this.#ignoredPushes += 1;
+    });
     this.#redis.on('error', (error) => this.#problem(`Redis: ${error.message}`));
     this.#redis.on('connect', () => {
       this.#handshakeSince = performance.now();
@@ -124,9 +133,21 @@ export class VersionSubscriber extends EventEmitter {
     return this.#held.current;
   }
 
-  /** When `current` was applied, by performance.now() (0 before any version). */
+  /**
+   * When the version `current` holds was applied, by performance.now() (0 before any
+   * version); the same version in a new epoch leaves it as it was.
+   */
   get currentSince() {
     return this.#held.since;
+  }
+
+  /**
+   * How many pushes Redis sent the subscription that were neither a message on its
+   * channel nor a confirmation (a tracking invalidation another client redirected here
+   * with CLIENT TRACKING … REDIRECT, say): counted and otherwise ignored, without a log.
+   */
+  get ignoredPushes() {
+    return this.#ignoredPushes;
   }
 
   /**
@@ -199,8 +220,9 @@ export class VersionSubscriber extends EventEmitter {
   }
 
   /**
-   * Resolves, within `withinMs`, once a version newer than `than` is held; to the newest
-   * held (which may still be `than`, or null, when none came in time).
+   * Resolves, within `withinMs`, once a version newer than `than` is held (another
+   * version, announced later: not the same one in a new epoch); to the newest held
+   * (which may still be `than`, or null, when none came in time).
    */
   waitNewer(than, { withinMs = 30_000 } = {}) {
     return this.#held.waitNewer(than, withinMs);

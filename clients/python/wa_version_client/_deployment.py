@@ -46,6 +46,9 @@ class Subscription(Protocol):
     first_attempt: asyncio.Event  # set once the first attempt read or failed
     subscriptions: int  # how many times the subscription was confirmed
     losses: int  # how many times the connection was lost
+    # Pushes that were neither a message on a subscribed channel nor a confirmation (a
+    # tracking invalidation another client redirected here, say): counted, not acted on.
+    ignored_pushes: int
 
     async def run(self) -> None: ...
 

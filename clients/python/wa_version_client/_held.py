@@ -22,11 +22,18 @@ OnChange = Callable[[PublishedVersion | None, PublishedVersion], Awaitable[None]
 
 
 class HeldVersion:
-    """The current version, replaced only by a greater `(epoch, seq)` or by the store."""
+    """The current version, replaced only by a greater `(epoch, seq)` or by the store.
+
+    Only a change of version is heard: callbacks run, and wait_newer() wakes, when the
+    version held changes. The same version in another order (Redis lost its data, and
+    the next refresh stored the version already held in a new epoch) replaces what is
+    held silently, so later messages compare against the new order.
+    """
 
     def __init__(self) -> None:
         self._current: PublishedVersion | None = None
-        self._held_at = 0.0  # time.monotonic() when `_current` was last set
+        self._held_at = 0.0  # time.monotonic() when the version held was first applied
+        self._ordered_at = 0.0  # time.monotonic() when `_current` (its order) was last set
         self._applied = asyncio.Event()
         self._callbacks: list[OnChange] = []
         self._changes: asyncio.Queue[tuple[PublishedVersion | None, PublishedVersion]] = (
@@ -39,7 +46,8 @@ class HeldVersion:
 
     @property
     def held_since(self) -> float:
-        """When `current` was applied, by time.monotonic(); 0.0 before any version."""
+        """When the version held was applied, by time.monotonic(); 0.0 before any
+        version. The same version in a later order leaves it as it was."""
         return self._held_at
 
     def on_change(self, callback: OnChange) -> OnChange:
@@ -68,7 +76,7 @@ class HeldVersion:
             self._hold(stored)
         elif not primary:
             return
-        elif held is not None and not _same(stored, held) and self._held_at < asked:
+        elif held is not None and not _same(stored, held) and self._ordered_at < asked:
             log.warning(
                 "the stored version %s (epoch %d, seq %d) contradicts the one held, %s "
                 "(epoch %d, seq %d): following the store",
@@ -79,10 +87,12 @@ class HeldVersion:
     async def wait_newer(
         self, than: PublishedVersion | None, within: float
     ) -> PublishedVersion | None:
-        """Wait up to `within` seconds for a version newer than `than`; the newest held."""
+        """Wait up to `within` seconds for a version newer than `than`: a later one that
+        is another version (the same one in a new epoch is not what a caller refused as
+        outdated waits for). The newest held."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(within):
-                while self._current is None or not self._current.newer_than(than):
+                while not _changed_since(than, self._current):
                     await self._applied.wait()
         return self._current
 
@@ -100,11 +110,21 @@ class HeldVersion:
 
     def _hold(self, published: PublishedVersion) -> None:
         old, self._current = self._current, published
-        self._held_at = time.monotonic()
+        self._ordered_at = time.monotonic()
+        if old is not None and old.version == published.version:
+            return  # the same version in another order: nothing for anyone to act on
+        self._held_at = self._ordered_at
         self._changes.put_nowait((old, published))
         # Wake every wait_newer(), then arm a fresh event for the next change.
         self._applied.set()
         self._applied = asyncio.Event()
+
+
+def _changed_since(than: PublishedVersion | None, held: PublishedVersion | None) -> bool:
+    """Whether `held` is a later announcement than `than`, of another version."""
+    if held is None or not held.newer_than(than):
+        return False
+    return than is None or held.version != than.version
 
 
 def _same(a: PublishedVersion, b: PublishedVersion) -> bool:

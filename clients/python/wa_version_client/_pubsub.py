@@ -58,6 +58,7 @@ class PubSubSubscription:
         self.first_attempt = asyncio.Event()  # set once the first attempt read or failed
         self.subscriptions = 0  # how many times the subscription was confirmed
         self.losses = 0  # how many times the connection was lost
+        self.ignored_pushes = 0  # a message on a channel not subscribed to, say
 
     async def run(self) -> None:
         backoff = Backoff(maximum=self._max_backoff)
@@ -100,11 +101,14 @@ class PubSubSubscription:
                 trouble.recovered()
                 await _logging_failure(self._on_subscribed(), "after subscribing")
                 self.first_attempt.set()
-            elif message["type"] == "message":
+            elif message["type"] == "message" and message["channel"] in self._channels:
                 try:
                     self._on_message(message["channel"], message["data"])
                 except Exception:  # a failing handler: never the subscription's end
                     log.exception("handling a message on %.200s failed", message["channel"])
+            elif message["type"] not in ("subscribe", "pong"):  # an invalidation (RESP2), say
+                self.ignored_pushes += 1
+                log.debug("ignoring a push from Redis: %.200r", message)
 
     async def command(self, *args: str) -> Any:
         """Run a command on the subscription's client (its pooled connections)."""

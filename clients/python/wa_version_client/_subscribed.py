@@ -158,6 +158,7 @@ class SubscribedConnection:
         self.first_attempt = asyncio.Event()  # set once the first attempt read or failed
         self.subscriptions = 0  # how many times the subscription was confirmed
         self.losses = 0  # how many times the connection was lost
+        self.ignored_pushes = 0  # pushes that were neither a message nor a confirmation
 
     async def command(self, *args: str) -> Any:
         """Run a command on the subscribed connection; NotConnected while there is none."""
@@ -240,17 +241,24 @@ class SubscribedConnection:
             self.first_attempt.set()
 
     def _pushed(self, push: list[Any]) -> None:
-        """A push frame: a message, or a confirmation of the subscription."""
+        """A push frame: a message, a confirmation of the subscription, or anything else
+        a server may push (a tracking invalidation another client redirected here with
+        CLIENT TRACKING … REDIRECT, a kind a newer server adds): counted and ignored,
+        at debug level, since nobody here can act on it."""
         try:
-            kind, channel, payload = push[0], push[1], push[2]
-            if kind == "message":
-                self._on_message(channel, payload)
-            elif kind == "subscribe" and channel == self._channels[-1]:
+            kind, channel = _kind_and_channel(push)
+            if kind == "message" and channel in self._channels:
+                self._on_message(channel, push[2])
+            elif kind == "subscribe" and channel in self._channels:
                 # Confirmations come in the order of the channels: the last means all.
-                self.subscriptions += 1
-                self._backoff.reset()
-                self._trouble.recovered()
-        except Exception:  # a malformed push or a failing handler: never the reader's end
+                if channel == self._channels[-1]:
+                    self.subscriptions += 1
+                    self._backoff.reset()
+                    self._trouble.recovered()
+            else:
+                self.ignored_pushes += 1
+                log.debug("ignoring a push from Redis: %.200r", push)
+        except Exception:  # a failing handler: never the reader's end
             log.exception("handling a push from Redis failed: %.200r", push)
 
     async def _watch(self, session: _Session) -> None:
@@ -270,3 +278,11 @@ class SubscribedConnection:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._ping_interval):
                         await session.command("PING")
+
+
+def _kind_and_channel(push: list[Any]) -> tuple[object, object]:
+    """A push's kind and, for a message or a confirmation (three items), its channel;
+    None for what is shaped otherwise (an invalidation is two items: the kind, the keys)."""
+    if len(push) != 3:
+        return (push[0] if push else None), None
+    return push[0], push[1]

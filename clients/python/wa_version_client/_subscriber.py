@@ -138,15 +138,19 @@ class VersionSubscriber:
 
     @property
     def current_since(self) -> float:
-        """When `current` was applied, by time.monotonic() (0.0 before any version): how
-        long the version has been held, and when a change reached this subscriber."""
+        """When the version `current` holds was applied, by time.monotonic() (0.0 before
+        any version): how long it has been held, and when a change reached this
+        subscriber. The same version in a new epoch leaves it as it was."""
         return self._held.held_since
 
     def on_change(self, callback: OnChange) -> OnChange:
-        """Call `callback(old, new)` once per applied change, in order; usable as a decorator.
+        """Call `callback(old, new)` once per change of version, in order; usable as a decorator.
 
-        Callbacks run one after another in a task of their own, so a slow one delays the
-        others but never what `current` returns; one that raises is logged and skipped.
+        The same version announced again in a later `(epoch, seq)` (Redis lost its data
+        and the next refresh stored it in a new epoch) is held without a call: `current`
+        then carries the new order. Callbacks run one after another in a task of their
+        own, so a slow one delays the others but never what `current` returns; one that
+        raises is logged and skipped.
         """
         return self._held.on_change(callback)
 
@@ -200,7 +204,8 @@ class VersionSubscriber:
     async def wait_newer(
         self, than: PublishedVersion | None, within: float
     ) -> PublishedVersion | None:
-        """Wait up to `within` seconds for a version newer than `than`; the newest held."""
+        """Wait up to `within` seconds for a version newer than `than` (another version,
+        announced later; not the same one in a new epoch); the newest held."""
         return await self._held.wait_newer(than, within)
 
     async def report_outdated(self, version_used: object = None) -> bool:
