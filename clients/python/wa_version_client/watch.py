@@ -1,7 +1,8 @@
 """`python -m wa_version_client.watch`: a reference connection manager.
 
-Prints one JSON line per applied version on stdout (the current one at start, then each
-change) and, with `--exec CMD` (or `WATCH_EXEC=CMD`), runs CMD through the shell on each
+Prints one JSON line per version on stdout (the current one at start, then each change
+of version: the same version again in a new epoch, after Redis lost its data, is not
+one) and, with `--exec CMD` (or `WATCH_EXEC=CMD`), runs CMD through the shell on each
 of them with the version in its environment, so a manager in any language can react:
 
     WA_VERSION=2.3000.1026131877  WA_VERSION_ARRAY=[2,3000,1026131877]
@@ -58,7 +59,7 @@ def command_runner(command: str) -> OnChange:
 
 
 async def watch(subscriber: VersionSubscriber, command: str | None, stop: asyncio.Event) -> None:
-    """Print each applied version (and run `command` on it) until `stop` is set."""
+    """Print each version change (and run `command` on it) until `stop` is set."""
     subscriber.on_change(print_line)
     if command:
         subscriber.on_change(command_runner(command))
@@ -77,7 +78,7 @@ async def serve(subscriber: VersionSubscriber, command: str | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m wa_version_client.watch",
-        description="Print (and act on) each applied version.",
+        description="Print (and act on) each change of version.",
     )
     parser.add_argument("--exec", dest="command", metavar="CMD", help="run CMD on each version")
     args = parser.parse_args(argv)
