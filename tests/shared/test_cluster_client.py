@@ -4,13 +4,19 @@ that cannot be reached is a ConnectionError, as an unreachable single server is.
 from __future__ import annotations
 
 import asyncio
+import logging
+import uuid
 from collections.abc import Iterator
 
 import pytest
+from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from devtools.cluster import ClusterDeployment
 from devtools.embedded import free_port
+from shared.keys import ServiceKeys
+from tests.support import publish_version, wait_until
+from wa_version_client import VersionSubscriber
 from wa_version_client.deployment import connect
 
 pytestmark = [pytest.mark.slow, pytest.mark.server_sensitive]
@@ -45,3 +51,35 @@ async def test_a_cluster_nobody_answers_for_is_a_connection_error() -> None:
             await redis.get("{t}:k")
     finally:
         await redis.aclose()
+
+
+async def test_tracking_invalidations_on_a_cluster_subscription_are_counted_and_ignored(
+    cluster_deployment: ClusterDeployment, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The cluster's subscription (redis-py's PubSub) gets the tracking invalidations
+    another client redirects onto it: counted, nothing logged above debug, the
+    connection kept, and the next change followed."""
+    caplog.set_level(logging.DEBUG, logger="wa_version_client")
+    keys = ServiceKeys(f"{{test-{uuid.uuid4().hex[:12]}}}")  # one slot for every key
+    url = cluster_deployment.url()
+    writer = connect(url)
+    node = Redis(
+        port=cluster_deployment.owner_of(keys.version_changed), single_connection_client=True
+    )
+    try:
+        async with VersionSubscriber(url, prefix=keys.prefix) as versions:
+            await wait_until(lambda: versions.subscription.subscriptions == 1, within=30)
+            subscribed = [c["id"] for c in await node.client_list() if c["sub"] == "1"]
+            assert len(subscribed) == 1
+            await node.client_tracking_on(clientid=int(subscribed[0]), bcast=True)
+            for number in range(50):
+                await node.set(f"{keys.prefix}:tracked:{number}", number)
+            await wait_until(lambda: versions.subscription.ignored_pushes >= 50)
+            await publish_version(writer, keys, 100)
+            await wait_until(lambda: versions.current is not None, within=30)
+            assert versions.subscription.losses == 0
+    finally:
+        await node.aclose()
+        await writer.aclose()
+    louder = [r.getMessage() for r in caplog.records if r.levelno > logging.DEBUG]
+    assert louder == []

@@ -99,6 +99,7 @@ class PubSubSubscription:
                 self.subscriptions += 1
                 backoff.reset()
                 trouble.recovered()
+                compat.hear_invalidations(pubsub, self._ignore)
                 await _logging_failure(self._on_subscribed(), "after subscribing")
                 self.first_attempt.set()
             elif message["type"] == "message" and message["channel"] in self._channels:
@@ -107,8 +108,13 @@ class PubSubSubscription:
                 except Exception:  # a failing handler: never the subscription's end
                     log.exception("handling a message on %.200s failed", message["channel"])
             elif message["type"] not in ("subscribe", "pong"):  # an invalidation (RESP2), say
-                self.ignored_pushes += 1
-                log.debug("ignoring a push from Redis: %.200r", message)
+                self._ignore(message)
+
+    def _ignore(self, push: object) -> None:
+        """A push that is neither a message on the channel nor a confirmation: a tracking
+        invalidation another client redirected here, say. Nothing to act on."""
+        self.ignored_pushes += 1
+        log.debug("ignoring a push from Redis: %.200r", push)
 
     async def command(self, *args: str) -> Any:
         """Run a command on the subscription's client (its pooled connections)."""

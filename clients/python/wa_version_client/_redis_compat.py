@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
+from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import AbstractConnection, Connection
 from redis.asyncio.sentinel import (
@@ -65,6 +66,8 @@ def missing() -> list[str]:
         ("Connection()", connection, "_parser"),
         (_PARSERS[0], resp3, "handle_push_response"),
         (_PARSERS[1], hiredis, "handle_push_response"),
+        (_PARSERS[0], resp3, "set_invalidation_push_handler"),
+        (_PARSERS[1], hiredis, "set_invalidation_push_handler"),
     )
     gaps = [f"{label}.{name}" for label, owner, name in relied_on if not hasattr(owner, name)]
     for function, names in _PARAMETERS:
@@ -113,6 +116,25 @@ def take_every_push(connection: AbstractConnection, on_push: Callable[[list[Any]
 
     connection._parser.handle_push_response = handle  # type: ignore[attr-defined]
     return pushed
+
+
+def hear_invalidations(pubsub: PubSub, on_push: Callable[[list[Any]], None]) -> None:
+    """Hand each tracking invalidation `pubsub`'s connection reads to `on_push`.
+
+    In RESP3 redis-py drops them without a trace unless its parser has a handler for
+    them (in RESP2 they come as messages on `__redis__:invalidate`, which the caller
+    sees). The parser has no public accessor, and a new connection may bring a new
+    parser: call this after each subscription is confirmed. A no-op on a RESP2 parser.
+    """
+    parser = getattr(pubsub.connection, "_parser", None)
+    set_handler = getattr(parser, "set_invalidation_push_handler", None)
+    if set_handler is None:
+        return
+
+    async def handle(push: list[Any]) -> None:
+        on_push(push)  # and nothing for the reader: get_message() then returns None
+
+    set_handler(handle)
 
 
 def socket_writer(connection: AbstractConnection) -> asyncio.StreamWriter | None:

@@ -35,11 +35,12 @@ HELLO_3 = b"%1\r\n$5\r\nproto\r\n:3\r\n"
 # Push frames of every sort a subscribed connection may be sent: a message, a tracking
 # invalidation (any client can redirect them to it), a maintenance notice that does not
 # parse, and a kind no release knows yet.
+INVALIDATION = b">2\r\n$10\r\ninvalidate\r\n*1\r\n$3\r\nkey\r\n"
 PUSHES = (
     b">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$4\r\ndata\r\n"
-    b">2\r\n$10\r\ninvalidate\r\n*1\r\n$3\r\nkey\r\n"
-    b">2\r\n$6\r\nMOVING\r\n$4\r\njunk\r\n"
-    b">1\r\n$13\r\nsomething-new\r\n"
+    + INVALIDATION
+    + b">2\r\n$6\r\nMOVING\r\n$4\r\njunk\r\n"
+    + b">1\r\n$13\r\nsomething-new\r\n"
 )
 
 
@@ -155,6 +156,30 @@ async def test_the_public_push_hooks_still_miss_a_push(server: FakeServer) -> No
         "redis-py's public push hooks now consume every push: take_every_push can use "
         "them instead of replacing handle_push_response"
     )
+
+
+async def test_a_pubsub_hands_invalidations_to_the_handler_set_after_subscribing() -> None:
+    """hear_invalidations (the cluster's subscription): redis-py's PubSub, which drops a
+    tracking invalidation without a trace, hands it to the handler instead, and
+    get_message() still returns None for it."""
+    confirmation = b">3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n"
+    fake = await FakeServer({"SUBSCRIBE": confirmation + INVALIDATION}).start()
+    client = Redis(port=fake.port, protocol=3, decode_responses=True,
+                   **compat.quiet_handshake_options())  # fmt: skip
+    heard: list[list[Any]] = []
+    try:
+        async with client.pubsub() as pubsub:
+            await pubsub.subscribe("ch")
+            subscribed = await pubsub.get_message(timeout=None)
+            compat.hear_invalidations(pubsub, heard.append)
+            after = await pubsub.get_message(timeout=5)
+    finally:
+        await client.aclose()
+        await fake.stop()
+    assert subscribed is not None
+    assert subscribed["type"] == "subscribe"
+    assert heard == [["invalidate", ["key"]]], f"the invalidation was not handed over: {RECHECK}"
+    assert after is None
 
 
 async def test_the_handshake_sends_nothing_but_hello(server: FakeServer) -> None:
