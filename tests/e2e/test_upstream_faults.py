@@ -62,7 +62,8 @@ FAULTS: dict[str, tuple[dict[str, Any], str, int]] = {
     ),
     "body not the gzip it claims": (
         {"bogus_gzip": True},
-        "DecodingError: Error -3 while decompressing data: incorrect header check",
+        "the body is not the gzip it claims: Error -3 while decompressing data: "
+        "incorrect header check",
         1,
     ),
     "mobile page": ({"mobile": True}, "client_revision not found in the response", 2),
