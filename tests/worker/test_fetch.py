@@ -92,8 +92,10 @@ class EndlessBody:
 def fetcher(handler: Handler, **changes: Any) -> VersionFetcher:
     base = Settings(version_urls=(SW, HOME), fetch_backoff=0.001, fetch_attempts=3)
     settings = replace(base, **changes)
-    # As the worker's own client: the sources follow redirects, not httpx.
-    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    # Redirects followed and bounded as the worker's own client does.
+    client = httpx.AsyncClient(
+        transport=httpx.MockTransport(handler), follow_redirects=True, max_redirects=MAX_REDIRECTS
+    )
     return VersionFetcher(settings, client)
 
 
