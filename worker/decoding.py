@@ -16,6 +16,8 @@ coding a response stacks: 1,827 bytes sent as `Content-Encoding: gzip, gzip` inf
   more than `limit` raw bytes read: a stream of empty deflate blocks produces nothing from
   however much input.
 - A stream that ends before its end marker is refused: its last digits may be cut off.
+  Bytes after the end marker (a second gzip member, say) are counted and ignored, as
+  httpx ignores them.
 
 Every refusal is a `FetchError` (not retried: the same body comes back; the next source is
 asked).
@@ -47,7 +49,8 @@ def content_coding(response: httpx.Response) -> str:
     listed = response.headers.get_list("content-encoding", split_commas=True)
     codings = [c.strip().lower() for c in listed if c.strip().lower() not in ("", "identity")]
     if len(codings) > 1:
-        raise FetchError(f"stacked content codings refused: Content-Encoding {', '.join(codings)}")
+        shown = ", ".join(codings)[:80]  # the upstream's words: bounded in the message
+        raise FetchError(f"stacked content codings refused: Content-Encoding {shown}")
     if not codings:
         return "identity"
     if codings[0] not in _WBITS:
