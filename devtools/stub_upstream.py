@@ -14,11 +14,11 @@ synthetic bodies it serves):
 
 `Behaviour` says what can change: the revision, or a rollout (a sequence of revisions
 served to consecutive fetches, as when back-to-back requests reach different builds),
-the page's size and where the field sits, gzip, chunked transfer, a 302 to the file, a
-redirect loop, a body claiming gzip that is not, a status (429 with Retry-After, 5xx…),
-a delay, a page without the field, the mobile answer for every browser, and the gate
-itself. `hold()` makes fetches wait until `release()`. The `/_stub` control paths are
-never gated.
+the page's size and where the field sits, gzip, chunked transfer, a 302 to the file (on
+this host, or named by another host name), a redirect loop, a body claiming gzip that is
+not, a status (429 with Retry-After, 5xx…), a delay, a page without the field, the mobile
+answer for every browser, and the gate itself. `hold()` makes fetches wait until
+`release()`. The `/_stub` control paths are never gated.
 
 In a test, drive a `StubUpstream` directly; as a process
 (`python -m devtools.stub_upstream --port 8081`), through its control endpoint:
@@ -80,6 +80,9 @@ class Behaviour:
     redirect: bool = False
     # A 302 from each page to itself, for ever.
     redirect_loop: bool = False
+    # A 302 from each page to `/moved<path>` on this stub, named by this host instead
+    # ("localhost" for 127.0.0.1): another site, as far as the URL says.
+    redirect_host: str = ""
     # Content-Encoding: gzip on a body that is not.
     bogus_gzip: bool = False
 
@@ -235,6 +238,10 @@ def _redirects(path: str, headers: Mapping[str, str], behaviour: Behaviour) -> A
     """The configured redirects, for sw.js and the home page (not the gate's mobile page)."""
     if path == MOBILE_PATH:
         return None
+    if behaviour.redirect_host and not path.startswith(MOVED_PREFIX):
+        port = headers.get("host", "").rpartition(":")[2]
+        location = f"http://{behaviour.redirect_host}:{port}{MOVED_PREFIX}{path}"
+        return Answer(302, b"", {"Location": location})
     if behaviour.redirect_loop:
         return Answer(302, b"", {"Location": path})
     if behaviour.redirect and not path.startswith(MOVED_PREFIX):

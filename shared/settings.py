@@ -58,7 +58,11 @@ class Settings:
     fetch_attempts: int = 4
     # The first retry waits about this long; each later one up to twice as long (max 10x).
     fetch_backoff: float = 0.5
+    # How far into a body (as read, and as decoded) client_revision is looked for.
     fetch_max_bytes: int = 4 * 1024 * 1024
+    # Hosts besides a source's own a redirect may go to ("cdn.example.net", or
+    # "*.example.net" for any host under it); worker/redirects.py says what else holds.
+    fetch_redirect_hosts: tuple[str, ...] = ()
     # A job delivered to a worker that has not acknowledged it for this long is taken
     # over by another worker: longer than the slowest job.
     job_claim_idle: float = 30.0
@@ -89,7 +93,7 @@ class Settings:
         defaults = cls()
         read = EnvReader(env)
         duration, integer = read.duration, read.integer
-        urls = tuple(u.strip() for u in env.get("WA_VERSION_URL", "").split(",") if u.strip())
+        urls = _listed(env.get("WA_VERSION_URL", ""))
         return cls(
             redis_url=redis_url_from_env(env),
             admin_secret=env.get("ADMIN_SECRET", ""),
@@ -108,6 +112,7 @@ class Settings:
             fetch_attempts=integer("FETCH_ATTEMPTS", defaults.fetch_attempts),
             fetch_backoff=duration("FETCH_BACKOFF", defaults.fetch_backoff),
             fetch_max_bytes=integer("FETCH_MAX_BYTES", defaults.fetch_max_bytes),
+            fetch_redirect_hosts=_listed(env.get("FETCH_REDIRECT_HOSTS", "").lower()),
             job_claim_idle=duration("JOB_CLAIM_IDLE", defaults.job_claim_idle),
             job_max_deliveries=integer("JOB_MAX_DELIVERIES", defaults.job_max_deliveries),
             job_stream_maxlen=integer("JOB_STREAM_MAXLEN", defaults.job_stream_maxlen),
@@ -121,9 +126,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         """Refuse combinations that cannot work."""
-        for url in self.version_urls:
-            if not url.startswith(("http://", "https://", "file://")):
-                raise ConfigError(f"WA_VERSION_URL entry {url[:80]!r} is not http(s):// or file://")
+        _check_upstream(self.version_urls, self.fetch_redirect_hosts)
         deployment = deployment_for(self.redis_url)
         deployment.check_prefix(self.redis_prefix)
         if self.redis_wait_replicas and not deployment.replicated_writes:
@@ -155,3 +158,18 @@ class Settings:
             raise ConfigError(
                 "ADMIN_SECRET is not set: the admin API refuses to start without a secret"
             )
+
+
+def _listed(value: str) -> tuple[str, ...]:
+    """The entries of a comma-separated setting, stripped, empty ones left out."""
+    return tuple(entry.strip() for entry in value.split(",") if entry.strip())
+
+
+def _check_upstream(urls: tuple[str, ...], redirect_hosts: tuple[str, ...]) -> None:
+    for url in urls:
+        if not url.startswith(("http://", "https://", "file://")):
+            raise ConfigError(f"WA_VERSION_URL entry {url[:80]!r} is not http(s):// or file://")
+    for host in redirect_hosts:
+        # A URL or a user@host here is a mistake that would otherwise match nothing.
+        if any(c in host for c in "/@ ") or host != host.lower():
+            raise ConfigError(f"FETCH_REDIRECT_HOSTS entry {host[:80]!r} is not a host name")

@@ -34,6 +34,15 @@ def test_fanout_bench_runs() -> None:
     assert "20 subscribers: ours/raw p50" in output
 
 
+def test_hostile_upstream_bench_runs() -> None:
+    """Each hostile body is measured: the worker's RSS, its peak, the refresh's answer."""
+    output = run("bench.hostile_upstream", "--quick")
+    for body in ("healthy sw.js", "double-gzip bomb", "single-gzip bomb", "plain body"):
+        assert re.search(
+            rf"{body}.*: RSS \d+ MB idle, peak \d+ MB \| refresh \d+ ms \| HTTP 200", output
+        ), output
+
+
 def test_node_client_bench_runs() -> None:
     """The Node and the Python client are both measured: delivery, memory, connections."""
     output = run("bench.node_client", "--changes", "3", "--subscribers", "3")

@@ -7,7 +7,8 @@ Any failure of a source is a `FetchError` naming it, and the next source is trie
 round of all sources is retried only when a failure may pass (timeouts, connection
 errors, 429, 5xx), with exponential backoff and jitter, at most `fetch_attempts`
 rounds and never past `refresh_deadline`. A redirect loop or a body that is not the
-gzip it claims is not retried: the next source is asked instead.
+gzip it claims is not retried, nor a redirect off the source's site, nor a coding
+refused (worker/decoding.py): the next source is asked instead.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from shared.errors import FetchError, TransientFetchError
 from shared.settings import Settings
 from wa_version_client.contract import WAVersion
 from wa_version_client.runtime import Backoff
+from worker.redirects import RedirectPolicy
 from worker.sources import Source, source_for
 
 
@@ -45,8 +47,10 @@ class VersionFetcher:
 
     def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
         self._settings = settings
+        redirects = RedirectPolicy(settings.fetch_redirect_hosts)
         self._sources = [
-            source_for(url, client, settings.fetch_max_bytes) for url in settings.version_urls
+            source_for(url, client, settings.fetch_max_bytes, redirects)
+            for url in settings.version_urls
         ]
 
     async def fetch(self) -> Fetched:

@@ -29,15 +29,11 @@ def worker_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
-# A redirect to the moved file is followed; a redirect loop ends after this many with
-# httpx.TooManyRedirects (httpx's default is 20), and the fetcher tries the next source.
-MAX_REDIRECTS = 5
-
-
 def upstream_client(settings: Settings) -> httpx.AsyncClient:
-    """The HTTP client the worker fetches the upstream with: at most 5 redirects."""
+    """The HTTP client the worker fetches the upstream with. It follows no redirect itself:
+    each source checks and follows them (worker/redirects.py)."""
     timeout = httpx.Timeout(settings.fetch_timeout)
-    return httpx.AsyncClient(timeout=timeout, follow_redirects=True, max_redirects=MAX_REDIRECTS)
+    return httpx.AsyncClient(timeout=timeout, follow_redirects=False)
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event, *, burst: bool = False) -> None:

@@ -44,9 +44,7 @@ class RevisionScanner:
         if match is not None and match.end() < len(text):
             return _version(match)  # a byte after the digits: they are all there
         if self._read > self._limit:
-            raise FetchError(
-                f"client_revision not found in the first {self._limit} bytes of the response"
-            )
+            raise not_found_within(self._limit)
         # A match touching the end may have more digits to come; else keep what a
         # match straddling into the next chunk could start with.
         self._tail = text[match.start() :] if match is not None else text[-_TAIL:]
@@ -58,6 +56,11 @@ class RevisionScanner:
         if match is None:
             raise FetchError("client_revision not found in the response")
         return _version(match)
+
+
+def not_found_within(limit: int) -> FetchError:
+    """The error for a body that had no match within its first `limit` bytes."""
+    return FetchError(f"client_revision not found in the first {limit} bytes of the response")
 
 
 def _version(match: re.Match[bytes]) -> WAVersion:

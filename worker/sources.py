@@ -9,7 +9,9 @@ knows (shared/settings.py lists the schemes).
 A body is read as a stream and only up to its first `client_revision`: the home page
 keeps growing (~100 KB in 2024, ~580 KB in 2026, 1 MB seen) while the field stays within
 its first 82 KB, so its growth never reaches `fetch_max_bytes`, which only stops a body
-that has no match.
+that has no match. An HTTP body is read raw and decoded here (worker/decoding.py), so the
+bound holds for the bytes read and for the bytes decoded; redirects are followed only as
+worker/redirects.py allows.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import httpx
 
 from shared.errors import FetchError, TransientFetchError
 from wa_version_client.contract import WAVersion
+from worker.decoding import ACCEPT_ENCODING, BoundedDecoder
+from worker.redirects import RedirectPolicy, following_redirects
 from worker.revision import RevisionScanner
 
 # What a desktop Chrome sends for a page load; without browser-like headers the
@@ -60,11 +64,13 @@ class Source(Protocol):
         ...
 
 
-def source_for(url: str, client: httpx.AsyncClient, max_bytes: int) -> Source:
+def source_for(
+    url: str, client: httpx.AsyncClient, max_bytes: int, redirects: RedirectPolicy
+) -> Source:
     """The kind of source `url` names, reading at most `max_bytes` without a match."""
     if url.startswith("file://"):
         return FileSource(url, max_bytes)
-    return HttpSource(url, client, max_bytes)
+    return HttpSource(url, client, max_bytes, redirects)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +80,7 @@ class HttpSource:
     url: str
     client: httpx.AsyncClient
     max_bytes: int
+    redirects: RedirectPolicy
 
     async def read(self, seconds: float) -> WAVersion:
         """Timeouts, network errors, 429 and 5xx are transient; anything else is not."""
@@ -85,19 +92,23 @@ class HttpSource:
         except httpx.TransportError as exc:
             raise TransientFetchError(f"{type(exc).__name__}: {exc}") from None
         except httpx.RequestError as exc:
-            # TooManyRedirects, DecodingError (a body that is not the gzip it claims):
-            # asking again gets the same answer, the next source may not.
+            # TooManyRedirects: asking again gets the same answer, the next source may not.
             raise FetchError(f"{type(exc).__name__}: {exc}") from None
 
     async def _scan(self) -> WAVersion:
         scanner = RevisionScanner(self.max_bytes)
-        async with self.client.stream("GET", self.url, headers=BROWSER_HEADERS) as response:
+        headers = {**BROWSER_HEADERS, "Accept-Encoding": ACCEPT_ENCODING}
+        async with following_redirects(self.client, self.url, headers, self.redirects) as response:
             _check_status(response)
+            decoder = BoundedDecoder.for_response(response, self.max_bytes)
             # Leaving the block unread closes the connection: the rest is never downloaded.
-            async for chunk in response.aiter_bytes():
-                found = scanner.feed(chunk)
-                if found is not None:
-                    return found
+            async for raw in response.aiter_raw():
+                for chunk in decoder.decode(raw):
+                    found = scanner.feed(chunk)
+                    if found is not None:
+                        return found
+            # Before the last match is read: a truncated stream may have cut its digits.
+            decoder.finish()
             return scanner.finish()
 
 

@@ -183,6 +183,17 @@ def test_a_redirect_to_the_file(upstream: StubUpstream, client: httpx.Client) ->
     assert parse_revision(moved.content).patch == upstream.behaviour.revision
 
 
+def test_a_redirect_to_another_host_name(upstream: StubUpstream, client: httpx.Client) -> None:
+    """`redirect_host`: a 302 to the file on this stub under another host name, which
+    serves it."""
+    upstream.configure(redirect_host="localhost")
+    first = client.get(upstream.url("/sw.js"), headers=BROWSER_HEADERS)
+    moved = f"http://localhost:{upstream.port}/moved/sw.js"
+    assert (first.status_code, first.headers["location"]) == (302, moved)
+    answer = client.get(moved, headers=BROWSER_HEADERS)
+    assert parse_revision(answer.content).patch == upstream.behaviour.revision
+
+
 def test_a_redirect_loop(upstream: StubUpstream, client: httpx.Client) -> None:
     """`redirect_loop`: the page redirects to itself, for ever."""
     upstream.configure(redirect_loop=True)

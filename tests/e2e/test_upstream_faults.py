@@ -62,10 +62,17 @@ FAULTS: dict[str, tuple[dict[str, Any], str, int]] = {
     ),
     "body not the gzip it claims": (
         {"bogus_gzip": True},
-        "DecodingError: Error -3 while decompressing data: incorrect header check",
+        "the body is not the gzip it claims: Error -3 while decompressing data: "
+        "incorrect header check",
         1,
     ),
     "mobile page": ({"mobile": True}, "client_revision not found in the response", 2),
+    "redirect to another host is not followed": (
+        {"redirect_host": "localhost"},
+        "redirect refused: to localhost, another host than 127.0.0.1 "
+        "(FETCH_REDIRECT_HOSTS lists the hosts a redirect may go to)",
+        1,
+    ),
     "huge body without client_revision": (
         {"without_revision": True, "pad_to": 65537},
         "client_revision not found in the first 65536 bytes of the response",
@@ -89,6 +96,14 @@ SURVIVED: dict[str, tuple[dict[str, Any], str, dict[str, str], str, int]] = {
         1,
     ),
     "redirect loop": ({"redirect_loop": True}, "/sw.js", {}, "next", 1 + 5),
+    "302 to another host": ({"redirect_host": "localhost"}, "/sw.js", {}, "next", 1),
+    "302 to a host FETCH_REDIRECT_HOSTS lists": (
+        {"redirect_host": "localhost"},
+        "/sw.js",
+        {"FETCH_REDIRECT_HOSTS": "localhost"},
+        "first",
+        2,
+    ),
     "body not the gzip it claims": ({"bogus_gzip": True}, "/sw.js", {}, "next", 1),
     "mobile page": ({"mobile": True}, "/", {}, "next", 2),
 }
@@ -235,8 +250,9 @@ async def test_upstream_oddities_still_give_the_version(
     upstream: StubUpstream,
     fallback: StubUpstream,
 ) -> None:
-    """Encodings, a moved file and a page past FETCH_MAX_BYTES are read from the first
-    source; a redirect loop, a bad gzip or the mobile page hand over to the next one. The
+    """Encodings, a moved file (on the source's host, or on a host FETCH_REDIRECT_HOSTS
+    lists) and a page past FETCH_MAX_BYTES are read from the first source; a redirect loop
+    or to another host, a bad gzip or the mobile page hand over to the next one. The
     refresh answers 200 with the version and the source that gave it."""
     behaviour, path, settings, answering, requests = SURVIVED[case]
     upstream.configure(revision=NEWER, **behaviour)

@@ -15,7 +15,7 @@ from shared.errors import FetchError, TransientFetchError
 from shared.settings import Settings
 from wa_version_client.contract import WAVersion
 from worker.fetch import VersionFetcher
-from worker.main import MAX_REDIRECTS
+from worker.redirects import MAX_REDIRECTS
 from worker.revision import RevisionScanner, parse_revision
 
 SW = "https://web.whatsapp.com/sw.js"
@@ -29,6 +29,15 @@ HOME_BODY = (
 )
 
 Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def served(
+    status: int, content: bytes = b"", headers: dict[str, str] | None = None
+) -> httpx.Response:
+    """An answer as a network transport gives it: its body still to read, raw.
+    (`httpx.Response(content=bytes)` reads and decodes its body at once, so the worker,
+    which reads bodies raw, would find it consumed.)"""
+    return httpx.Response(status, headers=headers, stream=httpx.ByteStream(content))
 
 
 class Answering:
@@ -49,7 +58,7 @@ class Answering:
         status, content, headers = self._answer
         if self.stream is not None:
             return httpx.Response(status, content=self.stream, headers=headers)
-        return httpx.Response(status, content=content, headers=headers)
+        return served(status, content=content, headers=headers)
 
 
 class CountingBody:
@@ -121,7 +130,7 @@ async def test_sends_browser_like_headers() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request.headers)
-        return httpx.Response(200, content=SW_BODY)
+        return served(200, content=SW_BODY)
 
     fetched = await fetcher(handler).fetch()
     assert fetched.version.patch == 1026131876
@@ -135,7 +144,7 @@ async def test_sends_browser_like_headers() -> None:
 
 async def test_transient_failures_are_retried() -> None:
     """A 503 then a 200: the second attempt wins."""
-    answers = iter([httpx.Response(503), httpx.Response(200, content=SW_BODY)])
+    answers = iter([served(503), served(200, content=SW_BODY)])
     fetched = await fetcher(lambda r: next(answers), version_urls=(SW,)).fetch()
     assert fetched.version.patch == 1026131876
 
@@ -184,7 +193,7 @@ async def test_falls_back_to_the_next_source_and_records_it() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if str(request.url) == SW:
             return httpx.Response(404)
-        return httpx.Response(200, content=HOME_BODY)
+        return served(200, content=HOME_BODY)
 
     fetched = await fetcher(handler).fetch()
     assert fetched.source == HOME
@@ -304,7 +313,7 @@ async def test_a_redirect_loop_tries_the_next_source_without_retrying() -> None:
         calls.append(str(request.url))
         if str(request.url) == SW:
             return httpx.Response(302, headers={"Location": SW})
-        return httpx.Response(200, content=HOME_BODY)
+        return served(200, content=HOME_BODY)
 
     fetched = await fetcher(handler).fetch()
     assert fetched.source == HOME
@@ -312,12 +321,12 @@ async def test_a_redirect_loop_tries_the_next_source_without_retrying() -> None:
 
 
 async def test_a_body_that_is_not_the_gzip_it_claims_tries_the_next_source() -> None:
-    """Content-Encoding: gzip on a plain body (DecodingError): the home page answers."""
+    """Content-Encoding: gzip on a plain body: the home page answers."""
 
     def handler(request: httpx.Request) -> httpx.Response:
         if str(request.url) == SW:
-            return httpx.Response(200, content=SW_BODY, headers={"Content-Encoding": "gzip"})
-        return httpx.Response(200, content=HOME_BODY)
+            return served(200, content=SW_BODY, headers={"Content-Encoding": "gzip"})
+        return served(200, content=HOME_BODY)
 
     fetched = await fetcher(handler).fetch()
     assert fetched.source == HOME
@@ -332,14 +341,14 @@ async def test_redirect_loop_and_bad_gzip_together_name_each_source_once() -> No
         calls.append(str(request.url))
         if str(request.url) == SW:
             return httpx.Response(302, headers={"Location": SW})
-        return httpx.Response(200, content=HOME_BODY, headers={"Content-Encoding": "gzip"})
+        return served(200, content=HOME_BODY, headers={"Content-Encoding": "gzip"})
 
     with pytest.raises(FetchError) as caught:
         await fetcher(handler).fetch()
     assert not isinstance(caught.value, TransientFetchError)
     first, second = str(caught.value).split("; ")
     assert first == f"{SW}: TooManyRedirects: Exceeded maximum allowed redirects."
-    assert second.startswith(f"{HOME}: DecodingError: ")
+    assert second.startswith(f"{HOME}: the body is not the gzip it claims: ")
     assert calls == [SW] * (1 + MAX_REDIRECTS) + [HOME]
 
 

@@ -16,7 +16,8 @@ from shared.errors import FetchError, TransientFetchError
 from shared.settings import Settings
 from tests.support import wait_until
 from worker.fetch import Fetched, VersionFetcher
-from worker.main import MAX_REDIRECTS, upstream_client
+from worker.main import upstream_client
+from worker.redirects import MAX_REDIRECTS
 
 REVISION = 1045818043
 FALLBACK_REVISION = 1045818044
@@ -89,7 +90,7 @@ async def test_a_redirect_loop_hands_over_to_the_next_source(
 async def test_a_body_that_is_not_its_gzip_hands_over_to_the_next_source(
     upstream: StubUpstream, fallback: StubUpstream
 ) -> None:
-    """Content-Encoding: gzip on a plain body (DecodingError), not retried; the next answers."""
+    """Content-Encoding: gzip on a plain body: refused, not retried; the next answers."""
     upstream.configure(bogus_gzip=True)
     fetched = await fetch(upstream.url("/sw.js"), fallback.url("/"))
     assert fetched.source == fallback.url("/")
