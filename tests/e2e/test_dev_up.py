@@ -79,8 +79,9 @@ def test_dev_refresh_without_dev_up_says_so(checkout: Path) -> None:
 
 @pytest.mark.server_sensitive
 def test_dev_refresh_and_redis_cli_reach_the_redis_dev_up_started(checkout: Path) -> None:
-    """`./dev up` on a random Redis port; `./dev refresh` and `./dev redis-cli` find it
-    (.dev/up.env), with no port given; once it has stopped, `./dev refresh` says so."""
+    """`./dev up` on a random Redis port; `./dev refresh`, `./dev redis-cli` and
+    `./dev run` find it (.dev/up.env), with no port given; once it has stopped,
+    `./dev refresh` says so."""
     env = shell_env(PORT=str(free_port()), WA_VERSION_URL="file:///nonexistent/sw.js")
     with terminals(checkout, env) as terminal:
         up = terminal("./dev up")
@@ -90,6 +91,11 @@ def test_dev_refresh_and_redis_cli_reach_the_redis_dev_up_started(checkout: Path
         assert "/nonexistent/sw.js" in json.loads(refreshed.stdout)["error"]
         pinged = run(checkout, "./dev redis-cli ping", env)
         assert (pinged.returncode, pinged.stdout) == (0, "PONG\n")
+        printed = run(
+            checkout, "./dev run python -c 'import os; print(os.environ[\"REDIS_URL\"])'", env
+        )
+        recorded = (checkout / ".dev" / "up.env").read_text().splitlines()
+        assert f"REDIS_URL={printed.stdout.strip()}" in recorded
         up.stop()
     stale = run(checkout, "./dev refresh", env)
     assert stale.returncode == 4
