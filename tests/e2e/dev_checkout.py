@@ -38,7 +38,8 @@ def copy_checkout(into: Path) -> Path:
             (into / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, into / name)  # times kept: ./dev sees nothing to install
     for venv in (".venv", ".venv-arq"):
-        (into / venv).symlink_to(ROOT / venv)
+        if (ROOT / venv).exists():  # else ./dev makes one in the copy, as in a fresh clone
+            (into / venv).symlink_to(ROOT / venv)
     return into
 
 
