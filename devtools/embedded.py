@@ -103,6 +103,18 @@ def free_port() -> int:
         return port
 
 
+def port_taken(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something listens on `host:port` (or holds it bound), so a server could not
+    bind it. SO_REUSEADDR, as servers set it: a port left in TIME_WAIT is not taken."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+        return False
+
+
 def server_args(
     port: int, *extra: str, binary: str | None = None, directory: str | None = None
 ) -> list[str]:
@@ -219,6 +231,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--port", type=int, default=6379)
     args = parser.parse_args(argv)
+    if port_taken(args.port):
+        # One line, before anything claims the server is up (the server's own refusal
+        # comes after its banner, and in honcho after the other processes started).
+        sys.exit(f"embedded server: 127.0.0.1:{args.port} is taken (another server listens)")
     command = server_args(args.port)
     print(f"embedded {describe_server()} on 127.0.0.1:{args.port}", flush=True)
     os.execv(command[0], command)  # replace this process, so signals reach the server

@@ -81,6 +81,9 @@ class JobConsumer:
         # Set when every pending job must be claimed before reading new ones.
         self._claim_all = True
         self._next_claim = 0.0
+        # Whether this worker has read the job stream (or made it): missing before that
+        # is a first start, after it a loss.
+        self._stream_known = False
         self._stop = asyncio.Event()
         self._holding: list[Entry] = []  # the jobs being answered now
         # Deliveries that were Redis's fault, not the job's: a job in hand when Redis failed
@@ -164,6 +167,7 @@ class JobConsumer:
         """Answer the next jobs; whether a read of new jobs found none (nothing to do)."""
         try:
             entries, new = await self._next_entries()
+            self._stream_known = True
             if len(entries) > 1:
                 entries = await rest_of_burst(self._stream, entries)
             if entries:
@@ -176,13 +180,22 @@ class JobConsumer:
         except ResponseError as exc:
             if not stream_lost(exc):
                 raise
-            # A fresh Redis, FLUSHALL, a failover to an empty replica, a DEL by hand: make
-            # the stream and group; jobs enqueued since are read from the start. Missing at
-            # a first start is normal; pulled from under a read (UNBLOCKED) is not.
-            level = logging.INFO if str(exc).startswith("NOGROUP") else logging.WARNING
-            log.log(level, "the job stream or its group is gone (%s): making them", exc)
-            await self._stream.create_group()
+            await self._make_stream(exc)
             return False
+
+    async def _make_stream(self, missing: ResponseError) -> None:
+        """Make the job stream and its group, which Redis says are missing; jobs enqueued
+        before are read from the start.
+
+        Missing before this worker ever read them is a first start on this Redis (or on
+        this prefix): the normal event, one info line. Missing after is a loss (FLUSHALL,
+        a failover to an empty replica, a DEL by hand): a warning, in Redis's words.
+        """
+        if self._stream_known:
+            log.warning("the job stream or its group is gone (%s): making them", missing)
+        if await self._stream.create_group() and not self._stream_known:
+            log.info("set up the job stream and its consumer group (a first start on this Redis)")
+        self._stream_known = True
 
     async def _next_entries(self) -> tuple[list[Entry], bool]:
         """The next jobs to answer, and whether they are new ones (not claimed)."""

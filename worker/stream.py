@@ -83,8 +83,9 @@ class JobStream:
             log.info("claimed %d pending refresh jobs", len(entries))
         return entries
 
-    async def create_group(self) -> None:
-        """Make the stream and the group if they are missing."""
+    async def create_group(self) -> bool:
+        """Make the stream and the group if they are missing; whether this call made the
+        group (False: another worker made it first)."""
         # From the start of the stream: jobs enqueued before the group existed (a fresh
         # Redis) are still answered; stale ones are dropped by their deadline.
         try:
@@ -94,6 +95,8 @@ class JobStream:
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
+            return False
+        return True
 
     async def forget_other_consumers(self) -> None:
         """Remove former readers with nothing pending, so the group does not grow forever."""

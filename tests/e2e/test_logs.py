@@ -8,7 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
+from shared.keys import ServiceKeys
 from tests.conftest import SECRET
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process
@@ -56,3 +58,24 @@ def test_a_missing_or_odd_request_id_is_replaced(
     made = response.headers["x-request-id"]
     assert made != offered
     assert len(made) == 32
+
+
+@pytest.mark.server_sensitive
+async def test_a_first_start_logs_the_job_stream_set_up_as_info(
+    launch: Launcher, redis: Redis, keys: ServiceKeys
+) -> None:
+    """A worker's first start on a Redis without the job stream: one info line saying it
+    set the stream up, nothing at warning or above. The stream deleted later is a loss,
+    and still a warning in Redis's words."""
+    worker = launch("worker")
+    await wait_until(lambda: "set up the job stream" in worker.output, within=30)
+    started = json_lines(worker)
+    said = [(line["level"], line["event"]) for line in started if "stream" in line["event"]]
+    assert said == [
+        ("info", "set up the job stream and its consumer group (a first start on this Redis)")
+    ]
+    assert [line for line in started if line["level"] not in ("debug", "info")] == []
+    await redis.delete(keys.refresh_jobs)
+    await wait_until(lambda: "the job stream or its group is gone (" in worker.output)
+    lost = [line for line in json_lines(worker) if "is gone" in line["event"]]
+    assert lost[0]["level"] == "warning"
