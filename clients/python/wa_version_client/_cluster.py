@@ -81,6 +81,7 @@ class ClusterDeployment(HostsDeployment[ClusterTarget]):
 
     async def ask_holder(self, client: RedisClient, key: str, *command: str) -> Any:
         assert isinstance(client, RedisCluster), "a cluster's clients are RedisCluster"
+        await client.initialize()  # the slot map, read on first use: at once if known
         holder = client.get_node_from_key(key)  # the slot's primary, even reading replicas
         return await client.execute_command(*command, target_nodes=holder)
 
