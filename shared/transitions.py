@@ -87,7 +87,11 @@ def failed(current: VersionState, error: str, now: datetime) -> Applied:
 def pinned(current: VersionState, version: WAVersion, now: datetime) -> Applied:
     """An operator pins `version`: applied and announced now, even when older."""
     # The first pin notes what it replaces; a pin over a pin keeps what the first noted.
-    unpin_to = current.unpin_version if current.pinned else current.version
+    # Awaiting upstream, the version held is an earlier pin's, not upstream's: none noted.
+    if current.pinned:
+        unpin_to = current.unpin_version
+    else:
+        unpin_to = None if current.awaiting_upstream else current.version
     state = replace(current, pinned=True, awaiting_upstream=False, unpin_version=unpin_to)
     if version == current.version:
         return Applied(state)

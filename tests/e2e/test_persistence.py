@@ -3,12 +3,15 @@ and the worker's logs, in /readyz and in /metrics; checked again after a reconne
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import httpx
 import pytest
+from redis import Redis as SyncRedis
 
 from devtools.embedded import RedisServer
+from devtools.sentinels import SERVICE, SentinelDeployment
 from shared.persistence import LOST_WARNING
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process
@@ -116,3 +119,28 @@ async def test_a_refused_config_is_unknown(
             await wait_until(unknown_said, within=30)
         assert "refused CONFIG GET save" in web.output
         assert LOST_WARNING not in web.output
+
+
+async def test_after_a_sentinel_failover_the_new_primary_is_checked(
+    sentinel_deployment: SentinelDeployment, launch: Launcher, start_web: Callable[..., Process]
+) -> None:
+    """The primary keeps nothing on disk, its replicas have RDB save points: "lost".
+    After SENTINEL FAILOVER (the old primary lives on, as a replica) the web process
+    checks the promoted primary, and says "kept"."""
+    for port in sentinel_deployment.replica_ports():
+        with SyncRedis(port=port) as replica:
+            replica.config_set("save", "900 1")
+    url = sentinel_deployment.url()
+    launch("worker", REDIS_URL=url)
+    web = start_web(REDIS_URL=url)
+    async with httpx.AsyncClient(base_url=web.base_url, timeout=10) as api:
+
+        async def said_is(warnings: list[str], state: str) -> bool:
+            return await said(api) == (warnings, state)
+
+        await wait_until(lambda: said_is([LOST_WARNING], "lost"), within=30)
+        old = sentinel_deployment.primary_port()
+        with sentinel_deployment.sentinels[0].client() as sentinel:
+            sentinel.execute_command("SENTINEL", "FAILOVER", SERVICE)
+        await asyncio.to_thread(sentinel_deployment.wait_for_promotion, old)
+        await wait_until(lambda: said_is([], "kept"), within=30)

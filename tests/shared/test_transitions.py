@@ -147,3 +147,14 @@ def test_a_pin_over_a_pin_keeps_what_the_first_replaced() -> None:
     state = run(STORED, pin(V8), pin(V6))
     assert state.unpin_version == V7
     assert unpin(state).state.version == V7
+
+
+def test_a_pin_while_awaiting_upstream_returns_to_upstream_not_the_earlier_pin() -> None:
+    """Pinned and unpinned before upstream was heard, the version held is that pin's:
+    a new pin notes nothing, and its unpin awaits upstream again."""
+    awaiting = unpin(replace(PINNED, version=V8, upstream=None)).state
+    assert (awaiting.version, awaiting.awaiting_upstream) == (V8, True)
+    state = run(awaiting, pin(V6))
+    assert state.unpin_version is None
+    assert unpin(state).state.awaiting_upstream is True
+    assert run(state, fetch(V7)).unpin_version == V7
