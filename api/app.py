@@ -6,6 +6,7 @@ environment on first access, so importing this module reads no environment.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -23,9 +24,11 @@ from shared.errors import ConfigError
 from shared.keys import ServiceKeys
 from shared.logs import hide, setup_logging
 from shared.metrics import WebMetrics
+from shared.persistence import PersistenceWatch
 from shared.refresh_client import refresh_client
 from shared.settings import Settings
 from shared.store import StateStore
+from wa_version_client.runtime import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         redis, keys, limit=settings.auth_failure_limit, window=settings.auth_failure_window
     )
     secrets = (settings.admin_secret, settings.admin_secret_previous)
+    persistence = PersistenceWatch(settings.deployment, redis, keys)
+    watching = asyncio.create_task(persistence.run(), name="persistence-watch")
     try:
         async with refresh_client(redis, keys, settings) as client:
             yield Services(
@@ -54,8 +59,11 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 keys=keys,
                 results=client.waiter,
                 heartbeat_within=settings.worker_lease_ttl,
+                persistence=persistence,
             )
     finally:
+        await cancel_and_wait(watching)
+        await persistence.aclose()
         await redis.aclose()
 
 

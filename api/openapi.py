@@ -15,6 +15,21 @@ from api.openapi_parts import (
     success,
 )
 
+# What /readyz answers when ready.
+READY: dict[str, Any] = {
+    "type": "object",
+    "required": ["ready", "warnings"],
+    "properties": {
+        "ready": {"const": True},
+        "warnings": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "What is wrong without stopping the service: a Redis that keeps"
+            " nothing on disk (a restart would lose the pin), or whose persistence is unknown.",
+        },
+    },
+}
+
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -177,7 +192,7 @@ OPENAPI: dict[str, Any] = {
                 "summary": "Redis answers and a worker reads jobs",
                 "operationId": "readyz",
                 "responses": {
-                    "200": answer("Ready", success({"type": "object"})),
+                    "200": answer("Ready", success(READY)),
                     **failures(431, 503),
                 },
             }

@@ -106,6 +106,10 @@ COMPONENTS: dict[str, Any] = {
                 "type": "boolean",
                 "description": "Unpinned before upstream was ever heard: the next fetch applies, older or not.",
             },
+            "unpin_version": {
+                "oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Version"}],
+                "description": "While pinned, what an unpin returns to: the version held when the pin began, raised by every newer build upstream served since (a rollout's older build never lowers it); null while unpinned.",
+            },
         },
     },
     "Refreshed": {

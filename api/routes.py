@@ -20,6 +20,7 @@ from shared.errors import ResultTimeout
 from shared.health import readiness_problems
 from shared.keys import ServiceKeys
 from shared.metrics import WebMetrics, render
+from shared.persistence import PersistenceWatch
 from shared.refresh_client import RefreshClient
 from shared.results import ResultWaiter
 from shared.store import StateStore
@@ -43,6 +44,7 @@ class Services:
     results: ResultWaiter
     # A worker beats every third of its lease at least; three missed beats: gone.
     heartbeat_within: float
+    persistence: PersistenceWatch
 
 
 def parse_force(raw: str | None) -> bool:
@@ -133,7 +135,8 @@ async def metrics(request: Request) -> Response:
     services: Services = request.state.services
     await services.auth.require(request, metrics=True)
     losses = services.results.subscription.losses
-    body = await render(services.redis, services.keys, services.metrics, losses)
+    verdict = services.persistence.verdict
+    body = await render(services.redis, services.keys, services.metrics, losses, verdict)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
@@ -143,12 +146,13 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """Ready when Redis answers and a worker reads jobs; 503 saying what is missing."""
+    """Ready when Redis answers and a worker reads jobs; 503 saying what is missing.
+    `warnings`: what is wrong without stopping the service (Redis keeps nothing on disk)."""
     services: Services = request.state.services
     problems = await readiness_problems(services.redis, services.keys, services.heartbeat_within)
     if problems:
         raise ApiError(503, "not ready: " + "; ".join(problems))
-    return success("Ready", {"ready": True})
+    return success("Ready", {"ready": True, "warnings": services.persistence.warnings})
 
 
 async def openapi(request: Request) -> JSONResponse:

@@ -24,6 +24,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from shared.keys import ServiceKeys
+from shared.persistence import UNKNOWN, VERDICTS
 from wa_version_client.contract import VersionState
 from wa_version_client.deployment import RedisClient, read_state
 
@@ -77,15 +78,21 @@ class WebMetrics:
 
 
 async def render(
-    redis: RedisClient, keys: ServiceKeys, web: WebMetrics, subscription_losses: int
+    redis: RedisClient,
+    keys: ServiceKeys,
+    web: WebMetrics,
+    subscription_losses: int,
+    persistence: str = UNKNOWN,
 ) -> bytes:
-    """The Prometheus text: this process's counters and the cluster's, read now."""
+    """The Prometheus text: this process's counters and the cluster's, read now;
+    `persistence`, what this process last found a Redis restart does to the state."""
     fields: dict[str, str] = await redis.hgetall(keys.metrics)  # type: ignore[assignment]  # decoded
     state = await read_state(redis, keys)
     pending = await _pending(redis, keys)
     dead = await redis.xlen(keys.dead_letter)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Fixed(_cluster(fields, state, pending, dead, subscription_losses)))
+    metrics = _cluster(fields, state, pending, dead, subscription_losses)
+    registry.register(_Fixed([*metrics, _persistence(persistence)]))
     return generate_latest(web.registry) + generate_latest(registry)
 
 
@@ -181,6 +188,22 @@ def _version(state: VersionState) -> list[Metric]:
     info.add_metric([], {"version": version, "pinned": "true" if state.pinned else "false"})
     seq = GaugeMetricFamily("wa_version_seq", "Changes of the version in this epoch.", state.seq)
     return [info, seq]
+
+
+def _persistence(verdict: str) -> Metric:
+    """One of the states is 1 (the enum pattern): alert on `wa_redis_persistence{state=
+    "lost"} == 1`."""
+    gauge = GaugeMetricFamily(
+        "wa_redis_persistence",
+        "What a restart of the Redis server holding the state does to it (and to a pin),"
+        " as this web process last checked (at start and after each reconnect): kept (AOF"
+        " or RDB save points), lost (neither), unknown (CONFIG refused and AOF off, or not"
+        " checked yet). The state it is in is 1.",
+        labels=["state"],
+    )
+    for state in VERDICTS:
+        gauge.add_metric([state], 1.0 if state == verdict else 0.0)
+    return gauge
 
 
 class _Fixed(Collector):

@@ -9,17 +9,26 @@ announcement to publish when the version changed, and the error to report, if an
 | fetched: newer than stored         | the fetched one                   | +1   | kind fetch |
 | fetched: the stored one            | kept                              |      |            |
 | fetched: older (a rollout)         | kept; `upstream` notes it         |      |            |
-| fetched while pinned               | kept; `upstream` notes it         |      |            |
+| fetched while pinned               | kept; `upstream` notes it, and    |      |            |
+|                                    | `unpin_version` if newer          |      |            |
 | fetched, awaiting upstream         | the fetched one, older or not     | +1   | kind unpin |
 | failed                             | kept; `last_error` says why       |      |            |
 | pinned                             | the pin, older or not             | +1 * | kind pin   |
-| unpinned                           | the last upstream, older or not   | +1 * | kind unpin |
+| unpinned                           | `unpin_version`, older or not     | +1 * | kind unpin |
+| unpinned, no `unpin_version` (a    | the last upstream, older or not   | +1 * | kind unpin |
+|   pin stored by an older release)  |                                   |      |            |
 | unpinned, upstream never heard     | kept; awaiting upstream           |      |            |
 
 (* when it differs from the stored one.) A fetch never moves the version backwards: an
 older build is what a rollout serves back to back. Only an operator does, by pinning,
-or by unpinning back to upstream's word: a mistaken pin must be undoable. Every fetch,
-failed or not, sets `last_refreshed`; a successful one clears `last_error`.
+or by unpinning: a mistaken pin must be undoable, so an unpin may land below the pin.
+It never lands below what was held before the pin, though: the pin notes that version
+in `unpin_version` and each fetch during the pin raises it to a newer build, never
+lowers it. So an unpin returns to the version the service would hold had it never been
+pinned: the newest build upstream served, however a rollout alternated builds between
+the pin and the unpin. Only a fetch after an unpin made before upstream was ever heard
+(awaiting upstream) applies an older build. Every fetch, failed or not, sets
+`last_refreshed`; a successful one clears `last_error`.
 """
 
 from __future__ import annotations
@@ -58,7 +67,7 @@ def fetched(current: VersionState, version: WAVersion, now: datetime, *, source:
         last_error="",
     )
     if current.pinned:
-        return Applied(heard)
+        return Applied(replace(heard, unpin_version=_newer(current.unpin_version, version)))
     if version == current.version:
         return Applied(replace(heard, awaiting_upstream=False))
     if current.awaiting_upstream:
@@ -77,21 +86,34 @@ def failed(current: VersionState, error: str, now: datetime) -> Applied:
 
 def pinned(current: VersionState, version: WAVersion, now: datetime) -> Applied:
     """An operator pins `version`: applied and announced now, even when older."""
-    state = replace(current, pinned=True, awaiting_upstream=False)
+    # The first pin notes what it replaces; a pin over a pin keeps what the first noted.
+    # Awaiting upstream, the version held is an earlier pin's, not upstream's: none noted.
+    if current.pinned:
+        unpin_to = current.unpin_version
+    else:
+        unpin_to = None if current.awaiting_upstream else current.version
+    state = replace(current, pinned=True, awaiting_upstream=False, unpin_version=unpin_to)
     if version == current.version:
         return Applied(state)
     return _changed(state, version, now, source="pin", kind="pin")
 
 
 def unpinned(current: VersionState, now: datetime) -> Applied:
-    """An operator unpins: upstream's last word applies, even when older than the pin."""
-    state = replace(current, pinned=False, awaiting_upstream=False)
-    upstream = current.upstream
-    if upstream is None:
+    """An operator unpins: the version held before the pin, or the newest build upstream
+    served since, applies, even when older than the pin. A pin stored by a release
+    without `unpin_version` returns to upstream's last word."""
+    state = replace(current, pinned=False, awaiting_upstream=False, unpin_version=None)
+    target = current.unpin_version or current.upstream
+    if target is None:
         return Applied(replace(state, awaiting_upstream=True))
-    if upstream == current.version:
+    if target == current.version:
         return Applied(state)
-    return _changed(state, upstream, now, source="unpin", kind="unpin")
+    return _changed(state, target, now, source="unpin", kind="unpin")
+
+
+def _newer(held: WAVersion | None, fetched: WAVersion) -> WAVersion:
+    """The newer of the two; `fetched` when nothing is held."""
+    return fetched if held is None or fetched > held else held
 
 
 def _changed(

@@ -13,6 +13,7 @@ import httpx
 
 from shared.keys import ServiceKeys
 from shared.logs import hide
+from shared.persistence import PersistenceWatch
 from shared.settings import Settings
 from shared.store import StateStore
 from wa_version_client.runtime import cancel_and_wait
@@ -54,7 +55,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, burst: bool = F
         consumer = JobConsumer(redis, keys, settings, refresher, name=worker_name(), burst=burst)
         schedule = AutoRefresh(redis, keys, settings)
         following = settings.deployment.follow_primary(redis)
-        helpers = [asyncio.create_task(following, name="follow-primary")]
+        persistence = PersistenceWatch(settings.deployment, redis, keys)
+        helpers = [
+            asyncio.create_task(following, name="follow-primary"),
+            asyncio.create_task(persistence.run(), name="persistence-watch"),
+        ]
         if not burst:
             helpers.append(asyncio.create_task(schedule.run(), name="refresh-schedule"))
         log.info("worker %s started", consumer.name)
@@ -62,6 +67,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, burst: bool = F
             await consumer.run(stop)
         finally:
             await cancel_and_wait(*helpers)
+            await persistence.aclose()
             await redis.aclose()
     log.info("worker %s stopped", consumer.name)
 

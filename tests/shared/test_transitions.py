@@ -104,3 +104,57 @@ def test_awaiting_upstream_is_set_and_cleared() -> None:
     assert awaiting.awaiting_upstream is True
     assert transitions.fetched(awaiting, V6, LATER, source=SW).state.awaiting_upstream is False
     assert transitions.pinned(awaiting, V8, LATER).state.awaiting_upstream is False
+
+
+def run(state: VersionState, *events: transitions.Transition) -> VersionState:
+    for event in events:
+        state = event(state).state
+    return state
+
+
+def pin(version: WAVersion) -> transitions.Transition:
+    return lambda state: transitions.pinned(state, version, LATER)
+
+
+def unpin(state: VersionState) -> Applied:
+    return transitions.unpinned(state, LATER)
+
+
+def test_an_unpin_after_a_rollout_returns_to_the_version_held_before_the_pin() -> None:
+    """Upstream served V7 (held), then V6 during a rollout (kept V7); pin V8, unpin: back
+    to V7, announced as an unpin, not to the older V6 upstream said last."""
+    pinned = run(STORED, fetch(V6), pin(V8))
+    assert (pinned.version, pinned.upstream, pinned.unpin_version) == (V8, V6, V7)
+    applied = unpin(pinned)
+    assert applied.state.version == V7
+    assert applied.changed is not None
+    assert (applied.changed.kind, applied.changed.previous) == ("unpin", V8)
+    assert applied.state.unpin_version is None
+
+
+def test_an_unpin_takes_the_newest_build_served_during_the_pin() -> None:
+    """During the pin upstream moved on to V8, then a rollout served V7 again: the unpin
+    applies V8. A rollout's older build during the pin never lowers what the unpin gives."""
+    state = run(replace(STORED, version=V6, upstream=V6), pin(V6), fetch(V8), fetch(V7))
+    assert state.unpin_version == V8
+    assert unpin(state).state.version == V8
+    assert unpin(run(STORED, pin(V8), fetch(V6))).state.version == V7
+
+
+def test_a_pin_over_a_pin_keeps_what_the_first_replaced() -> None:
+    """Pinning again while pinned does not make the first pin the version to return to:
+    a mistaken pin stays undoable."""
+    state = run(STORED, pin(V8), pin(V6))
+    assert state.unpin_version == V7
+    assert unpin(state).state.version == V7
+
+
+def test_a_pin_while_awaiting_upstream_returns_to_upstream_not_the_earlier_pin() -> None:
+    """Pinned and unpinned before upstream was heard, the version held is that pin's:
+    a new pin notes nothing, and its unpin awaits upstream again."""
+    awaiting = unpin(replace(PINNED, version=V8, upstream=None)).state
+    assert (awaiting.version, awaiting.awaiting_upstream) == (V8, True)
+    state = run(awaiting, pin(V6))
+    assert state.unpin_version is None
+    assert unpin(state).state.awaiting_upstream is True
+    assert run(state, fetch(V7)).unpin_version == V7

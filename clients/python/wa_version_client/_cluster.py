@@ -16,6 +16,7 @@ MOVED makes the client read the slot map again, so commands go to the promoted r
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.cluster import LoadBalancingStrategy
@@ -27,6 +28,7 @@ from wa_version_client._deployment import (
     HostsDeployment,
     OnMessage,
     OnSubscribed,
+    RedisClient,
     Subscription,
 )
 from wa_version_client._logs import hide
@@ -76,6 +78,12 @@ class ClusterDeployment(HostsDeployment[ClusterTarget]):
             **tls_options(target.tls, target.ssl_cert_reqs, target.ssl_ca_certs),
             **client_options(),
         )
+
+    async def ask_holder(self, client: RedisClient, key: str, *command: str) -> Any:
+        assert isinstance(client, RedisCluster), "a cluster's clients are RedisCluster"
+        await client.initialize()  # the slot map, read on first use: at once if known
+        holder = client.get_node_from_key(key)  # the slot's primary, even reading replicas
+        return await client.execute_command(*command, target_nodes=holder)
 
     def subscribe(
         self,

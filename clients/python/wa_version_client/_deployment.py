@@ -131,6 +131,12 @@ class Deployment(ABC):
         sentinels); None where nothing does."""
         return None
 
+    async def ask_holder(self, client: RedisClient, key: str, *command: str) -> Any:
+        """`command` (about the server, not a key: INFO, CONFIG GET) answered by the server
+        holding `key`: the one server, or the primary `client` follows; on a cluster, the
+        primary of the key's slot. As redis-py parses it for one server."""
+        return await client.execute_command(*command)
+
     def one_connection(self, client: RedisClient) -> AbstractAsyncContextManager[Redis]:
         """A client of `client`'s pool bound to one connection, for a write and the WAIT
         after it; ConfigError where writes cannot wait for replicas."""

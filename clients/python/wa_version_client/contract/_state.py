@@ -80,6 +80,16 @@ class VersionState:
             "Unpinned before upstream was ever heard: the next fetch applies, older or not.",
         ),
     ] = False
+    unpin_version: Annotated[
+        WAVersion | None,
+        Wire(
+            Version(),
+            "While pinned, what an unpin returns to: the version held when the pin began,"
+            " raised by every newer build upstream served since (a rollout's older build"
+            " never lowers it); null while unpinned.",
+            optional=True,
+        ),
+    ] = None
     rev: Annotated[
         int,
         Wire(
