@@ -29,7 +29,7 @@ from devtools.embedded import free_port
 from devtools.waiting import wait_until
 from wa_version_client import _redis_compat as compat
 
-RECHECK = "re-check wa_version_client/_redis_compat.py against this redis-py"
+RECHECK = "re-check wa_version_client/_redis_compat/ against this redis-py"
 
 HELLO_3 = b"%1\r\n$5\r\nproto\r\n:3\r\n"
 # Push frames of every sort a subscribed connection may be sent: a message, a tracking
