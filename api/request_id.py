@@ -12,8 +12,11 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.logs import request_id
+from wa_version_client.contract import ID_PATTERN
 
-_SANE = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
+# What a refresh job may carry as its request id (the contract's bound): anything else
+# offered is replaced, so a job the API writes is never malformed.
+_SANE = re.compile(ID_PATTERN.encode())
 
 
 class RequestId:

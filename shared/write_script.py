@@ -5,7 +5,11 @@ exactly when the state it reports is. With REDIS_WAIT_REPLICAS the script runs i
 goes (shared/replicated.py): STORE (the guarded state, its history, the counters, the
 dead letters) then, once replicas have that, TELL (the messages, the answers, the
 acknowledgements). Nothing here unpacks an unbounded list: Redis's Lua stops `unpack`
-at about 8,000 values, and a batch may hold 10,000 jobs.
+at about 8,000 values, and a batch may hold 10,000 jobs (worker/stream.py's MAX_BATCH):
+the state's fields and a dead letter's (at most MAX_DEAD_LETTER_FIELDS) are bounded, the
+acknowledgements go ACK_CHUNK at a time, each answer is a SET of its own. The one message
+answering a batch holds its job ids, each at most 64 characters (the contract's
+RefreshJob): under 700 KB, well inside Redis's pub/sub output limits.
 """
 
 from __future__ import annotations
@@ -50,6 +54,18 @@ local function counted(reply)
   return 0
 end
 
+-- What could fail part-way fails before anything is written: a stream key holding
+-- another type (set by hand) would fail XADD or XACK after the answers were published.
+local function must_be_stream(key)
+  local kind = redis.call('TYPE', key).ok
+  if kind ~= 'stream' and kind ~= 'none' then
+    return redis.error_reply('WRONGTYPE ' .. key .. ' holds a ' .. kind .. ', not a stream')
+  end
+end
+local wrong = (dead_end >= dead_at and sections ~= 'tell' and must_be_stream(dead_letters))
+  or (dead_at > acks_at and sections ~= 'store' and must_be_stream(jobs))
+if wrong then return wrong end
+
 local skipped = 0
 if sections ~= 'tell' then
   if whole_at > state_at then
@@ -91,7 +107,7 @@ if sections ~= 'store' then
     end
     redis.call('PUBLISH', results, batch)
   end
-  -- acknowledgements: last, so a job stays pending until all of the above is done
+  -- acknowledgements: last (nothing above can fail once begun: see must_be_stream)
   for i = acks_at, dead_at - 1, ack_chunk do
     redis.call('XACK', jobs, group, unpack(ARGV, i, math.min(i + ack_chunk - 1, dead_at - 1)))
   end

@@ -29,7 +29,7 @@ def sample(field: ModelField, index: int) -> Any:
     if isinstance(kind, Integer):
         return min(kind.minimum + 7 + index, kind.maximum)
     if isinstance(kind, Text):
-        return f"sample {field.attr}"
+        return f"sample-{field.attr}" if kind.pattern else f"sample {field.attr}"
     if isinstance(kind, Flag):
         return not field.default if isinstance(field.default, bool) else True
     if isinstance(kind, Choice):
@@ -55,7 +55,7 @@ def wrong_values(field: ModelField) -> list[Any]:
     if isinstance(kind, Integer):
         return [*nulls, kind.minimum - 1, True, 1.5, str(kind.minimum + 1)]
     if isinstance(kind, Text):
-        return [*nulls, 7, ["text"]]
+        return [*nulls, 7, ["text"], *(["not an id", "x" * 10_000] if kind.pattern else [])]
     if isinstance(kind, Flag):
         return [*nulls, 1, "true"]
     if isinstance(kind, Choice):

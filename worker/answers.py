@@ -15,6 +15,10 @@ from worker.stream import Entry
 
 log = logging.getLogger("worker.consumer")  # the consumer's lines, wherever they are made
 
+# Job ids per log line: a line stays a few KB (ids and request ids are bounded by the
+# contract), under what log shippers split or drop (Heroku's: 10 KB).
+LOG_IDS_PER_LINE = 50
+
 
 def live(jobs: Sequence[RefreshJob]) -> list[RefreshJob]:
     """The jobs someone still waits for; the others are acknowledged without an answer."""
@@ -57,12 +61,23 @@ def said(outcome: Outcome, result: JobResult) -> str:
 
 
 def log_answer(said: str, jobs: Sequence[RefreshJob]) -> None:
-    log.info(
-        "%s; answered %d refresh jobs",
-        said,
-        len(jobs),
-        extra={
-            "job_ids": [job.job_id for job in jobs],
-            "request_ids": [job.request_id for job in jobs if job.request_id],
-        },
-    )
+    """`said` and the jobs answered: their ids in lines of LOG_IDS_PER_LINE (every id
+    stays in the log, and no line grows with the batch)."""
+    log_jobs(f"{said}; answered {len(jobs)} refresh jobs", jobs)
+
+
+def log_answered_more(jobs: Sequence[RefreshJob]) -> None:
+    """Jobs answered by the fetch before, queued before it began."""
+    log_jobs(f"answered {len(jobs)} more refresh jobs queued before that fetch", jobs)
+
+
+def log_jobs(event: str, jobs: Sequence[RefreshJob]) -> None:
+    for start in range(0, max(len(jobs), 1), LOG_IDS_PER_LINE):
+        some = jobs[start : start + LOG_IDS_PER_LINE]
+        log.info(
+            event if start == 0 else f"{event} (continued)",
+            extra={
+                "job_ids": [job.job_id for job in some],
+                "request_ids": [job.request_id for job in some if job.request_id],
+            },
+        )

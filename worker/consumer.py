@@ -24,12 +24,12 @@ from shared.settings import Settings
 from wa_version_client.contract import VersionState
 from wa_version_client.deployment import REDIS_DOWN, RedisClient
 from wa_version_client.runtime import Backoff, Trouble, cancel_and_wait
-from worker.answers import live, log_answer, reply_to, said
+from worker.answers import live, log_answer, log_answered_more, reply_to, said
 from worker.dead_letter import log_set_aside, sort_out_poison
 from worker.gathering import fetch_joining, rest_of_burst
 from worker.lease import Lease, LeaseKeeper
 from worker.refresher import Refresher
-from worker.stream import BLOCK_MS, Entry, JobStream, decode_jobs, stream_lost
+from worker.stream import BLOCK_MS, MAX_BATCH, Entry, JobStream, decode_jobs, split_at, stream_lost
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +89,10 @@ class JobConsumer:
         # Deliveries that were Redis's fault, not the job's: a job in hand when Redis failed
         # is claimed again, and that claim must not count toward setting it aside.
         self._excused: Counter[str] = Counter()
-        # A read of the stream still under way when the last fetch ended (its jobs came
-        # too late for that fetch): the next step takes its result.
+        # A read of the stream still under way when the last fetch ended: what it holds
+        # past the jobs queued before that fetch began is the next batch, `_carried`.
         self._reading: asyncio.Task[list[Entry]] | None = None
+        self._carried: list[Entry] = []
         self._min_interval = refresher.min_interval
         self._result_ttl = settings.result_ttl
 
@@ -142,7 +143,7 @@ class JobConsumer:
                 self._claim_all = True  # what was in hand is pending: claim it again
                 if isinstance(exc, REDIS_DOWN):
                     self._excuse(entry_id for entry_id, _ in self._holding)
-                self._holding = []
+                self._holding = self._carried = []
                 await cancel_and_wait(*self._take_reading())
                 delay = backoff.next_delay()
                 trouble.failed(exc, delay)
@@ -200,8 +201,12 @@ class JobConsumer:
     async def _next_entries(self) -> tuple[list[Entry], bool]:
         """The next jobs to answer, and whether they are new ones (not claimed)."""
         for reading in self._take_reading():
-            # A read that was under way when the last fetch ended: its jobs are next.
+            # A read that was under way when the last answer failed: its jobs are next.
             return await reading, True
+        if self._carried:
+            # Jobs read after the last fetch began, too late for it: they are next.
+            carried, self._carried = self._carried, []
+            return carried, True
         if self._claim_all:
             entries = await self._claim(min_idle=0)
             await self._stream.forget_other_consumers()
@@ -248,12 +253,16 @@ class JobConsumer:
                 await self._store.answer(reply, answer)
                 log_answer(f"not needed (last attempt within {self._min_interval:g}s)", jobs)
                 return
-            gathered = await fetch_joining(self._stream, self._refresher.fetch)
+            queued_up_to = await self._stream.last_id()  # before the fetch begins
+            room = MAX_BATCH - len(entries)
+            gathered = await fetch_joining(self._stream, self._refresher.fetch, room)
             self._reading, outcome = gathered.reading, gathered.outcome
             entries = self._holding = [*entries, *gathered.entries]
             jobs = [*jobs, *live(decode_jobs(gathered.entries))]
             reply = reply_to(entries, jobs, self._result_ttl)
             result = await self._refresher.record(outcome, reply)
+            log_answer(said(outcome, result), jobs)
+            await self._answer_queued(queued_up_to, result)
         except RedisError:
             raise  # the job loop retries; the jobs stay pending and are claimed again
         except Exception:
@@ -261,5 +270,22 @@ class JobConsumer:
             self._claim_all = True  # jobs read while it failed are pending: claim them next
             failed = JobResult(refreshed=False, error=UNEXPECTED_FAILURE, state=VersionState())
             await self._store.answer(reply_to(entries, jobs, self._result_ttl), failed)
-            return
-        log_answer(said(outcome, result), jobs)
+
+    async def _answer_queued(self, queued_up_to: str, result: JobResult) -> None:
+        """Answer with `result` the jobs still unread that were queued before its fetch
+        began (ids up to `queued_up_to`): a backlog of any size costs one fetch, in writes
+        of MAX_BATCH jobs, each whole. Jobs read past them are the next batch."""
+        while True:
+            reading = self._take_reading()
+            entries = await reading[0] if reading else await self._stream.read(block_ms=0)
+            queued, self._carried = split_at(entries, queued_up_to)
+            if not queued:
+                return
+            self._holding = queued
+            jobs = live(decode_jobs(queued))
+            counts = jobs_counts("coalesced", len(jobs))
+            reply = reply_to(queued, jobs, self._result_ttl, counts=counts)
+            await self._store.answer(reply, result)
+            log_answered_more(jobs)
+            if self._carried:
+                return

@@ -31,7 +31,7 @@ async def rest_of_burst(stream: JobStream, entries: list[Entry]) -> list[Entry]:
     fetched for at once."""
     give_up = time.monotonic() + MAX_LINGER
     while len(entries) < MAX_BATCH and time.monotonic() < give_up:
-        more = await stream.read(block_ms=BURST_PAUSE_MS)
+        more = await stream.read(block_ms=BURST_PAUSE_MS, limit=MAX_BATCH - len(entries))
         if not more:
             break
         entries.extend(more)
@@ -47,8 +47,8 @@ class Joined:
     reading: asyncio.Task[list[Entry]] | None
 
 
-async def fetch_joining(stream: JobStream, fetch: Fetch) -> Joined:
-    """Fetch once; jobs that arrive while the fetch is under way join it.
+async def fetch_joining(stream: JobStream, fetch: Fetch, room: int = MAX_BATCH) -> Joined:
+    """Fetch once; jobs that arrive while the fetch is under way join it, `room` at most.
 
     A read that returned before the fetch ended holds only jobs enqueued before it
     ended: those are answered by it. A read still under way when the fetch ends may
@@ -59,8 +59,9 @@ async def fetch_joining(stream: JobStream, fetch: Fetch) -> Joined:
     joined: list[Entry] = []
     reading: asyncio.Task[list[Entry]] | None = None
     try:
-        while len(joined) < MAX_BATCH:
-            reading = asyncio.create_task(stream.read(), name="job-read")
+        while len(joined) < room:
+            read = stream.read(limit=room - len(joined))
+            reading = asyncio.create_task(read, name="job-read")
             await asyncio.wait({fetching, reading}, return_when=asyncio.FIRST_COMPLETED)
             if fetching.done() or reading.exception() is not None:
                 break  # the caller takes this read's jobs, or its error, next

@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 Entry = tuple[str, dict[str, str] | None]
 
 BATCH_SIZE = 1000
-# Upper bound on the jobs one fetch answers, so a huge backlog cannot make one batch
-# (and the script that answers it) unbounded.
+# Upper bound on the jobs one write answers, so a huge backlog cannot make one batch (and
+# the script that answers it) unbounded. A fetch answers more than that in several
+# writes: every job queued before it started (worker/consumer.py).
 MAX_BATCH = 10_000
 # Below redis-py's 5 s socket timeout, and short enough to notice a stop request quickly.
 BLOCK_MS = 1000
@@ -41,23 +42,24 @@ class JobStream:
         self._consumer = consumer
         self._block_ms = block_ms
 
-    async def read(self, block_ms: int | None = None) -> list[Entry]:
-        """New jobs: wait up to `block_ms` (by default the stream's) for the first, then
-        take all that are queued."""
+    async def read(self, block_ms: int | None = None, *, limit: int = MAX_BATCH) -> list[Entry]:
+        """New jobs, at most `limit`: wait up to `block_ms` (by default the stream's; 0:
+        not at all) for the first, then take all that are queued."""
         entries: list[Entry] = []
-        block: int | None = self._block_ms if block_ms is None else block_ms
-        while len(entries) < MAX_BATCH:
+        block: int | None = self._block_ms if block_ms is None else block_ms or None
+        while len(entries) < limit:
+            wanted = min(BATCH_SIZE, limit - len(entries))
             reply: Any = await self._redis.xreadgroup(
                 self._keys.workers_group,
                 self._consumer,
                 {self._keys.refresh_jobs: ">"},
-                count=BATCH_SIZE,
+                count=wanted,
                 block=block,
             )
             # RESP2 (redis-py's default): [[stream, [(id, fields), ...]]]
             got: list[Entry] = reply[0][1] if reply else []
             entries.extend(got)
-            if len(got) < BATCH_SIZE:
+            if len(got) < wanted:
                 return entries
             block = None
         return entries
@@ -82,6 +84,12 @@ class JobStream:
         if entries:
             log.info("claimed %d pending refresh jobs", len(entries))
         return entries
+
+    async def last_id(self) -> str:
+        """The id of the newest job in the stream ("0-0" when it is empty): every job with
+        an id up to it was enqueued before this call, since ids only grow."""
+        newest: Any = await self._redis.xrevrange(self._keys.refresh_jobs, count=1)
+        return str(newest[0][0]) if newest else "0-0"
 
     async def create_group(self) -> bool:
         """Make the stream and the group if they are missing; whether this call made the
@@ -123,6 +131,19 @@ def stream_lost(error: ResponseError) -> bool:
     return message.startswith("NOGROUP") or message.startswith("UNBLOCKED")
 
 
+def entry_order(entry_id: str) -> tuple[int, int]:
+    """A stream id (`<ms>-<seq>`) as numbers, to compare ids."""
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def split_at(entries: Sequence[Entry], last_id: str) -> tuple[list[Entry], list[Entry]]:
+    """`entries` (in stream order) up to `last_id` included, and those after it."""
+    last = entry_order(last_id)
+    cut = next((i for i, (eid, _) in enumerate(entries) if entry_order(eid) > last), len(entries))
+    return list(entries[:cut]), list(entries[cut:])
+
+
 def decode_jobs(entries: Sequence[Entry]) -> list[RefreshJob]:
     """The jobs in `entries`; trimmed and undecodable ones are left out (and logged)."""
     jobs = []
@@ -131,6 +152,8 @@ def decode_jobs(entries: Sequence[Entry]) -> list[RefreshJob]:
             continue  # trimmed from the stream while pending: nothing to answer
         try:
             jobs.append(RefreshJob.from_fields(fields))
-        except MessageError:
-            log.error("acknowledging refresh job %s that does not decode", entry_id)
+        except MessageError as exc:
+            # Said once, here; the entry is then acknowledged unanswered. The message
+            # quotes at most a few characters of the bad field (wire.shown).
+            log.error("acknowledging refresh job %s that does not decode: %s", entry_id, exc)
     return jobs

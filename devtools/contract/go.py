@@ -23,6 +23,8 @@ def go_type(field: JsonField) -> str:
         base = "[3]uint32"
     elif isinstance(kind, Integer):
         base = "int64"
+    elif isinstance(kind, Text) and kind.pattern:
+        raise TypeError(f"the Go client checks no pattern ({kind!r}): teach decode.go")
     elif isinstance(kind, Text | Choice):
         base = "string"
     elif isinstance(kind, Flag):

@@ -36,6 +36,8 @@ def spec(field: JsonField) -> dict[str, Any]:
         out |= {"value": kind.value}
     elif out["type"] == "version":
         out |= {"checkArray": kind.check_array}
+    elif isinstance(kind, Text) and kind.pattern:
+        raise TypeError(f"the Node client checks no pattern ({kind!r}): teach published.js")
     elif not isinstance(kind, Text | Flag):
         raise TypeError(f"the Node client reads no {kind!r}: teach clients/node/src/published.js")
     return out

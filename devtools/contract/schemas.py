@@ -64,7 +64,8 @@ def value_schema(kind: Any, ref: Callable[[str], Schema]) -> Schema:
     if isinstance(kind, Integer):
         return {"type": "integer", "minimum": kind.minimum, "maximum": kind.maximum}
     if isinstance(kind, Text):
-        return {"type": "string", **({"format": kind.format} if kind.format else {})}
+        pattern = {"pattern": f"^{kind.pattern}$"} if kind.pattern else {}
+        return {"type": "string", **({"format": kind.format} if kind.format else {}), **pattern}
     if isinstance(kind, Flag):
         return {"type": "boolean"}
     if isinstance(kind, Choice):
@@ -163,7 +164,7 @@ def stored_patterns(field: ModelField) -> dict[str, str | None]:
     if isinstance(kind, Choice):
         return {name: "|".join(kind.values)}
     if isinstance(kind, Text):
-        return {name: None}
+        return {name: kind.pattern or None}
     raise TypeError(f"no stored form for {kind!r}: teach devtools/contract/schemas.py")
 
 

@@ -132,3 +132,17 @@ def test_stored_state_announces_its_version() -> None:
     assert published is not None
     assert (published.string, published.order, published.source) == ("2.3000.9", (77, 4), "s")
     assert PublishedVersion.from_state(VersionState()) is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("job_id", "j" * 129), ("job_id", "has space"), ("job_id", ""), ("request_id", "r" * 129)],
+)
+def test_a_job_whose_ids_break_the_bound_is_a_message_error(field: str, value: str) -> None:
+    """job_id and request_id are 1 to 128 characters of A-Z a-z 0-9 . _ : - (request_id
+    may be empty): anything else is malformed, and the error quotes only a little of it."""
+    good = RefreshJob.new(force=True, deadline_ms=1, request_id="req-1").to_fields()
+    assert RefreshJob.from_fields(good).request_id == "req-1"
+    with pytest.raises(MessageError, match=field) as raised:
+        RefreshJob.from_fields({**good, field: value})
+    assert len(str(raised.value)) < 300

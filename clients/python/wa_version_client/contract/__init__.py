@@ -23,12 +23,13 @@ from wa_version_client.contract._errors import (
 )
 from wa_version_client.contract._keys import Keys
 from wa_version_client.contract._published import KINDS, PublishedVersion
-from wa_version_client.contract._refresh_job import RefreshJob
+from wa_version_client.contract._refresh_job import ID_PATTERN, RefreshJob
 from wa_version_client.contract._repair import plausible_epoch, readable_state
 from wa_version_client.contract._state import VersionState
 from wa_version_client.contract._version import UINT32_MAX, WEB_MAJOR, WEB_MINOR, WAVersion
 
 __all__ = [
+    "ID_PATTERN",
     "KINDS",
     "UINT32_MAX",
     "WEB_MAJOR",

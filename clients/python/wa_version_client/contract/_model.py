@@ -15,6 +15,7 @@ be null is its Python type's business (`X | None`); its default is the dataclass
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -85,16 +86,25 @@ class Integer(WireType):
 
 @dataclass(frozen=True, slots=True)
 class Text(WireType):
-    """A JSON string; `format` says what it holds for the schemas (e.g. date-time)."""
+    """A JSON string; `format` says what it holds for the schemas (e.g. date-time);
+    `pattern`, when given, is a regular expression the whole text must match (an id's
+    length and characters), checked by every reader."""
 
     format: str = ""
+    pattern: str = ""
 
     def read(self, value: Any, name: str, what: str) -> str:
         if not isinstance(value, str):
             raise MessageError(f"{what}: {name} is {wire.shown(value)}, not a string")
-        return value
+        return self._matched(value, f"{what}: {name}")
 
     def read_text(self, text: str, name: str) -> str:
+        return self._matched(text, name)
+
+    def _matched(self, text: str, name: str) -> str:
+        if self.pattern and re.fullmatch(self.pattern, text) is None:
+            shown = f"{wire.shown(text)} ({len(text)} characters)"
+            raise MessageError(f"{name} is {shown}, not matching {self.pattern}")
         return text
 
 

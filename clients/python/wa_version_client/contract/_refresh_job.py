@@ -17,6 +17,11 @@ from typing import Annotated
 from wa_version_client.contract._codec import FieldsCodec
 from wa_version_client.contract._model import Flag, Integer, Text, Wire
 
+# An id a job carries: it names a Redis key and rides in log lines and in the message
+# answering the job, so its length and characters are bounded. A job breaking the bound
+# is malformed: acknowledged unanswered, and logged without it.
+ID_PATTERN = "[A-Za-z0-9._:-]{1,128}"
+
 
 @dataclass(frozen=True, slots=True)
 class RefreshJob:
@@ -26,13 +31,24 @@ class RefreshJob:
     language writes one (force 1, no request id).
     """
 
-    job_id: Annotated[str, Wire(Text(), "Names the job and its answer (32 hex digits).")]
+    job_id: Annotated[
+        str,
+        Wire(
+            Text(pattern=ID_PATTERN),
+            "Names the job and its answer: 1 to 128 of A-Z a-z 0-9 . _ : - (written as 32 hex"
+            " digits).",
+        ),
+    ]
     force: Annotated[bool, Wire(Flag(), "1: fetch even if the last attempt is recent.")]
     deadline_ms: Annotated[
         int, Wire(Integer(), "When nobody waits for the answer any more (ms since 1970).")
     ]
     request_id: Annotated[
-        str, Wire(Text(), "The HTTP request that asked, for following it in the logs.")
+        str,
+        Wire(
+            Text(pattern=f"(?:{ID_PATTERN})?"),
+            "The HTTP request that asked, for following it in the logs: empty, or as job_id.",
+        ),
     ] = ""
 
     @classmethod
