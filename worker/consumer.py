@@ -203,9 +203,10 @@ class JobConsumer:
         for reading in self._take_reading():
             # A read that was under way when the last answer failed: its jobs are next.
             return await reading, True
-        if self._carried:
-            # Jobs read after the last fetch began, too late for it: they are next.
-            carried, self._carried = self._carried, []
+        carried, self._carried = self._carried, []
+        if carried and not self._claim_all:
+            # Jobs read after the last fetch began, too late for it: they are next (after
+            # a lease handover the claim below takes them again, with the others pending).
             return carried, True
         if self._claim_all:
             entries = await self._claim(min_idle=0)
@@ -261,8 +262,6 @@ class JobConsumer:
             jobs = [*jobs, *live(decode_jobs(gathered.entries))]
             reply = reply_to(entries, jobs, self._result_ttl)
             result = await self._refresher.record(outcome, reply)
-            log_answer(said(outcome, result), jobs)
-            await self._answer_queued(queued_up_to, result)
         except RedisError:
             raise  # the job loop retries; the jobs stay pending and are claimed again
         except Exception:
@@ -270,12 +269,18 @@ class JobConsumer:
             self._claim_all = True  # jobs read while it failed are pending: claim them next
             failed = JobResult(refreshed=False, error=UNEXPECTED_FAILURE, state=VersionState())
             await self._store.answer(reply_to(entries, jobs, self._result_ttl), failed)
+            return
+        log_answer(said(outcome, result), jobs)
+        # Outside the try above: its jobs are answered, whatever happens from here on.
+        await self._answer_queued(queued_up_to, result)
 
     async def _answer_queued(self, queued_up_to: str, result: JobResult) -> None:
         """Answer with `result` the jobs still unread that were queued before its fetch
         began (ids up to `queued_up_to`): a backlog of any size costs one fetch, in writes
-        of MAX_BATCH jobs, each whole. Jobs read past them are the next batch."""
-        while True:
+        of MAX_BATCH jobs, each whole. Jobs read past them are the next batch. Stops
+        between writes when the worker is stopping or loses the lease: the jobs it has
+        not read yet are left for the next reader."""
+        while self._leading.is_set() and not self._stop.is_set():
             reading = self._take_reading()
             entries = await reading[0] if reading else await self._stream.read(block_ms=0)
             queued, self._carried = split_at(entries, queued_up_to)
