@@ -8,8 +8,9 @@ acknowledgements). Nothing here unpacks an unbounded list: Redis's Lua stops `un
 at about 8,000 values, and a batch may hold 10,000 jobs (worker/stream.py's MAX_BATCH):
 the state's fields and a dead letter's (at most MAX_DEAD_LETTER_FIELDS) are bounded, the
 acknowledgements go ACK_CHUNK at a time, each answer is a SET of its own. The one message
-answering a batch holds its job ids, each at most 64 characters (the contract's
-RefreshJob): under 700 KB, well inside Redis's pub/sub output limits.
+answering a batch holds its job ids, each at most 128 characters (the contract's
+RefreshJob; 32 as the API and the clients write them): under 1.4 MB (350 KB), inside
+Redis's pub/sub output limits.
 """
 
 from __future__ import annotations

@@ -2,29 +2,47 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from shared.logs import setup_logging
+from shared import logs
+from wa_version_client import runtime
 from wa_version_client.runtime import hide
 
 BIG = "v" * 20_000_000
 
 
-@pytest.fixture
-def lines() -> Iterator[io.StringIO]:
-    """The JSON lines of this process, as the service's processes write them."""
+@contextlib.contextmanager
+def logging_to(setup: Callable[..., None]) -> Iterator[io.StringIO]:
+    """The JSON lines of this process as `setup` makes them, the logging of before put back."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     out = io.StringIO()
-    setup_logging(stream=out)
-    yield out
-    root.handlers[:] = handlers
-    root.setLevel(level)
+    setup(stream=out)
+    try:
+        yield out
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+@pytest.fixture(params=[logs.setup_logging, runtime.setup_logging], ids=["service", "client"])
+def lines(request: pytest.FixtureRequest) -> Iterator[io.StringIO]:
+    """As the service's processes write them, and as the Python client's (the watcher)."""
+    with logging_to(request.param) as out:
+        yield out
+
+
+@pytest.fixture
+def service_lines() -> Iterator[io.StringIO]:
+    """As the service's processes write them (with the job fields)."""
+    with logging_to(logs.setup_logging) as out:
+        yield out
 
 
 def logged(out: io.StringIO) -> dict[str, object]:
@@ -46,10 +64,10 @@ def test_a_message_built_before_logging_is_cut(lines: io.StringIO) -> None:
     assert str(logged(lines)["event"]).endswith("…[cut, 20000014 chars]")
 
 
-def test_list_fields_are_cut_in_items_and_length(lines: io.StringIO) -> None:
+def test_list_fields_are_cut_in_items_and_length(service_lines: io.StringIO) -> None:
     ids = [BIG, *(f"id-{i}" for i in range(10_000))]
     logging.getLogger("t").info("answered", extra={"job_ids": ids, "request_ids": [BIG]})
-    line = logged(lines)
+    line = logged(service_lines)
     assert isinstance(line["job_ids"], list)
     assert line["job_ids"][0] == "v" * 300 + "…[cut, 20000000 chars]"
     assert line["job_ids"][-1] == "…[cut, 10001 items]"
