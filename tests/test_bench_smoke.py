@@ -100,3 +100,11 @@ def test_a_new_benchmarks_file_keeps_the_test_suite_section(tmp_path: Path) -> N
     assert kept_section(path) == f"\n{KEPT_HEADING}\n\nbefore 245 s\n\nafter\n"
     path.write_text("# Benchmarks\n\nno such section\n")
     assert kept_section(path) == ""
+
+
+def test_job_flood_bench_runs() -> None:
+    """The flood is drained and its fetches counted: one, for jobs all queued before it."""
+    output = run("bench.job_flood", "--jobs", "1500")
+    assert re.fullmatch(
+        r"jobs=1500 fetches=1 seconds=[\d.]+ answered=1500 dead_letters=0\n", output
+    ), output
