@@ -4,9 +4,10 @@ Starts redis-server (REDIS_SERVER names which) and the stub upstream, XADDs N fo
 straight into the stream (as N callers at once would, or a backlog a stopped worker left),
 then starts one Procfile worker and measures, from its start, the time until every job is
 read and none is pending, the upstream fetches it made (the stub counts them) and the jobs
-it counted as answered. Every job is queued before the worker's first fetch begins, so
-each of them may be answered by that fetch (README: a forced refresh gets a fetch that
-ended after it arrived).
+it counted as answered. `--upstream-delay S` makes each fetch take S seconds (WhatsApp
+takes 0.3 to 1 s; the stub answers at once by default). Every job is queued before the
+worker's first fetch begins, so each of them may be answered by that fetch (README: a
+forced refresh gets a fetch that ended after it arrived).
 """
 
 from __future__ import annotations
@@ -51,9 +52,10 @@ def drained(redis: Redis, keys: ServiceKeys) -> bool:
     )
 
 
-def run(jobs: int) -> dict[str, float]:
+def run(jobs: int, upstream_delay: float = 0.0) -> dict[str, float]:
     keys = ServiceKeys("whatsapp")
     with System() as system:
+        system.configure_stub(delay=upstream_delay)
         redis = Redis.from_url(system.redis.url, decode_responses=True)
         flood(redis, keys, jobs)
         started = time.monotonic()
@@ -81,8 +83,11 @@ def run(jobs: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.job_flood", description=__doc__)
     parser.add_argument("--jobs", type=int, default=20_000, help="jobs queued before the worker")
+    parser.add_argument(
+        "--upstream-delay", type=float, default=0.0, help="seconds the stub takes per fetch"
+    )
     args = parser.parse_args()
-    figures = run(args.jobs)
+    figures = run(args.jobs, args.upstream_delay)
     print(" ".join(f"{name}={value}" for name, value in figures.items()))
 
 

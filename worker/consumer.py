@@ -201,7 +201,8 @@ class JobConsumer:
     async def _next_entries(self) -> tuple[list[Entry], bool]:
         """The next jobs to answer, and whether they are new ones (not claimed)."""
         for reading in self._take_reading():
-            # A read that was under way when the last answer failed: its jobs are next.
+            # A read left under way (by a step that failed, or stopped answering a
+            # backlog): its jobs are next.
             return await reading, True
         carried, self._carried = self._carried, []
         if carried and not self._claim_all:
@@ -287,6 +288,10 @@ class JobConsumer:
             if not queued:
                 return
             self._holding = queued
+            if not self._carried:
+                # Read the next ones while these are decoded and written: Redis and this
+                # process work at once. A read left behind is handled as any other.
+                self._reading = asyncio.create_task(self._stream.read(block_ms=0))
             jobs = live(decode_jobs(queued))
             counts = jobs_counts("coalesced", len(jobs))
             reply = reply_to(queued, jobs, self._result_ttl, counts=counts)

@@ -14,6 +14,7 @@ be null is its Python type's business (`X | None`); its default is the dataclass
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -84,6 +85,11 @@ class Integer(WireType):
         return value
 
 
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
 @dataclass(frozen=True, slots=True)
 class Text(WireType):
     """A JSON string; `format` says what it holds for the schemas (e.g. date-time);
@@ -102,7 +108,7 @@ class Text(WireType):
         return self._matched(text, name)
 
     def _matched(self, text: str, name: str) -> str:
-        if self.pattern and re.fullmatch(self.pattern, text) is None:
+        if self.pattern and _compiled(self.pattern).fullmatch(text) is None:
             shown = f"{wire.shown(text)} ({len(text)} characters)"
             raise MessageError(f"{name} is {shown}, not matching {self.pattern}")
         return text
