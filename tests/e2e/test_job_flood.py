@@ -122,3 +122,27 @@ async def test_a_job_with_huge_ids_is_set_aside_as_malformed_and_not_logged_whol
     assert max(len(line) for line in lines) < 4096
     assert len([line for line in lines if "does not decode" in line]) == 1
     assert await redis.xlen(keys.dead_letter) == 0
+
+
+async def test_a_job_queued_after_the_fetch_ended_never_gets_its_result(
+    launch: Launcher, redis: Redis, keys: ServiceKeys, upstream: StubUpstream
+) -> None:
+    """While a fetch's result answers a backlog queued before it began, a forced job
+    enqueued after that fetch ended gets a fetch of its own: what upstream serves then."""
+    deadline = epoch_ms() + 120_000
+    backlog = [RefreshJob.new(force=True, deadline_ms=deadline) for _ in range(FLOOD)]
+    await enqueue(redis, keys, [job.to_fields() for job in backlog])
+    upstream.hold()
+    launch("worker")
+    await wait_until(lambda: upstream.fetches == 1, within=30)
+    upstream.release()
+    await wait_until(lambda: answered(redis, keys, backlog[0].job_id), within=30)
+    upstream.configure(revision=1026131999)  # what any later fetch finds
+    late = RefreshJob.new(force=True, deadline_ms=deadline)
+    await enqueue(redis, keys, [late.to_fields()])
+    await wait_until(lambda: answered(redis, keys, late.job_id), within=30)
+    late_answer = JobResult.decode(await redis.get(keys.refresh_result(late.job_id)) or "")
+    first_answer = JobResult.decode(await redis.get(keys.refresh_result(backlog[-1].job_id)) or "")
+    assert str(late_answer.state.version) == "2.3000.1026131999"
+    assert str(first_answer.state.version) == "2.3000.1026131876"
+    assert upstream.fetches == 2
