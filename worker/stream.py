@@ -87,7 +87,8 @@ class JobStream:
 
     async def last_id(self) -> str:
         """The id of the newest job in the stream ("0-0" when it is empty): every job with
-        an id up to it was enqueued before this call, since ids only grow."""
+        an id up to it was enqueued before this call, since ids only grow. (XREVRANGE
+        sends that job's fields too: a few hundred bytes, unless it is a hostile one.)"""
         newest: Any = await self._redis.xrevrange(self._keys.refresh_jobs, count=1)
         return str(newest[0][0]) if newest else "0-0"
 
