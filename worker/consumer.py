@@ -201,8 +201,7 @@ class JobConsumer:
     async def _next_entries(self) -> tuple[list[Entry], bool]:
         """The next jobs to answer, and whether they are new ones (not claimed)."""
         for reading in self._take_reading():
-            # A read left under way (by a step that failed, or stopped answering a
-            # backlog): its jobs are next.
+            # A read left under way (a step failed, or stopped on a backlog): its jobs next.
             return await reading, True
         carried, self._carried = self._carried, []
         if carried and not self._claim_all:
@@ -276,11 +275,10 @@ class JobConsumer:
         await self._answer_queued(queued_up_to, result)
 
     async def _answer_queued(self, queued_up_to: str, result: JobResult) -> None:
-        """Answer with `result` the jobs still unread that were queued before its fetch
-        began (ids up to `queued_up_to`): a backlog of any size costs one fetch, in writes
-        of MAX_BATCH jobs, each whole. Jobs read past them are the next batch. Stops
-        between writes when the worker is stopping or loses the lease: the jobs it has
-        not read yet are left for the next reader."""
+        """Answer with `result` the unread jobs queued before its fetch began (ids up to
+        `queued_up_to`): a backlog of any size costs one fetch, in writes of MAX_BATCH
+        jobs, each whole; jobs read past them are the next batch. A stop or a lost lease
+        ends it between writes: the jobs not read yet are left for the next reader."""
         while self._leading.is_set() and not self._stop.is_set():
             reading = self._take_reading()
             entries = await reading[0] if reading else await self._stream.read(block_ms=0)
@@ -294,8 +292,9 @@ class JobConsumer:
                 self._reading = asyncio.create_task(self._stream.read(block_ms=0))
             jobs = live(decode_jobs(queued))
             counts = jobs_counts("coalesced", len(jobs))
-            reply = reply_to(queued, jobs, self._result_ttl, counts=counts)
-            await self._store.answer(reply, result)
+            await self._store.answer(
+                reply_to(queued, jobs, self._result_ttl, counts=counts), result
+            )
             log_answered_more(jobs)
             if self._carried:
                 return
