@@ -65,7 +65,7 @@ async def test_a_first_start_logs_the_job_stream_set_up_as_info(
     launch: Launcher, redis: Redis, keys: ServiceKeys
 ) -> None:
     """A worker's first start on a Redis without the job stream: one info line saying it
-    set the stream up, nothing at warning or above. The stream deleted later is a loss,
+    set the stream up, nothing else at warning or above. The stream deleted later is a loss,
     and still a warning in Redis's words."""
     worker = launch("worker")
     await wait_until(lambda: "set up the job stream" in worker.output, within=30)
@@ -74,7 +74,10 @@ async def test_a_first_start_logs_the_job_stream_set_up_as_info(
     assert said == [
         ("info", "set up the job stream and its consumer group (a first start on this Redis)")
     ]
-    assert [line for line in started if line["level"] not in ("debug", "info")] == []
+    # The suite's servers keep nothing on disk, which the persistence check rightly warns
+    # of (tests/e2e/test_persistence.py); nothing else is above info.
+    louder = [line for line in started if line["level"] not in ("debug", "info")]
+    assert [line for line in louder if line["logger"] != "shared.persistence"] == []
     await redis.delete(keys.refresh_jobs)
     await wait_until(lambda: "the job stream or its group is gone (" in worker.output)
     lost = [line for line in json_lines(worker) if "is gone" in line["event"]]
