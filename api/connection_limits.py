@@ -1,0 +1,113 @@
+"""How many connections the web holds, and for how long it waits on a client.
+
+A held connection costs the process an open file. Without a bound, one address opening
+connections faster than the deadlines close them takes every file the process may open,
+and then every other client's connection fails. So the web counts the connections it
+holds, in all and per peer address, and answers one over either limit with a 503 and
+closes it at once (api/protocol.py does, as a connection opens).
+
+The per-address count is by TCP peer, bucketed as api/client_address.py buckets it
+(an IPv6 /64 counts as one address): a file descriptor belongs to a socket, and the
+socket's peer is the one address nobody forges. Behind trusted proxies
+(TRUSTED_PROXY_HOPS > 0) every peer is a proxy carrying many clients, so only the total
+applies there; the proxies bound their own clients.
+
+Nothing here knows uvicorn: the protocol finds the guard in the lifespan state, under
+GUARD_KEY, and asks it.
+"""
+
+from __future__ import annotations
+
+import logging
+import resource
+from collections import Counter
+from dataclasses import dataclass
+
+from api.client_address import bucket
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+GUARD_KEY = "connection_guard"
+# Open files the process keeps for itself beyond its clients' connections: Redis, the
+# listening socket, logs, imports.
+RESERVED_FILES = 100
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    """The deadlines and the bounds, from the settings (see shared/settings.py)."""
+
+    header_timeout: float = 10.0
+    body_timeout: float = 10.0
+    max_connections: int = 2000
+    # 0: no per-address limit.
+    max_per_address: int = 100
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> ConnectionLimits:
+        """The settings' limits, the total lowered to fit the process's open-file limit."""
+        per_address = 0 if settings.trusted_proxy_hops else settings.max_connections_per_address
+        return cls(
+            header_timeout=settings.header_timeout,
+            body_timeout=settings.body_timeout,
+            max_connections=fitting_open_files(settings.max_connections),
+            max_per_address=per_address,
+        )
+
+
+def fitting_open_files(wanted: int) -> int:
+    """`wanted`, or fewer if the open-file limit (soft) would not leave room for it."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or wanted + RESERVED_FILES <= soft:
+        return wanted
+    fitting = max(1, soft - RESERVED_FILES)
+    log.warning(
+        "MAX_CONNECTIONS=%d does not fit the open-file limit of %d: %d connections at most",
+        wanted,
+        soft,
+        fitting,
+    )
+    return fitting
+
+
+class ConnectionGuard:
+    """The connections held now, in all and per address; admits or refuses a new one."""
+
+    def __init__(self, limits: ConnectionLimits) -> None:
+        self.limits = limits
+        self._total = 0
+        self._per_address: Counter[str] = Counter()
+
+    @property
+    def held(self) -> int:
+        return self._total
+
+    def admit(self, peer: str | None) -> str | None:
+        """Count a new connection from `peer` and return its address key; None (and
+        nothing counted) when it is over a limit."""
+        address = bucket(peer or "")
+        limits = self.limits
+        if self._total >= limits.max_connections:
+            return None
+        if limits.max_per_address and self._per_address[address] >= limits.max_per_address:
+            return None
+        self._total += 1
+        self._per_address[address] += 1
+        return address
+
+    def release(self, address: str) -> None:
+        """A connection `admit` counted has closed."""
+        self._total -= 1
+        self._per_address[address] -= 1
+        if self._per_address[address] <= 0:
+            del self._per_address[address]  # the map holds open connections' addresses only
+
+    def refusal(self, peer: str | None) -> str:
+        """Why a connection from `peer` was refused, for its 503 and the log."""
+        if self._total >= self.limits.max_connections:
+            return f"the server holds {self.limits.max_connections} connections, its limit"
+        return (
+            f"{bucket(peer or '')} holds {self.limits.max_per_address} connections, "
+            "the limit per address"
+        )
