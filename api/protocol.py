@@ -14,6 +14,7 @@
     route never read held the connection for ever.
 - A bound on the connections held, in all and per peer address (api/connection_limits.py):
   a connection over either is answered 503 and closed as it opens.
+- No WebSocket upgrades: the connection stays with this protocol, counted and timed.
 - Malformed HTTP is answered with the JSON envelope, like everything else, instead of
   uvicorn's plain-text 400.
 
@@ -44,9 +45,7 @@ log = logging.getLogger(__name__)
 # The uvicorn releases this module was read against and tested on.
 CHECKED_WITH = frozenset({"0.55.0"})
 # The methods of HttpToolsProtocol it overrides, which uvicorn and the httptools parser
-# call; it also uses the `transport`, `loop`, `app_state`, `pipeline`,
-# `timeout_keep_alive` and `cycle` they set, and the cycle's `response_started`,
-# `response_complete`, `disconnected` and `message_event` (RELIED_ON_STATE).
+# call; and the attributes it uses, of the protocol and of its RequestResponseCycle.
 RELIED_ON = (
     "connection_made",
     "on_message_begin",
@@ -56,7 +55,17 @@ RELIED_ON = (
     "connection_lost",
     "send_400_response",  # what data_received calls on a parse error
 )
-RELIED_ON_STATE = ("response_started", "response_complete", "disconnected", "message_event")
+RELIED_ON_STATE = (
+    "transport",
+    "loop",
+    "client",
+    "app_state",
+    "pipeline",
+    "timeout_keep_alive",
+    "ws_protocol_class",
+    "cycle",
+)
+RELIED_ON_CYCLE = ("response_started", "response_complete", "disconnected", "message_event")
 
 FALLBACK_GUARD = ConnectionGuard(ConnectionLimits())
 
@@ -88,6 +97,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # uvicorn narrows the argument the same way
         super().connection_made(transport)
+        # The API serves no WebSocket. uvicorn would hand an upgraded connection to a
+        # protocol of its own, which neither the guard's count nor the deadlines follow:
+        # an upgrade request is an HTTP request like any other here (a 404).
+        self.ws_protocol_class = None
         self._guard = self.app_state.get(GUARD_KEY, FALLBACK_GUARD)
         peer = self.client[0] if self.client else None
         self._address = self._guard.admit(peer)

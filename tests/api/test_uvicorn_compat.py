@@ -5,14 +5,16 @@ loopback, and each override must still be called where it was."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
+import re
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from api import protocol
 from api.connection_limits import ConnectionGuard, ConnectionLimits
@@ -103,6 +105,21 @@ def test_every_method_the_protocol_overrides_is_there() -> None:
     assert gone == [], f"uvicorn's HttpToolsProtocol lost {gone}: {RECHECK}"
 
 
+def test_every_attribute_the_protocol_reads_is_set_by_uvicorn() -> None:
+    """Set in the constructors (or, for the protocol's, connection_made) of the installed
+    uvicorn: a rename would otherwise surface as an AttributeError under traffic."""
+    protocol_code = inspect.getsource(HttpToolsProtocol.__init__)
+    protocol_code += inspect.getsource(HttpToolsProtocol.connection_made)
+    cycle_code = inspect.getsource(RequestResponseCycle.__init__)
+
+    def assigned(name: str, code: str) -> bool:  # `self.name = …` or `self.name: T = …`
+        return re.search(rf"self\.{name}\b[^=\n]*=", code) is not None
+
+    gone = [n for n in protocol.RELIED_ON_STATE if not assigned(n, protocol_code)]
+    gone += [n for n in protocol.RELIED_ON_CYCLE if not assigned(n, cycle_code)]
+    assert gone == [], f"uvicorn no longer sets {gone}: {RECHECK}"
+
+
 async def test_malformed_http_is_answered_through_send_400_response(port: int) -> None:
     answer = await exchange(port, b"NOT HTTP AT ALL\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 400"), f"{answer[:80]!r}: {RECHECK}"
@@ -174,3 +191,14 @@ async def test_connections_over_the_per_address_limit_are_refused_as_they_open(
     assert answer.startswith(b"HTTP/1.1 200"), f"{answer[:80]!r}: {RECHECK}"
     for _, writer in held:
         writer.close()
+
+
+async def test_an_upgrade_request_stays_an_http_request(port: int) -> None:
+    """ws_protocol_class cleared: uvicorn (with `websockets` installed) does not hand the
+    connection to its WebSocket protocol; the app answers it as HTTP."""
+    upgrade = (
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+        b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    )
+    answer = await exchange(port, upgrade)
+    assert answer.startswith(b"HTTP/1.1 200"), f"{answer[:80]!r}: {RECHECK}"

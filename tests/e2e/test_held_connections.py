@@ -18,7 +18,7 @@ import pytest
 from devtools.held_connections import attempt, held_attempts, open_files
 from tests.conftest import SECRET
 from tests.e2e.processes import Process
-from tests.support import REFRESH, VERSION
+from tests.support import REFRESH, VERSION, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -119,3 +119,30 @@ async def test_the_connections_in_all_are_bounded_too(start_web: Callable[..., P
     finally:
         for one in held:
             one.close()
+
+
+async def test_a_websocket_upgrade_leaves_the_connection_counted_and_timed(
+    start_web: Callable[..., Process],
+) -> None:
+    """The API serves no WebSocket: an upgrade request is an HTTP request
+    like any other, answered 404 on a connection the guard still counts and releases;
+    with 2 allowed per address, 5 in turn, each closed by the client, leave room for
+    a sixth request."""
+    web = start_web(MAX_CONNECTIONS_PER_ADDRESS="2")
+    upgrade = (
+        b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+        b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    )
+    for _ in range(5):
+        answered = await attempt(port_of(web), "127.0.0.2", upgrade)
+        answered.close()
+        assert answered.status == 404
+
+    async def served() -> bool:
+        """A request from the same address is served (the web sees each close a moment
+        after the client does)."""
+        held = await attempt(port_of(web), "127.0.0.2", b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        held.close()
+        return held.status == 200
+
+    await wait_until(served, within=10)
