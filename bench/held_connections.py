@@ -34,7 +34,7 @@ PROBE = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 async def probe(port: int, source: str) -> float | None:
     """Ms for a /healthz from `source` on a new connection; None when it got no 200."""
     started = time.perf_counter()
-    answer = await attempt(port, source, PROBE, within=PROBE_TIMEOUT)
+    answer = await attempt(port, source, PROBE, after=b"", within=PROBE_TIMEOUT)
     answer.close()
     return (time.perf_counter() - started) * 1000 if answer.status == 200 else None
 

@@ -13,9 +13,11 @@ import contextlib
 import os
 from dataclasses import dataclass
 
-# Announces a megabyte, sends one byte of it: the answer comes (the route reads no
-# body), and then the connection waits on the client.
-HELD_REQUEST = b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\nx"
+# Announces a megabyte; once answered (the route reads no body), sends one byte of it
+# (HELD_AFTER): uvicorn cancels its keep-alive timer on that byte and never re-arms it,
+# and then the connection waits on the client.
+HELD_REQUEST = b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"
+HELD_AFTER = b"x"
 
 
 @dataclass
@@ -46,9 +48,15 @@ class Attempt:
 
 
 async def attempt(
-    port: int, source: str, request: bytes = HELD_REQUEST, *, within: float = 10.0
+    port: int,
+    source: str,
+    request: bytes = HELD_REQUEST,
+    *,
+    after: bytes = HELD_AFTER,
+    within: float = 10.0,
 ) -> Attempt:
-    """Connect to 127.0.0.1:`port` from `source`, send `request`, read the status line."""
+    """Connect to 127.0.0.1:`port` from `source`, send `request`, read the status line,
+    then send `after`."""
     try:
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0)), within
@@ -60,16 +68,18 @@ async def attempt(
         line = await asyncio.wait_for(reader.readline(), within)
     except (OSError, TimeoutError):
         return Attempt(None, reader, writer)
+    writer.write(after)
     with contextlib.suppress(IndexError, ValueError):
         return Attempt(int(line.split()[1]), reader, writer)
     return Attempt(None, reader, writer)
 
 
 async def held_attempts(
-    port: int, source: str, count: int, *, within: float = 10.0
+    port: int, source: str, count: int, *, after: bytes = HELD_AFTER, within: float = 10.0
 ) -> list[Attempt]:
     """`count` attempts from `source`, all at once."""
-    return list(await asyncio.gather(*(attempt(port, source, within=within) for _ in range(count))))
+    started = (attempt(port, source, after=after, within=within) for _ in range(count))
+    return list(await asyncio.gather(*started))
 
 
 def open_files(pid: int) -> int:

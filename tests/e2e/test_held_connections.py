@@ -15,7 +15,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from devtools.held_connections import attempt, held_attempts, open_files
+from devtools.held_connections import Attempt, attempt, held_attempts, open_files
+from devtools.raw_http import read_answer
 from tests.conftest import SECRET
 from tests.e2e.processes import Process
 from tests.support import REFRESH, VERSION, wait_until
@@ -32,9 +33,9 @@ def port_of(web: Process) -> int:
 
 
 def stopping_body(method: str, path: str, *headers: str) -> bytes:
-    """A request announcing a megabyte of body and sending one byte of it."""
+    """The head of a request announcing a megabyte of body."""
     lines = [f"{method} {path} HTTP/1.1", "Host: x", "Content-Length: 1000000", *headers]
-    return ("\r\n".join(lines) + "\r\n\r\nx").encode()
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
 CASES = {
@@ -52,14 +53,16 @@ CASES = {
 async def test_a_body_that_stops_is_closed_at_the_body_deadline(
     start_web: Callable[..., Process], case: str
 ) -> None:
-    """Content-Length 1,000,000 and one byte: whatever the route answered (or, reading
-    the body, answers at the deadline), the connection is closed within BODY_TIMEOUT."""
+    """Content-Length 1,000,000, and one byte of it once answered (for the route reading
+    the body, which answers at the deadline, before): the connection is closed within
+    BODY_TIMEOUT, below uvicorn's keep-alive (5 s), which that byte cancels."""
     request, status = CASES[case]
+    before, after = (b"x", b"") if status == 408 else (b"", b"x")
     web = start_web(BODY_TIMEOUT=f"{BODY_TIMEOUT:g}s", AUTH_FAILURE_LIMIT="1")
     if status == 429:  # the brake: one failure allowed, the second blocks
         for _ in range(2):
             (await attempt(port_of(web), "127.0.0.2", stopping_body("POST", REFRESH))).close()
-    held = await attempt(port_of(web), "127.0.0.2", request)
+    held = await attempt(port_of(web), "127.0.0.2", request + before, after=after)
     try:
         assert held.status == status
         assert await held.closed_within(BODY_TIMEOUT + MARGIN)
@@ -73,11 +76,16 @@ async def test_an_idle_keep_alive_closes_at_its_timeout_even_after_a_stray_byte(
     """A whole request answered, then a CRLF that starts no request (uvicorn cancels its
     keep-alive timer on any byte): still closed at the keep-alive timeout."""
     web = start_web()
-    held = await attempt(port_of(web), "127.0.0.2", b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    reader, writer = await asyncio.open_connection(
+        "127.0.0.1", port_of(web), local_addr=("127.0.0.2", 0)
+    )
+    held = Attempt(None, reader, writer)
     try:
-        assert held.status == 200
-        assert held.writer is not None
-        held.writer.write(b"\r\n")  # after the answer's status line, so after its timer
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        # The whole answer read first: its last byte is written just before uvicorn arms
+        # its keep-alive timer, in the same step; the CRLF arrives after, and cancels it.
+        assert await read_answer(reader) == 200
+        writer.write(b"\r\n")
         assert await held.closed_within(KEEP_ALIVE + MARGIN)
     finally:
         held.close()
@@ -108,7 +116,8 @@ async def test_the_connections_in_all_are_bounded_too(start_web: Callable[..., P
     envelope naming the limit."""
     web = start_web(MAX_CONNECTIONS="30")
     batches = await asyncio.gather(
-        *(held_attempts(port_of(web), f"127.0.0.{n}", 15) for n in (2, 3, 4))
+        # Nothing sent after the answer: a refused one is closed, and its 503 is read.
+        *(held_attempts(port_of(web), f"127.0.0.{n}", 15, after=b"") for n in (2, 3, 4))
     )
     held = [one for batch in batches for one in batch]
     try:
@@ -134,14 +143,16 @@ async def test_a_websocket_upgrade_leaves_the_connection_counted_and_timed(
         b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
     )
     for _ in range(5):
-        answered = await attempt(port_of(web), "127.0.0.2", upgrade)
+        answered = await attempt(port_of(web), "127.0.0.2", upgrade, after=b"")
         answered.close()
         assert answered.status == 404
 
     async def served() -> bool:
         """A request from the same address is served (the web sees each close a moment
         after the client does)."""
-        held = await attempt(port_of(web), "127.0.0.2", b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        held = await attempt(
+            port_of(web), "127.0.0.2", b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", after=b""
+        )
         held.close()
         return held.status == 200
 
