@@ -19,7 +19,9 @@ GUARD_KEY, and asks it.
 from __future__ import annotations
 
 import logging
+import math
 import resource
+import time
 from collections import Counter
 from dataclasses import dataclass
 
@@ -32,6 +34,9 @@ GUARD_KEY = "connection_guard"
 # Open files the process keeps for itself beyond its clients' connections: Redis, the
 # listening socket, logs, imports.
 RESERVED_FILES = 100
+# Refusals are logged at most this often (seconds), with how many there were: a flood of
+# connections must not become a flood of log lines.
+LOG_REFUSALS_EVERY = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +83,8 @@ class ConnectionGuard:
         self.limits = limits
         self._total = 0
         self._per_address: Counter[str] = Counter()
+        self._refused_unlogged = 0
+        self._logged_at = -math.inf
 
     @property
     def held(self) -> int:
@@ -104,10 +111,17 @@ class ConnectionGuard:
             del self._per_address[address]  # the map holds open connections' addresses only
 
     def refusal(self, peer: str | None) -> str:
-        """Why a connection from `peer` was refused, for its 503 and the log."""
+        """Why a connection from `peer` was refused, for its 503; logged now and then."""
         if self._total >= self.limits.max_connections:
-            return f"the server holds {self.limits.max_connections} connections, its limit"
-        return (
-            f"{bucket(peer or '')} holds {self.limits.max_per_address} connections, "
-            "the limit per address"
-        )
+            reason = f"the server holds {self.limits.max_connections} connections, its limit"
+        else:
+            reason = (
+                f"{bucket(peer or '')} holds {self.limits.max_per_address} connections, "
+                "the limit per address"
+            )
+        self._refused_unlogged += 1
+        now = time.monotonic()
+        if now - self._logged_at >= LOG_REFUSALS_EVERY:
+            log.warning("refused %d connection(s), the last: %s", self._refused_unlogged, reason)
+            self._refused_unlogged, self._logged_at = 0, now
+        return reason

@@ -13,7 +13,9 @@
     answer completes, so a byte that starts no request (a stray CRLF) or a body the
     route never read held the connection for ever.
 - A bound on the connections held, in all and per peer address (api/connection_limits.py):
-  a connection over either is answered 503 and closed as it opens.
+  a connection over either is answered 503 and closed as it opens (a client that had
+  already sent its request may see a reset instead: closing a socket with unread data
+  resets it, and waiting to read would hold the very file the limit protects).
 - No WebSocket upgrades: the connection stays with this protocol, counted and timed.
 - Malformed HTTP is answered with the JSON envelope, like everything else, instead of
   uvicorn's plain-text 400.
@@ -32,15 +34,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import Callable
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from api.connection_limits import GUARD_KEY, ConnectionGuard, ConnectionLimits
 from api.envelope import STATUS_MESSAGES
-
-log = logging.getLogger(__name__)
 
 # The uvicorn releases this module was read against and tested on.
 CHECKED_WITH = frozenset({"0.55.0"})
@@ -106,7 +105,6 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._address = self._guard.admit(peer)
         if self._address is None:
             reason = self._guard.refusal(peer)
-            log.warning("connection refused: %s", reason)
             self.transport.write(raw_failure(503, reason, ("retry-after: 1",)))
             self.transport.close()
             return

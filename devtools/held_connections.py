@@ -18,11 +18,16 @@ from dataclasses import dataclass
 # and then the connection waits on the client.
 HELD_REQUEST = b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"
 HELD_AFTER = b"x"
+# The status of an attempt the server reset before its status line was read: a refused
+# connection is closed at once, and the request it had already sent makes the close a
+# reset, which may overtake the 503 written before it.
+RESET = 0
 
 
 @dataclass
 class Attempt:
-    """One connection: the status it was answered (None: no answer, or no connection)."""
+    """One connection: the status it was answered (None: no answer, or no connection;
+    RESET: reset by the server)."""
 
     status: int | None
     reader: asyncio.StreamReader | None = None
@@ -66,6 +71,8 @@ async def attempt(
     try:
         writer.write(request)
         line = await asyncio.wait_for(reader.readline(), within)
+    except ConnectionResetError:
+        return Attempt(RESET, reader, writer)
     except (OSError, TimeoutError):
         return Attempt(None, reader, writer)
     writer.write(after)

@@ -51,3 +51,13 @@ def test_the_total_fits_the_open_file_limit(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(resource, "getrlimit", lambda _: (1024, 4096))
     assert ConnectionLimits.for_settings(Settings()).max_connections == 1024 - 100
     assert ConnectionLimits.for_settings(Settings(max_connections=500)).max_connections == 500
+
+
+def test_refusals_are_logged_now_and_then(caplog: pytest.LogCaptureFixture) -> None:
+    """The first refusal at once, then one line per LOG_REFUSALS_EVERY with the count."""
+    guard = ConnectionGuard(ConnectionLimits(max_connections=1))
+    guard.admit("127.0.0.2")
+    for _ in range(500):
+        guard.refusal("127.0.0.3")
+    lines = [r.getMessage() for r in caplog.records if r.name == "api.connection_limits"]
+    assert lines == ["refused 1 connection(s), the last: the server holds 1 connections, its limit"]
