@@ -37,17 +37,19 @@ RESERVED_FILES = 100
 # Refusals are logged at most this often (seconds), with how many there were: a flood of
 # connections must not become a flood of log lines.
 LOG_REFUSALS_EVERY = 10.0
+_DEFAULTS = Settings()
 
 
 @dataclass(frozen=True, slots=True)
 class ConnectionLimits:
-    """The deadlines and the bounds, from the settings (see shared/settings.py)."""
+    """The deadlines and the bounds, from the settings (see shared/settings.py); their
+    defaults are the settings' (without a lifespan, api/protocol.py uses them)."""
 
-    header_timeout: float = 10.0
-    body_timeout: float = 10.0
-    max_connections: int = 2000
+    header_timeout: float = _DEFAULTS.header_timeout
+    body_timeout: float = _DEFAULTS.body_timeout
+    max_connections: int = _DEFAULTS.max_connections
     # 0: no per-address limit.
-    max_per_address: int = 100
+    max_per_address: int = _DEFAULTS.max_connections_per_address
 
     @classmethod
     def for_settings(cls, settings: Settings) -> ConnectionLimits:
