@@ -16,6 +16,7 @@ from starlette.middleware import Middleware
 
 from api.auth import AdminAuth, FailedAuthLimiter
 from api.client_address import ClientAddress
+from api.connection_limits import GUARD_KEY, ConnectionGuard, ConnectionLimits
 from api.error_handlers import EXCEPTION_HANDLERS, CatchUnexpected
 from api.header_limit import HeaderLimit
 from api.request_id import RequestId
@@ -40,7 +41,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     Redis may not be up yet: requests answer 503 meanwhile, rather than the process
     failing to start.
     """
-    redis = settings.deployment.connect()
+    # Bounded: a flood of requests (say, wrong guesses, each counted in Redis) waits for
+    # one of these instead of opening a connection per concurrent request.
+    redis = settings.deployment.connect(max_connections=settings.web_redis_connections)
     keys = ServiceKeys(settings.redis_prefix)
     limiter = FailedAuthLimiter(
         redis, keys, limit=settings.auth_failure_limit, window=settings.auth_failure_window
@@ -60,6 +63,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 results=client.waiter,
                 heartbeat_within=settings.worker_lease_ttl,
                 persistence=persistence,
+                body_timeout=settings.body_timeout,
             )
     finally:
         await cancel_and_wait(watching)
@@ -73,9 +77,11 @@ def create_app(settings: Settings) -> Starlette:
     hide(*settings.secrets())
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Services]]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, object]]:
+        # The guard is read by api/protocol.py, which uvicorn makes before any request.
+        guard = ConnectionGuard(ConnectionLimits.for_settings(settings))
         async with open_services(settings) as services:
-            yield {"services": services}
+            yield {"services": services, GUARD_KEY: guard}
 
     app = Starlette(
         routes=routes,

@@ -12,21 +12,20 @@ from shared.errors import InvalidVersion
 from wa_version_client.contract import WEB_MAJOR, WAVersion
 
 MAX_BODY_BYTES = 4096
-BODY_TIMEOUT = 10.0
 
 
-async def read_json_object(request: Request) -> dict[str, object]:
+async def read_json_object(request: Request, within: float) -> dict[str, object]:
     """The body as a JSON object: 413 past MAX_BODY_BYTES, 408 when it takes longer than
-    BODY_TIMEOUT to arrive (a client sending a byte at a time), 400 for anything else."""
+    `within` seconds to arrive (a client sending a byte at a time), 400 for anything else."""
     body = bytearray()
     try:
-        async with asyncio.timeout(BODY_TIMEOUT):
+        async with asyncio.timeout(within):
             async for chunk in request.stream():
                 body += chunk
                 if len(body) > MAX_BODY_BYTES:
                     raise ApiError(413, f"the body is over {MAX_BODY_BYTES} bytes")
     except TimeoutError:
-        raise ApiError(408, f"the body did not arrive within {BODY_TIMEOUT:g}s") from None
+        raise ApiError(408, f"the body did not arrive within {within:g}s") from None
     try:
         data = json.loads(body)
     except ValueError:

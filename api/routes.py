@@ -45,6 +45,10 @@ class Services:
     # A worker beats every third of its lease at least; three missed beats: gone.
     heartbeat_within: float
     persistence: PersistenceWatch
+    # A body must have arrived this long after the headers: api/protocol.py closes the
+    # connection then on every route; a route reading the body bounds its wait the same
+    # way, for when the app is served without that protocol.
+    body_timeout: float
 
 
 def parse_force(raw: str | None) -> bool:
@@ -104,7 +108,8 @@ class VersionResource(HTTPEndpoint):
     async def put(self, request: Request) -> JSONResponse:
         """Pin a version: applied and announced now; fetches stop applying until unpinned."""
         services = await _services(request)
-        version = parse_pinned_version(await read_json_object(request))
+        body = await read_json_object(request, services.body_timeout)
+        version = parse_pinned_version(body)
         now = utc_now()
         applied = await services.store.commit(lambda state: transitions.pinned(state, version, now))
         return success("WhatsApp Web version pinned", applied.state.to_json())

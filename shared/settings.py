@@ -42,6 +42,19 @@ class Settings:
     # Proxies in front of the web process that append to X-Forwarded-For (Heroku: 1).
     # The client is the entry the outermost of them wrote; 0 ignores the header.
     trusted_proxy_hops: int = 0
+    # The web waits this long for a request's headers (from the connection opening or the
+    # request's first byte) and for its body (from the end of the headers, whether or not
+    # the route reads it): past either, 408 and the connection closed.
+    header_timeout: float = 10.0
+    body_timeout: float = 10.0
+    # Connections the web holds at once, in all (lowered to fit the open-file limit) and
+    # from one peer address (0: no limit; not applied behind trusted proxies, whose
+    # addresses are the peers): one more is answered 503 and closed as it opens.
+    max_connections: int = 2000
+    max_connections_per_address: int = 100
+    # The web's Redis connections, at most: a request finding them all busy waits for one
+    # (5 s at most, then 503). Redis runs one command at a time; a few suffice.
+    web_redis_connections: int = 16
     redis_prefix: str = runtime.PREFIX
     version_urls: tuple[str, ...] = DEFAULT_VERSION_URLS
     # A force=false refresh inside this many seconds of the last attempt fetches nothing.
@@ -102,6 +115,13 @@ class Settings:
             auth_failure_limit=integer("AUTH_FAILURE_LIMIT", defaults.auth_failure_limit),
             auth_failure_window=duration("AUTH_FAILURE_WINDOW", defaults.auth_failure_window),
             trusted_proxy_hops=integer("TRUSTED_PROXY_HOPS", defaults.trusted_proxy_hops, 0),
+            header_timeout=duration("HEADER_TIMEOUT", defaults.header_timeout),
+            body_timeout=duration("BODY_TIMEOUT", defaults.body_timeout),
+            max_connections=integer("MAX_CONNECTIONS", defaults.max_connections),
+            max_connections_per_address=integer(
+                "MAX_CONNECTIONS_PER_ADDRESS", defaults.max_connections_per_address, 0
+            ),
+            web_redis_connections=integer("WEB_REDIS_CONNECTIONS", defaults.web_redis_connections),
             redis_prefix=read.text("REDIS_PREFIX", defaults.redis_prefix),
             version_urls=urls or DEFAULT_VERSION_URLS,
             refresh_min_interval=duration("REFRESH_MIN_INTERVAL", defaults.refresh_min_interval),
@@ -143,6 +163,11 @@ class Settings:
             raise ConfigError("REDIS_WAIT_TIMEOUT must be between 1ms and 4s")
         if self.worker_lease_ttl < 0.1:
             raise ConfigError("WORKER_LEASE_TTL must be at least 100ms")
+        self._check_web_deadlines()
+
+    def _check_web_deadlines(self) -> None:
+        if min(self.header_timeout, self.body_timeout) <= 0:
+            raise ConfigError("HEADER_TIMEOUT and BODY_TIMEOUT must be above 0")
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret these settings hold, for the log formatter to mask."""

@@ -51,6 +51,23 @@ def test_node_client_bench_runs() -> None:
         assert re.search(rf"{kind}: RSS [\d.]+ MB with 1 subscriber", output)
 
 
+def test_held_connections_bench_runs() -> None:
+    """Held attempts, the web's open files, another address's latency, what stays open."""
+    output = run(
+        "bench.held_connections", "--attempts", "120", "--probes", "2", "--body-timeout", "1"
+    )
+    assert re.search(r"open_files_while_held: \d+", output)
+    assert re.search(r"other_address_answered: \d+/2", output)
+    assert re.search(r"still_open_after_deadline: \d+", output)
+
+
+def test_unauthenticated_flood_bench_runs() -> None:
+    """Redis's connections and the time per request, per round."""
+    output = run("bench.unauthenticated_flood", "--requests", "50", "--rounds", "1")
+    assert re.search(r"'redis_clients_peak': \d+", output)
+    assert re.search(r'"wall_ms_per_request": [\d.]+', output)
+
+
 def test_the_benchmark_suite_runs(tmp_path: Path) -> None:
     """`python -m bench --quick`: every measurement, rq and arq included, at tiny sizes.
 

@@ -5,25 +5,36 @@ loopback, and each override must still be called where it was."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
+import re
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from api import protocol
+from api.connection_limits import ConnectionGuard, ConnectionLimits
 from api.protocol import GuardedHttpProtocol
 
 RECHECK = "re-check api/protocol.py against this uvicorn"
 HEADER_TIMEOUT = 0.3
+BODY_TIMEOUT = 1.0  # longer than the pause the header test leaves before a body
+KEEP_ALIVE = 1  # uvicorn takes whole seconds
+PER_ADDRESS = 3
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """Reads the whole body, then answers 200 with it."""
+    """Reads the whole body, then answers 200 with it; on /unread, answers at once."""
     if scope["type"] != "http":
+        return
+    if scope["path"] == "/unread":
+        length = [(b"content-length", b"2")]
+        await send({"type": "http.response.start", "status": 200, "headers": length})
+        await send({"type": "http.response.body", "body": b"ok"})
         return
     body = b""
     while True:
@@ -39,10 +50,17 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 @pytest.fixture
 async def port(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[int]:
     """uvicorn serving `app` through GuardedHttpProtocol on a loopback port."""
-    monkeypatch.setattr(GuardedHttpProtocol, "header_timeout", HEADER_TIMEOUT)
+    limits = ConnectionLimits(HEADER_TIMEOUT, BODY_TIMEOUT, max_per_address=PER_ADDRESS)
+    monkeypatch.setattr(protocol, "FALLBACK_GUARD", ConnectionGuard(limits))
     listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listening.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", http=GuardedHttpProtocol)
+    config = uvicorn.Config(
+        app,
+        log_level="error",
+        lifespan="off",
+        http=GuardedHttpProtocol,
+        timeout_keep_alive=KEEP_ALIVE,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[listening]))
     try:
@@ -87,6 +105,21 @@ def test_every_method_the_protocol_overrides_is_there() -> None:
     assert gone == [], f"uvicorn's HttpToolsProtocol lost {gone}: {RECHECK}"
 
 
+def test_every_attribute_the_protocol_reads_is_set_by_uvicorn() -> None:
+    """Set in the constructors (or, for the protocol's, connection_made) of the installed
+    uvicorn: a rename would otherwise surface as an AttributeError under traffic."""
+    protocol_code = inspect.getsource(HttpToolsProtocol.__init__)
+    protocol_code += inspect.getsource(HttpToolsProtocol.connection_made)
+    cycle_code = inspect.getsource(RequestResponseCycle.__init__)
+
+    def assigned(name: str, code: str) -> bool:  # `self.name = …` or `self.name: T = …`
+        return re.search(rf"self\.{name}\b[^=\n]*=", code) is not None
+
+    gone = [n for n in protocol.RELIED_ON_STATE if not assigned(n, protocol_code)]
+    gone += [n for n in protocol.RELIED_ON_CYCLE if not assigned(n, cycle_code)]
+    assert gone == [], f"uvicorn no longer sets {gone}: {RECHECK}"
+
+
 async def test_malformed_http_is_answered_through_send_400_response(port: int) -> None:
     answer = await exchange(port, b"NOT HTTP AT ALL\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 400"), f"{answer[:80]!r}: {RECHECK}"
@@ -111,3 +144,61 @@ async def test_the_deadline_ends_with_the_headers_and_starts_again_with_the_next
     first, _, second = answer.partition(b"body")
     assert first.startswith(b"HTTP/1.1 200"), f"{answer[:80]!r}: {RECHECK}"
     assert second.startswith(b"HTTP/1.1 408"), f"{answer[-120:]!r}: {RECHECK}"
+
+
+async def test_a_body_the_route_never_reads_has_its_deadline_too(port: int) -> None:
+    """Armed by on_headers_complete, not disarmed by on_response_complete: the answer
+    comes at once, one more byte of the body arrives, and the connection still closes."""
+    head = b"GET /unread HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"
+    answer = await exchange(port, head, b"x", pause=0.05)
+    assert answer.startswith(b"HTTP/1.1 200"), f"{answer[:80]!r}: {RECHECK}"
+    assert answer.endswith(b"ok"), f"{answer[-80:]!r}: {RECHECK}"
+
+
+async def test_a_body_that_stops_gets_a_408_when_nothing_was_answered(port: int) -> None:
+    """The cycle's response_started says nothing was answered: the 408 envelope, and the
+    handler (still reading) sees the client gone."""
+    answer = await exchange(port, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")
+    assert answer.startswith(b"HTTP/1.1 408"), f"{answer[:80]!r}: {RECHECK}"
+    assert envelope(answer)["error"] == f"the request body did not arrive within {BODY_TIMEOUT:g}s"
+
+
+async def test_a_stray_byte_between_requests_does_not_stop_the_keep_alive(port: int) -> None:
+    """Armed by on_response_complete on a timer data_received does not cancel: a CRLF
+    after the answer (uvicorn cancels its own keep-alive timer for it) changes nothing."""
+    request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    answer = await exchange(port, request, b"\r\n", pause=0.05)
+    assert answer.startswith(b"HTTP/1.1 200"), f"{answer[:80]!r}: {RECHECK}"
+
+
+async def test_connections_over_the_per_address_limit_are_refused_as_they_open(
+    port: int,
+) -> None:
+    """connection_made counts, connection_lost releases: with PER_ADDRESS held, the next
+    gets a 503 envelope; once one closes, a new one is served."""
+    held = [await asyncio.open_connection("127.0.0.1", port) for _ in range(PER_ADDRESS)]
+    refused = await exchange(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert refused.startswith(b"HTTP/1.1 503"), f"{refused[:80]!r}: {RECHECK}"
+    _, writer = held.pop()
+    writer.close()
+    await writer.wait_closed()
+    request = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    for _ in range(20):  # the server sees the close a moment after the client
+        answer = await exchange(port, request)
+        if answer.startswith(b"HTTP/1.1 200"):
+            break
+        await asyncio.sleep(0.05)  # polling for the release, bounded by the loop
+    assert answer.startswith(b"HTTP/1.1 200"), f"{answer[:80]!r}: {RECHECK}"
+    for _, writer in held:
+        writer.close()
+
+
+async def test_an_upgrade_request_stays_an_http_request(port: int) -> None:
+    """ws_protocol_class cleared: uvicorn (with `websockets` installed) does not hand the
+    connection to its WebSocket protocol; the app answers it as HTTP."""
+    upgrade = (
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+        b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    )
+    answer = await exchange(port, upgrade)
+    assert answer.startswith(b"HTTP/1.1 200"), f"{answer[:80]!r}: {RECHECK}"

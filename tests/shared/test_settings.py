@@ -56,6 +56,27 @@ def test_reads_every_documented_variable() -> None:
     assert settings.redis_prefix == "wa"
 
 
+def test_the_web_limits_are_read() -> None:
+    """The web's deadlines, connection bounds and Redis pool: documented defaults, and
+    the environment's values."""
+    defaults = Settings.from_env({})
+    assert (defaults.header_timeout, defaults.body_timeout) == (10, 10)
+    assert (defaults.max_connections, defaults.max_connections_per_address) == (2000, 100)
+    assert defaults.web_redis_connections == 16
+    settings = Settings.from_env(
+        {
+            "HEADER_TIMEOUT": "2s",
+            "BODY_TIMEOUT": "500ms",
+            "MAX_CONNECTIONS": "50",
+            "MAX_CONNECTIONS_PER_ADDRESS": "0",
+            "WEB_REDIS_CONNECTIONS": "4",
+        }
+    )
+    assert (settings.header_timeout, settings.body_timeout) == (2, 0.5)
+    assert (settings.max_connections, settings.max_connections_per_address) == (50, 0)
+    assert settings.web_redis_connections == 4
+
+
 def test_redis_tls_url_is_the_fallback() -> None:
     """Heroku sets REDIS_TLS_URL on some plans; it is used when REDIS_URL is absent."""
     settings = Settings.from_env({"REDIS_TLS_URL": "rediss://h.invalid:1/0"})
@@ -80,6 +101,9 @@ def test_missing_secret_is_refused_for_the_web_process() -> None:
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
         ({"REFRESH_DEADLINE": "40s"}, "REFRESH_WAIT must be longer"),
         ({"FETCH_ATTEMPTS": "0"}, "FETCH_ATTEMPTS"),
+        ({"BODY_TIMEOUT": "0"}, "BODY_TIMEOUT"),
+        ({"MAX_CONNECTIONS": "0"}, "MAX_CONNECTIONS"),
+        ({"WEB_REDIS_CONNECTIONS": "0"}, "WEB_REDIS_CONNECTIONS"),
     ],
 )
 def test_impossible_settings_are_refused(env: dict[str, str], message: str) -> None:
