@@ -8,8 +8,8 @@ only:
 - on the source's own host: the same host name as the URL configured, whatever the port
   (not "the same registrable domain": that would need the public-suffix list and would
   still not cover whatsapp.com -> whatsapp.net);
-- never from https to http (an http:// source, a mirror on a private network or a test
-  stub, may redirect over http on its own host);
+- only to http and https, and never from https to http (an http:// source, a mirror on
+  a private network or a test stub, may redirect over http on its own host);
 - at most `MAX_REDIRECTS` times (a loop ends in httpx.TooManyRedirects).
 
 `FETCH_REDIRECT_HOSTS` lists more hosts a redirect may go to (a mirror behind a CDN):
@@ -40,6 +40,9 @@ class RedirectPolicy:
 
     def check(self, source: httpx.URL, target: httpx.URL) -> None:
         """Return if a redirect from the source `source` to `target` may be followed."""
+        if target.scheme not in ("http", "https"):
+            # Not a fetch that might pass on a retry: httpx cannot even send it.
+            raise FetchError(f"redirect refused: to a {target.scheme}: URL")
         if source.scheme == "https" and target.scheme != "https":
             raise FetchError(f"redirect refused: from https to {target.scheme}://{target.host}")
         if target.host != source.host and not self._listed(target.host):

@@ -135,3 +135,24 @@ def test_fetch_redirect_hosts_is_read_from_the_environment() -> None:
 def test_fetch_redirect_hosts_refuses_what_is_not_a_host(entry: str) -> None:
     with pytest.raises(ConfigError, match="FETCH_REDIRECT_HOSTS entry"):
         Settings.from_env({"FETCH_REDIRECT_HOSTS": entry})
+
+
+@pytest.mark.parametrize("location", ["ftp://mirror.internal/sw.js", "file:///etc/passwd"])
+async def test_a_redirect_to_another_scheme_is_refused_not_retried(location: str) -> None:
+    """From a plain-http source too (a mirror), a redirect away from http(s) is the
+    source's failure, asked once: httpx could not send it on any retry."""
+    mirror = "http://mirror.internal/sw.js"
+    calls: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(str(request.url))
+        return httpx.Response(302, headers={"Location": location})
+
+    with pytest.raises(FetchError) as caught:
+        await fetcher(answer, version_urls=(mirror,)).fetch()
+    assert not isinstance(caught.value, TransientFetchError)
+    scheme = location.split(":")[0]
+    assert (str(caught.value), calls) == (
+        f"{mirror}: redirect refused: to a {scheme}: URL",
+        [mirror],
+    )
