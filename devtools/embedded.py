@@ -21,12 +21,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import random
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from signal import SIGCONT, SIGTERM
 from typing import Protocol
 
@@ -95,12 +97,50 @@ def describe_server(choice: str | None = None) -> str:
     return f"{choice} ({name_and_version}, {binary})"
 
 
+# Servers get ports below the kernel's ephemeral range, where no outgoing connection takes
+# its source port and no bind to port 0 lands: a server restarted on its port (a test of
+# data loss, a failover) finds it free. In the ephemeral range another process could take
+# the port while the server is down, and a client reconnecting to a port nothing listens
+# on can even connect to itself (TCP's simultaneous open), holding the port for ever.
+LOWEST_PORT = 10_000
+# Ports handed out, one file each, so that two test processes never get the same one.
+CLAIMS = Path(tempfile.gettempdir()) / "wa-version-ports"
+CLAIM_LIFETIME = 1800.0  # seconds: longer than any test holds a port; an older claim is stale
+
+
+def ephemeral_ports() -> range:
+    """The kernel's range for ports it chooses itself (Linux's file; its default elsewhere)."""
+    try:
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    return range(low, high + 1)
+
+
 def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
+    """A TCP port on loopback that nothing listens on, outside the ephemeral range, and
+    not handed out by this function to any process in the last CLAIM_LIFETIME."""
+    CLAIMS.mkdir(exist_ok=True)
+    top = max(ephemeral_ports().start, LOWEST_PORT + 1_000)
+    for _ in range(1_000):
+        port = random.randrange(LOWEST_PORT, top)
+        if port_taken(port) or not _claimed_now(port):
+            continue
         return port
+    raise RuntimeError(f"no free port between {LOWEST_PORT} and {top}")
+
+
+def _claimed_now(port: int) -> bool:
+    """Claim `port` (a file made only if absent); False when another holds a live claim."""
+    claim = CLAIMS / str(port)
+    with contextlib.suppress(FileNotFoundError):
+        if time.time() - claim.stat().st_mtime > CLAIM_LIFETIME:
+            claim.unlink(missing_ok=True)
+    try:
+        os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return False
+    return True
 
 
 def port_taken(port: int, host: str = "127.0.0.1") -> bool:
