@@ -45,10 +45,15 @@ async def back_and_on_to_last(traffic: Traffic, upstream: StubUpstream, since: f
     await wait_until(lambda: answered(traffic, asked_for_last, LAST), within=30)
 
 
+def ends(line: str, each: int = 1500) -> str:
+    """A long line's start and end: a traceback's last line names the exception."""
+    return line if len(line) <= 2 * each else f"{line[:each]} … {line[-each:]}"
+
+
 def assert_every_call_answered(traffic: Traffic, web: Process) -> None:
     """200, or a 503/504 envelope during the gap; never a hang past REFRESH_WAIT. A
     failure shows what the web process logged as errors."""
-    errors = [line[:4000] for line in web.output.splitlines() if '"level": "error"' in line]
+    errors = [ends(line) for line in web.output.splitlines() if '"level": "error"' in line]
     assert set(traffic.statuses_since(0)) <= {200, 503, 504}, errors[-3:]
     # REFRESH_WAIT, the last look for a stored answer, and the HTTP round trip.
     assert max(a.seconds for a in traffic.answers) <= REFRESH_WAIT + LAST_LOOK + 1
