@@ -40,9 +40,13 @@ VERDICTS: dict[tuple[str, str], tuple[str, ...]] = {
         "run against a worker and the stub:"
         " tests/e2e/test_readme_demo.py::test_the_python_client_example_runs_as_pasted",
     ),
+    ("Go: whatsmeow", "sh"): (
+        "run as written (the module proxy a file:// one serving the checkout, the clone the"
+        " checkout): tests/clients/test_go.py",
+    ),
     ("Go: whatsmeow", "go"): (
-        "built and vetted by tests/clients/test_go.py; running it needs whatsmeow and a"
-        " WhatsApp socket",
+        "built and vetted in a module of its own, against a stand-in for whatsmeow, by"
+        " tests/clients/test_go.py; running it needs whatsmeow and a WhatsApp socket",
     ),
     ("Running in production", ""): (
         "compared with the Procfile:"
