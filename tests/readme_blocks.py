@@ -33,16 +33,20 @@ VERDICTS: dict[tuple[str, str], tuple[str, ...]] = {
     )
     * 3,
     (PYTHON_CLIENT, "sh"): (
-        "not run: it installs from a placeholder URL over the network;"
-        " tests/e2e/test_client_alone.py installs the client alone, offline",
+        "run line by line, offline (the wheelhouse as the index, a git repository on disk as"
+        " the URL): tests/e2e/test_python_client_docs.py",
     ),
     (PYTHON_CLIENT, "python"): (
         "run against a worker and the stub:"
-        " tests/e2e/test_readme_demo.py::test_the_python_client_example_runs_as_pasted",
+        " tests/e2e/test_python_client_docs.py::test_the_python_client_example_runs_as_pasted",
+    ),
+    ("Go: whatsmeow", "sh"): (
+        "run as written (the module proxy a file:// one serving the checkout, the clone the"
+        " checkout): tests/clients/test_go.py",
     ),
     ("Go: whatsmeow", "go"): (
-        "built and vetted by tests/clients/test_go.py; running it needs whatsmeow and a"
-        " WhatsApp socket",
+        "built and vetted in a module of its own, against a stand-in for whatsmeow, by"
+        " tests/clients/test_go.py; running it needs whatsmeow and a WhatsApp socket",
     ),
     ("Running in production", ""): (
         "compared with the Procfile:"

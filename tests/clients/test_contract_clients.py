@@ -7,8 +7,6 @@ the model, so a field added there is covered here with no new case."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ from typing import Any
 import pytest
 
 from devtools.contract.common import camel
-from tests.clients.test_go import GO_CLIENT, go, go_env
+from tests.clients.go_module import GO_MODULE, go, module_path, new_module, run_go
 from tests.clients.test_node import NODE_CLIENT, node
 from tests.contract_samples import Case, message_cases
 
@@ -46,7 +44,7 @@ import (
 	"encoding/json"
 	"os"
 
-	"example.com/probe/waversion"
+	"{module}/waversion"
 )
 
 func main() {
@@ -78,14 +76,11 @@ def test_the_node_client_reads_every_field_of_the_model() -> None:
 
 
 def test_the_go_client_reads_every_field_of_the_model(tmp_path: Path) -> None:
-    probe = tmp_path / "src" / "example.com" / "probe"
-    (probe / "waversion").mkdir(parents=True)
-    for source in GO_CLIENT.glob("*.go"):
-        if not source.name.endswith("_test.go"):
-            shutil.copy(source, probe / "waversion" / source.name)
-    (probe / "main.go").write_text(GO_PROBE)
-    env = go_env(dict(os.environ))
-    env["GOPATH"] = f"{tmp_path}{os.pathsep}{env['GOPATH']}"
+    probe, env = new_module(tmp_path, "probe")
+    module = module_path()
+    edits = [f"-require={module}@v0.0.0", f"-replace={module}={GO_MODULE}"]
+    run_go(["mod", "edit", *edits], probe, env)
+    (probe / "main.go").write_text(GO_PROBE.replace("{module}", module))
     for case, decoded in zip(CASES, decoded_by([go(), "run", "."], probe, env), strict=True):
         assert decoded == case.expected, describe(case, decoded)
 

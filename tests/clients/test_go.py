@@ -1,90 +1,95 @@
-"""The Go package's own tests (clients/go/waversion, `go test`) against the running service
-(see conftest.py), built with Debian's Go and redigo: `./dev test` installs
-golang-go and golang-github-gomodule-redigo-dev when they are missing."""
+"""The Go module (clients/go): its own tests (`go test`) against the running service (see
+conftest.py), and the README's whatsmeow code built in a gateway's module of its own,
+taking the package as the README says; all offline, with Debian's Go and redigo
+(tests/clients/go_module.py): `./dev test` installs golang-go and
+golang-github-gomodule-redigo-dev when they are missing."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
+import shlex
 from pathlib import Path
 
 import pytest
 
+from tests.clients.go_module import (
+    GO_CLIENT,
+    WHATSMEOW,
+    file_proxy,
+    module_path,
+    new_module,
+    run_go,
+    whatsmeow_stand_in,
+    workspace,
+)
 from tests.e2e.processes import ROOT
+from tests.readme_blocks import section_blocks
 
 pytestmark = pytest.mark.slow
 
-GO_CLIENT = ROOT / "clients" / "go" / "waversion"
-# Where Debian's golang-*-dev packages put their sources (a GOPATH): redigo comes from there.
-DEBIAN_GOPATH = "/usr/share/gocode"
-
-
-def go() -> str:
-    found = shutil.which("go")
-    assert found, "go is not on PATH: ./dev test installs golang-go (Debian) when it can"
-    return found
-
-
-def go_env(env: dict[str, str]) -> dict[str, str]:
-    """GOPATH mode on Debian's packaged sources: no module download, ever."""
-    gopath = os.environ.get("GO_CLIENT_GOPATH", DEBIAN_GOPATH)
-    return {**env, "GO111MODULE": "off", "GOPATH": gopath, "GOFLAGS": "", "GOPROXY": "off"}
+GO_SECTION = "Go: whatsmeow"
 
 
 @pytest.mark.server_sensitive
-def test_go_client(client_env: dict[str, str]) -> None:
-    """`go vet` is clean and every Go test passes against the running service."""
-    for command in ([go(), "vet", "."], [go(), "test", "-count=1", "-v", "."]):
-        outcome = subprocess.run(
-            command,
-            cwd=GO_CLIENT,
-            env=go_env(client_env),
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert outcome.returncode == 0, f"{' '.join(command)}:\n{outcome.stdout}\n{outcome.stderr}"
+def test_go_client(client_env: dict[str, str], tmp_path: Path) -> None:
+    """`go vet` is clean and every Go test passes against the running service, the
+    package built in module mode as the module it is."""
+    env = workspace(tmp_path, client_env)
+    run_go(["vet", "."], GO_CLIENT, env)
+    run_go(["test", "-count=1", "-v", "."], GO_CLIENT, env)
 
 
-# Stand-ins for the two whatsmeow packages the README's snippet uses, declared as
-# whatsmeow declares them (go.mau.fi/whatsmeow/store and types/events).
-WHATSMEOW_STAND_INS = {
-    "go.mau.fi/whatsmeow/store/store.go": (
-        "package store\n\n"
-        "type WAVersionContainer [3]uint32\n\n"
-        "func SetWAVersion(version WAVersionContainer) {}\n"
-    ),
-    "go.mau.fi/whatsmeow/types/events/events.go": (
-        "package events\n\ntype ClientOutdated struct{}\n"
-    ),
-}
+def readme_commands() -> tuple[str, list[str]]:
+    """The README's Go shell block: its `go get` line, and the lines for a clone."""
+    (block,) = section_blocks(GO_SECTION, "sh")
+    joined = block.text.replace("\\\n", " ")
+    commands = [line for line in joined.splitlines() if line and not line.startswith("#")]
+    assert commands[0].startswith("go get "), commands
+    return commands[0], commands[1:]
 
 
-def readme_go_snippet() -> str:
-    """The ```go block of the README's Go section."""
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("### Go: whatsmeow") :]
-    start = section.index("```go\n") + len("```go\n")
-    return section[start : section.index("```\n", start)]
+def gateway(tmp_path: Path, **env: str) -> tuple[Path, dict[str, str]]:
+    """A new module holding the README's whatsmeow code, with what `go mod tidy` would
+    download for its other imports (redigo and whatsmeow) given as directories."""
+    module, environment = new_module(tmp_path, "gateway", **env)
+    (go_block,) = section_blocks(GO_SECTION, "go")
+    (module / "main.go").write_text(go_block.text)
+    whatsmeow = whatsmeow_stand_in(tmp_path / "whatsmeow")
+    edits = [f"-require={WHATSMEOW}@v0.0.0", f"-replace={WHATSMEOW}={whatsmeow}"]
+    run_go(["mod", "edit", *edits], module, environment)
+    return module, environment
 
 
-def test_the_readme_go_snippet_builds_as_written(tmp_path: Path) -> None:
-    """The README's whatsmeow code compiles and vets with the package beside it."""
-    src = tmp_path / "src"
-    gateway = src / "example.com" / "gateway"
-    (gateway / "waversion").mkdir(parents=True)
-    (gateway / "main.go").write_text(readme_go_snippet())
-    for source in GO_CLIENT.glob("*.go"):
-        if not source.name.endswith("_test.go"):
-            shutil.copy(source, gateway / "waversion" / source.name)
-    for path, text in WHATSMEOW_STAND_INS.items():
-        (src / path).parent.mkdir(parents=True, exist_ok=True)
-        (src / path).write_text(text)
-    env = go_env(dict(os.environ))
-    env["GOPATH"] = f"{tmp_path}{os.pathsep}{env['GOPATH']}"
-    for command in ([go(), "build", "-o", os.devnull, "."], [go(), "vet", "."]):
-        outcome = subprocess.run(
-            command, cwd=gateway, env=env, capture_output=True, text=True, timeout=300
-        )
-        assert outcome.returncode == 0, f"{' '.join(command)}:\n{outcome.stderr}"
+def run_readme_line(line: str, module: Path, env: dict[str, str]) -> None:
+    """One `go …` line of the README, as written."""
+    command = shlex.split(line)
+    assert command[0] == "go", line
+    run_go(command[1:], module, env)
+
+
+def build_and_vet(module: Path, env: dict[str, str]) -> None:
+    run_go(["build", "-o", os.devnull, "."], module, env)
+    run_go(["vet", "."], module, env)
+
+
+def test_the_readme_go_block_builds_with_go_get(tmp_path: Path) -> None:
+    """The README's `go get` line fetches the module from a proxy serving the checkout as
+    its published release, and the README's whatsmeow code builds and vets with it."""
+    proxy = file_proxy(tmp_path / "proxy", "v0.1.0")
+    module, env = gateway(tmp_path, GOPROXY=proxy)
+    get, _ = readme_commands()
+    run_readme_line(get, module, env)
+    assert f"{module_path()} v0.1.0" in (module / "go.mod").read_text()
+    build_and_vet(module, env)
+
+
+def test_the_readme_go_block_builds_from_a_clone(tmp_path: Path) -> None:
+    """The README's `replace` lines, with the checkout as the clone beside the gateway's
+    module, then `go mod tidy` offline: the README's whatsmeow code builds and vets."""
+    module, env = gateway(tmp_path)
+    clone = tmp_path / "wa-version-service"
+    clone.symlink_to(ROOT)
+    _, from_clone = readme_commands()
+    for line in from_clone:
+        run_readme_line(line, module, env)
+    build_and_vet(module, env)

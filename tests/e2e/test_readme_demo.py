@@ -1,5 +1,5 @@
-"""The README's Quick start demo, followed step by step in a copy of the checkout, and
-its Python client example, run as pasted.
+"""The README's Quick start demo, followed step by step in a copy of the checkout (its
+Python client example runs in tests/e2e/test_python_client_docs.py).
 
 The demo's commands are read from the README's blocks (tests/readme_blocks.py) and run as
 written, with two changes so tests can run side by side: the stub's port (8081) and the
@@ -9,20 +9,14 @@ web port (8000, set through PORT) are free ports of the test's own.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
 
-from devtools.embedded import RedisServer, free_port
-from devtools.stub_upstream import StubUpstream
-from tests.e2e.conftest import Launcher
+from devtools.embedded import free_port
 from tests.e2e.dev_checkout import Terminal, copy_checkout, run, shell_env, terminals
-from tests.readme_blocks import DEMO, PYTHON_CLIENT, section_blocks, terminal_steps
-from tests.support import wait_until
-from wa_version_client.contract import Keys
+from tests.readme_blocks import DEMO, section_blocks, terminal_steps
 
 pytestmark = [pytest.mark.slow, pytest.mark.server_sensitive]
 
@@ -93,29 +87,3 @@ def test_the_quick_start_demo(tmp_path: Path) -> None:
         assert marker.returncode == 0, marker.stderr
         subscriber.wait_for(lambda _: "marker" in messages(subscriber))
         assert messages(subscriber)[1:] == ["marker"]
-
-
-async def test_the_python_client_example_runs_as_pasted(
-    launch: Launcher,
-    upstream: StubUpstream,
-    redis_server: RedisServer,
-    redis: Redis,
-    prefix: str,
-    tmp_path: Path,
-) -> None:
-    """The README's Python block, as a script: it connects with the version held, reports
-    it outdated, and gets the newer one the refresh it asked for brought."""
-    launch("worker", AUTO_REFRESH_INTERVAL="1h")  # fetches at start, as a deployed one does
-    version = Keys(prefix).version
-    await wait_until(lambda: redis.hexists(version, "seq"), within=30)
-    upstream.configure(revision=1026131877)  # WhatsApp Web moves on
-    (block,) = section_blocks(PYTHON_CLIENT, "python")
-    script = tmp_path / "example.py"
-    script.write_text(block.text)
-    env = shell_env(REDIS_URL=redis_server.url, REDIS_PREFIX=prefix)
-    outcome = run(tmp_path, f"{sys.executable} {script}", env)
-    assert outcome.returncode == 0, outcome.stderr
-    assert outcome.stdout.splitlines() == [
-        "connect with [2, 3000, 1026131876]",
-        "reconnect with [2, 3000, 1026131877]",
-    ]
