@@ -8,7 +8,13 @@ import json
 import shutil
 import subprocess
 
-from devtools.contract.clients import job_fields, keys, report_script
+from devtools.contract.clients import (
+    job_fields,
+    keys,
+    latest_max_age_ms,
+    latest_reasons,
+    report_script,
+)
 from devtools.contract.common import JsonField, json_fields, paragraphs, pascal, render, wrapped
 from wa_version_client.contract import PublishedVersion
 from wa_version_client.contract._model import VERSION_FORMS, Choice, Flag, Integer, Text, Version
@@ -103,6 +109,10 @@ def go_file() -> str:
         ),
         JOB_FIELDS="\n".join(jobs),
         REPORT_SCRIPT=report_script(),
+        LATEST_MAX_AGE_MS=str(latest_max_age_ms()),
+        LATEST_REASONS="\n".join(
+            f"\t{json.dumps(name)}: {json.dumps(text)}," for name, text in latest_reasons().items()
+        ),
     )
     return gofmt(source)
 
