@@ -4,8 +4,8 @@ package waversion
 // default maximum age come from there, through contract_gen.go). A held version is the
 // latest unless, the first that applies: the follower is not synced; the service's last
 // refresh attempt failed; it records no success; its last success is older than the
-// maximum age; or the hash holds a newer version. No I/O: the hash as last read (on
-// every subscription and every resync interval) is judged.
+// maximum age; or the hash holds another version, announced later. No I/O: the hash as
+// last read (on every subscription and every resync interval) is judged.
 
 import (
 	"errors"
@@ -66,7 +66,7 @@ func judgeLatest(held Published, synced bool, last *refreshes, now time.Time, ma
 		seconds := strconv.FormatInt(int64(maxAge/time.Second), 10)
 		return notLatest("stale", "at", last.lastSuccess, "max_age", seconds)
 	}
-	if last.storedOK && last.stored.NewerThan(held) {
+	if last.storedOK && last.stored.NewerThan(held) && last.stored.String != held.String {
 		return notLatest("behind", "stored", last.stored.String, "held", held.String)
 	}
 	return nil

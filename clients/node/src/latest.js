@@ -2,10 +2,11 @@
 // default maximum age come from there, through contract.generated.js). A held version is
 // the latest unless, the first that applies: the subscriber is not synced; the service's
 // last refresh attempt failed; it records no success; its last success is older than
-// the maximum age; or the hash holds a newer version. No I/O: the hash as last read (on
-// every subscription and every resync interval) is judged.
+// the maximum age; or the hash holds another version, announced later. No I/O: the hash
+// as last read (on every subscription and every resync interval) is judged.
 
 import { LATEST } from './contract.generated.js';
+import { fromHash, plausibleEpoch } from './published.js';
 
 // A time as the service writes it: RFC 3339 in UTC with a Z, to the second.
 const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
@@ -14,16 +15,26 @@ export const DEFAULT_MAX_AGE_MS = LATEST.defaultMaxAgeMs;
 
 /**
  * The service's refresh bookkeeping in what HGETALL of the hash returned, and `stored`,
- * the version the hash announces (a PublishedVersion, or null). A malformed time reads
- * as none, as the Python client reads it.
+ * the version the hash announces (a PublishedVersion; null for none, or one that does
+ * not decode: the subscriber logs that). A malformed time reads as none, as the Python
+ * client reads it.
  */
-export function refreshesFromHash(fields, stored = null) {
+export function refreshesFromHash(fields) {
   return {
     lastRefreshed: timeIn(fields?.last_refreshed),
     lastSuccess: timeIn(fields?.last_success),
     lastError: typeof fields?.last_error === 'string' ? fields.last_error : '',
-    stored,
+    stored: announced(fields),
   };
+}
+
+function announced(fields) {
+  try {
+    const stored = fromHash(fields);
+    return stored !== null && plausibleEpoch(stored.epoch) ? stored : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -39,7 +50,7 @@ export function judgeLatest(held, { synced, refreshes, nowMs = Date.now(), maxAg
     return not('stale', { at: refreshes.lastSuccess, max_age: String(Math.trunc(maxAgeMs / 1000)) });
   }
   const { stored } = refreshes;
-  if (stored && stored.newerThan(held)) return not('behind', { stored: stored.string, held: held.string });
+  if (stored && stored.newerThan(held) && stored.string !== held.string) return not('behind', { stored: stored.string, held: held.string });
   return { isLatest: true };
 }
 

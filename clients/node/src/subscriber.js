@@ -233,7 +233,6 @@ export class VersionSubscriber extends EventEmitter {
       this.#storeProblem(`ignoring the stored version: epoch ${stored.epoch} is ahead of the clock`);
       return;
     }
-    this.#refreshes = refreshesFromHash(fields, stored);
     this.#held.followStore(stored, asked);
   }
 

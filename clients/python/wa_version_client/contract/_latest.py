@@ -12,7 +12,7 @@ the first that applies is the reason given):
 - `never`: the service records no successful fetch (a version pinned before any);
 - `stale`: the last successful fetch is older than the maximum age (default
   DEFAULT_MAX_AGE: the service's automatic refresh runs hourly, so two missed rounds);
-- `behind`: the hash holds a newer version than the one held.
+- `behind`: the hash holds another version, announced after the one held.
 
 The service does not tell subscribers its schedule (the hash and the message carry no
 AUTO_REFRESH_INTERVAL), hence a fixed default rather than one derived from it.
@@ -80,7 +80,7 @@ def judge_latest(
     if (now - stored.last_success).total_seconds() > max_age:
         return _not("stale", at=format_time(stored.last_success), max_age=str(int(max_age)))
     announced = PublishedVersion.from_state(stored)
-    if announced is not None and announced.newer_than(held):
+    if announced is not None and announced.newer_than(held) and announced.string != held.string:
         return _not("behind", stored=announced.string, held=held.string)
     return Verdict()
 
