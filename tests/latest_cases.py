@@ -20,7 +20,7 @@ from wa_version_client.contract import (
 
 NOW = datetime(2026, 12, 3, 12, 0, 0, tzinfo=UTC)
 EPOCH = 1_760_000_000_000
-HELD = {"string": "2.3000.1045818043", "epoch": EPOCH, "seq": 7}
+HELD: dict[str, Any] = {"string": "2.3000.1045818043", "epoch": EPOCH, "seq": 7}
 FAILURE = "https://web.whatsapp.com/sw.js: upstream answered HTTP 503"
 
 

@@ -78,32 +78,48 @@ def test_the_node_client_reads_every_field_of_the_model() -> None:
 
 
 def test_the_go_client_reads_every_field_of_the_model(tmp_path: Path) -> None:
+    probe, env = go_probe(tmp_path, GO_PROBE)
+    for case, decoded in zip(CASES, decoded_by([go(), "run", "."], probe, env), strict=True):
+        assert decoded == case.expected, describe(case, decoded)
+
+
+def go_probe(tmp_path: Path, main: str, **more: str) -> tuple[Path, dict[str, str]]:
+    """A Go program `main` beside a copy of the package (with `more` files in it, by
+    name): its directory, and the environment that builds it offline."""
     probe = tmp_path / "src" / "example.com" / "probe"
     (probe / "waversion").mkdir(parents=True)
     for source in GO_CLIENT.glob("*.go"):
         if not source.name.endswith("_test.go"):
             shutil.copy(source, probe / "waversion" / source.name)
-    (probe / "main.go").write_text(GO_PROBE)
+    for name, text in more.items():
+        (probe / "waversion" / name).write_text(text)
+    (probe / "main.go").write_text(main)
     env = go_env(dict(os.environ))
     env["GOPATH"] = f"{tmp_path}{os.pathsep}{env['GOPATH']}"
-    for case, decoded in zip(CASES, decoded_by([go(), "run", "."], probe, env), strict=True):
-        assert decoded == case.expected, describe(case, decoded)
+    return probe, env
 
 
 def decoded_by(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> list[Any]:
     """What the probe `command` read in each case's message."""
+    return probe_answers(command, cwd, [case.text for case in CASES], env)
+
+
+def probe_answers(
+    command: list[str], cwd: Path, questions: list[Any], env: dict[str, str] | None = None
+) -> list[Any]:
+    """What the probe `command` answered to `questions` (JSON on its stdin and stdout)."""
     outcome = subprocess.run(
         command,
         cwd=cwd,
         env=env,
-        input=json.dumps([case.text for case in CASES]),
+        input=json.dumps(questions),
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert outcome.returncode == 0, outcome.stderr
-    decoded: list[Any] = json.loads(outcome.stdout)
-    return decoded
+    answers: list[Any] = json.loads(outcome.stdout)
+    return answers
 
 
 def describe(case: Case, decoded: Any) -> str:

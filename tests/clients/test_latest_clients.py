@@ -4,16 +4,13 @@ error's text, word for word (its wording is the contract's, generated for them).
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.clients.test_go import GO_CLIENT, go, go_env
+from tests.clients.test_contract_clients import go_probe, probe_answers
+from tests.clients.test_go import go
 from tests.clients.test_node import NODE_CLIENT, node
 from tests.latest_cases import latest_cases, python_verdict
 
@@ -112,15 +109,7 @@ def test_the_node_client_judges_as_the_python_one() -> None:
 
 
 def test_the_go_client_judges_as_the_python_one(tmp_path: Path) -> None:
-    probe = tmp_path / "src" / "example.com" / "probe"
-    (probe / "waversion").mkdir(parents=True)
-    for source in GO_CLIENT.glob("*.go"):
-        if not source.name.endswith("_test.go"):
-            shutil.copy(source, probe / "waversion" / source.name)
-    (probe / "waversion" / "probe_export.go").write_text(GO_EXPORT)
-    (probe / "main.go").write_text(GO_PROBE)
-    env = go_env(dict(os.environ))
-    env["GOPATH"] = f"{tmp_path}{os.pathsep}{env['GOPATH']}"
+    probe, env = go_probe(tmp_path, GO_PROBE, **{"probe_export.go": GO_EXPORT})
     for case, verdict in zip(CASES, answers([go(), "run", "."], probe, env), strict=True):
         assert verdict == python_verdict(case), case.label
 
@@ -138,15 +127,4 @@ def test_the_cases_cover_every_reason() -> None:
 
 def answers(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> list[Any]:
     """What the probe `command` said of each case."""
-    outcome = subprocess.run(
-        command,
-        cwd=cwd,
-        env=env,
-        input=json.dumps([case.as_json() for case in CASES]),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert outcome.returncode == 0, outcome.stderr
-    said: list[Any] = json.loads(outcome.stdout)
-    return said
+    return probe_answers(command, cwd, [case.as_json() for case in CASES], env)
