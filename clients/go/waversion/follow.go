@@ -79,6 +79,9 @@ type Follower struct {
 	Apply func(Published)
 	// Logf, if set, is told why a connection was lost.
 	Logf func(format string, args ...interface{})
+	// ResyncInterval is how often the hash is read as a backstop (0: 30 s), at the next
+	// PING: what Latest judges is at most this old, plus a PING interval (5 s).
+	ResyncInterval time.Duration
 
 	mu      sync.Mutex // guards held, synced and last, which Latest reads
 	held    Published
@@ -182,7 +185,7 @@ func (f *Follower) follow(ctx context.Context) error {
 				f.offer(p)
 			}
 		case redis.Pong:
-			if time.Since(lastRead) >= resyncInterval { // the backstop
+			if time.Since(lastRead) >= f.resyncInterval() { // the backstop
 				if err := f.resync(reader); err != nil {
 					return err
 				}
@@ -258,6 +261,13 @@ func (f *Follower) hold(p Published) {
 	if changed { // the same version in another order is nothing to act on
 		f.Apply(p)
 	}
+}
+
+func (f *Follower) resyncInterval() time.Duration {
+	if f.ResyncInterval > 0 {
+		return f.ResyncInterval
+	}
+	return resyncInterval
 }
 
 func (f *Follower) setSynced(synced bool) {
