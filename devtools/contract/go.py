@@ -110,11 +110,18 @@ def go_file() -> str:
         JOB_FIELDS="\n".join(jobs),
         REPORT_SCRIPT=report_script(),
         LATEST_MAX_AGE_MS=str(latest_max_age_ms()),
-        LATEST_REASONS="\n".join(
-            f"\t{json.dumps(name)}: {json.dumps(text)}," for name, text in latest_reasons().items()
-        ),
+        LATEST_REASONS=aligned_map(latest_reasons()),
     )
     return gofmt(source)
+
+
+def aligned_map(entries: dict[str, str]) -> str:
+    """A map literal's entries, values aligned as gofmt aligns them."""
+    keys = {name: json.dumps(name) + ":" for name in entries}
+    width = max(len(key) for key in keys.values())
+    return "\n".join(
+        f"\t{keys[name].ljust(width)} {json.dumps(text)}," for name, text in entries.items()
+    )
 
 
 def gofmt(source: str) -> str:
