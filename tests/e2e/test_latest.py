@@ -4,6 +4,7 @@ age; otherwise the reason and an error saying why (contract/_latest.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -16,7 +17,7 @@ from devtools.tcp_proxy import TcpProxy
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process
 from tests.support import AUTH, REFRESH, wait_until
-from wa_version_client import VersionSubscriber
+from wa_version_client import ThreadedVersionSubscriber, VersionSubscriber
 from wa_version_client.contract import DEFAULT_MAX_AGE
 
 pytestmark = [pytest.mark.slow, pytest.mark.server_sensitive]
@@ -102,3 +103,22 @@ async def test_not_synced_is_not_the_latest(
             await wait_until(lambda: versions.latest().is_latest, within=10)
     finally:
         await proxy.stop()
+
+
+async def test_the_threaded_subscriber_says_the_same(
+    web: Process, redis_server: RedisServer, prefix: str, upstream: StubUpstream
+) -> None:
+    assert (await refresh(web)).status_code == 200
+    threaded = ThreadedVersionSubscriber(
+        redis_server.url, prefix=prefix, resync_interval=QUICK_RESYNC
+    )
+    assert threaded.latest().reason == "unsynced"  # not started
+    await asyncio.to_thread(threaded.start)
+    try:
+        await wait_until(lambda: threaded.latest().is_latest, within=10)
+        upstream.configure(status=503)
+        assert (await refresh(web)).status_code == 500
+        await wait_until(lambda: threaded.latest().reason == "failed", within=10)
+        assert "upstream answered HTTP 503" in threaded.latest().error
+    finally:
+        await asyncio.to_thread(threaded.close)
