@@ -20,9 +20,11 @@ export const DEFAULT_MAX_AGE_MS = LATEST.defaultMaxAgeMs;
  * client reads it.
  */
 export function refreshesFromHash(fields) {
+  const lastSuccess = timeIn(fields?.last_success);
   return {
     lastRefreshed: timeIn(fields?.last_refreshed),
-    lastSuccess: timeIn(fields?.last_success),
+    lastSuccess,
+    lastSuccessMs: lastSuccess ? Date.parse(lastSuccess) : 0, // parsed once per read, not per call
     lastError: typeof fields?.last_error === 'string' ? fields.last_error : '',
     stored: announced(fields),
   };
@@ -46,7 +48,7 @@ export function judgeLatest(held, { synced, refreshes, nowMs = Date.now(), maxAg
   if (!synced || !refreshes) return not('unsynced', { held: held.string });
   if (refreshes.lastError) return not('failed', { at: refreshes.lastRefreshed, error: refreshes.lastError });
   if (!refreshes.lastSuccess) return not('never');
-  if (nowMs - Date.parse(refreshes.lastSuccess) > maxAgeMs) {
+  if (nowMs - refreshes.lastSuccessMs > maxAgeMs) {
     return not('stale', { at: refreshes.lastSuccess, max_age: String(Math.trunc(maxAgeMs / 1000)) });
   }
   const { stored } = refreshes;

@@ -79,10 +79,17 @@ def judge_latest(
         return _not("never")
     if (now - stored.last_success).total_seconds() > max_age:
         return _not("stale", at=format_time(stored.last_success), max_age=str(int(max_age)))
-    announced = PublishedVersion.from_state(stored)
-    if announced is not None and announced.newer_than(held) and announced.string != held.string:
-        return _not("behind", stored=announced.string, held=held.string)
+    if _announces_another(stored, held):
+        return _not("behind", stored=str(stored.version), held=held.string)
     return Verdict()
+
+
+def _announces_another(stored: VersionState, held: PublishedVersion) -> bool:
+    """Whether the hash announces another version after `held` (what
+    PublishedVersion.from_state would say, without building one on every call)."""
+    if stored.version is None or stored.epoch <= 0 or stored.seq <= 0:
+        return False
+    return (stored.epoch, stored.seq) > held.order and stored.version != held.version
 
 
 def _not(reason: str, **values: str) -> Verdict:
