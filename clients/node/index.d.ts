@@ -37,7 +37,14 @@ export interface SubscriberOptions {
   logger?: Logger;
   /** The subscriber never keeps the process alive by itself. */
   unref?: boolean;
+  /** How old the service's last successful refresh may be for latest() (2 h). */
+  maxAgeMs?: number;
 }
+
+/** Whether the version held is the latest (README, "What latest means"); if not, why. */
+export type LatestVerdict =
+  | { isLatest: true }
+  | { isLatest: false; reason: 'unsynced' | 'failed' | 'never' | 'stale' | 'behind'; message: string };
 
 export type ChangeListener = (
   old: PublishedVersion | null,
@@ -60,6 +67,8 @@ export declare class VersionSubscriber extends EventEmitter {
   readonly synced: boolean;
   /** The hash the version is read from, e.g. "whatsapp:version". */
   readonly key: string;
+  /** Whether `current` is the latest, judged on the hash as last read. No I/O. */
+  latest(options?: { maxAgeMs?: number }): LatestVerdict;
   start(options?: { timeoutMs?: number }): Promise<void>;
   resync(): Promise<void>;
   waitNewer(
@@ -88,6 +97,8 @@ export interface FetchOptions {
   timeoutMs?: number;
   /** Answered when no version is known (default BUNDLED_VERSION). */
   fallback?: Readonly<WAVersion>;
+  /** How old the service's last successful refresh may be for isLatest (the subscriber's, 2 h). */
+  maxAgeMs?: number;
   /** Baileys passes axios options: accepted and ignored. */
   [axiosOption: string]: unknown;
 }

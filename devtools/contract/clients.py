@@ -1,5 +1,6 @@
 """What the Node and Go clients take from the model besides the message: the Redis names
-(Keys), the fields of the job a report writes (RefreshJob), and the report script."""
+(Keys), the fields of the job a report writes (RefreshJob), the report script, and what
+"latest" means (its default maximum age and its reasons)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 
 from devtools.contract.common import hash_fields
 from wa_version_client._reports import _REPORT
-from wa_version_client.contract import Keys, RefreshJob
+from wa_version_client.contract import DEFAULT_MAX_AGE, REASONS, Keys, RefreshJob
 from wa_version_client.contract._codec import REQUIRED
 
 PREFIX = "{prefix}"
@@ -59,3 +60,13 @@ def report_script() -> str:
     if "`" in script or "${" in script:
         raise ValueError("the report script must fit a JavaScript and a Go raw string")
     return script
+
+
+def latest_max_age_ms() -> int:
+    """The default maximum age of the service's last success, in ms (contract/_latest.py)."""
+    return round(DEFAULT_MAX_AGE * 1000)
+
+
+def latest_reasons() -> dict[str, str]:
+    """Why a held version is not the latest, by reason (contract/_latest.py)."""
+    return dict(REASONS)

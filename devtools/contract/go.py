@@ -8,7 +8,13 @@ import json
 import shutil
 import subprocess
 
-from devtools.contract.clients import job_fields, keys, report_script
+from devtools.contract.clients import (
+    job_fields,
+    keys,
+    latest_max_age_ms,
+    latest_reasons,
+    report_script,
+)
 from devtools.contract.common import JsonField, json_fields, paragraphs, pascal, render, wrapped
 from wa_version_client.contract import PublishedVersion
 from wa_version_client.contract._model import VERSION_FORMS, Choice, Flag, Integer, Text, Version
@@ -103,8 +109,19 @@ def go_file() -> str:
         ),
         JOB_FIELDS="\n".join(jobs),
         REPORT_SCRIPT=report_script(),
+        LATEST_MAX_AGE_MS=str(latest_max_age_ms()),
+        LATEST_REASONS=aligned_map(latest_reasons()),
     )
     return gofmt(source)
+
+
+def aligned_map(entries: dict[str, str]) -> str:
+    """A map literal's entries, values aligned as gofmt aligns them."""
+    keys = {name: json.dumps(name) + ":" for name in entries}
+    width = max(len(key) for key in keys.values())
+    return "\n".join(
+        f"\t{keys[name].ljust(width)} {json.dumps(text)}," for name, text in entries.items()
+    )
 
 
 def gofmt(source: str) -> str:

@@ -7,7 +7,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from devtools.contract.clients import job_fields, keys, report_script
+from devtools.contract.clients import (
+    job_fields,
+    keys,
+    latest_max_age_ms,
+    latest_reasons,
+    report_script,
+)
 from devtools.contract.common import JsonField, camel, json_fields, paragraphs, render, wrapped
 from wa_version_client.contract import PublishedVersion
 from wa_version_client.contract._model import VERSION_FORMS, Choice, Const, Flag, Integer, Text
@@ -79,6 +85,10 @@ def js_module() -> str:
             f"  {json.dumps({'name': f.name, 'default': f.default})}," for f in job_fields()
         ),
         REPORT_SCRIPT=report_script(),
+        LATEST_MAX_AGE_MS=str(latest_max_age_ms()),
+        LATEST_REASONS="\n".join(
+            f"    {name}: {json.dumps(text)}," for name, text in latest_reasons().items()
+        ),
     )
 
 

@@ -7,6 +7,7 @@ the model, so a field added there is covered here with no new case."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -76,29 +77,47 @@ def test_the_node_client_reads_every_field_of_the_model() -> None:
 
 
 def test_the_go_client_reads_every_field_of_the_model(tmp_path: Path) -> None:
-    probe, env = new_module(tmp_path, "probe")
-    module = module_path()
-    edits = [f"-require={module}@v0.0.0", f"-replace={module}={GO_MODULE}"]
-    run_go(["mod", "edit", *edits], probe, env)
-    (probe / "main.go").write_text(GO_PROBE.replace("{module}", module))
+    probe, env = go_probe(tmp_path, GO_PROBE)
     for case, decoded in zip(CASES, decoded_by([go(), "run", "."], probe, env), strict=True):
         assert decoded == case.expected, describe(case, decoded)
 
 
+def go_probe(tmp_path: Path, main: str, **more: str) -> tuple[Path, dict[str, str]]:
+    """A Go program `main` (importing `{module}/waversion`) in a module of its own that
+    requires a copy of the client's module, with `more` files added to its package by
+    name: the program's directory, and the environment that builds it offline."""
+    client = tmp_path / "client-module"
+    shutil.copytree(GO_MODULE, client, ignore=shutil.ignore_patterns("*_test.go"))
+    for name, text in more.items():
+        (client / "waversion" / name).write_text(text)
+    probe, env = new_module(tmp_path, "probe")
+    module = module_path()
+    run_go(["mod", "edit", f"-require={module}@v0.0.0", f"-replace={module}={client}"], probe, env)
+    (probe / "main.go").write_text(main.replace("{module}", module))
+    return probe, env
+
+
 def decoded_by(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> list[Any]:
     """What the probe `command` read in each case's message."""
+    return probe_answers(command, cwd, [case.text for case in CASES], env)
+
+
+def probe_answers(
+    command: list[str], cwd: Path, questions: list[Any], env: dict[str, str] | None = None
+) -> list[Any]:
+    """What the probe `command` answered to `questions` (JSON on its stdin and stdout)."""
     outcome = subprocess.run(
         command,
         cwd=cwd,
         env=env,
-        input=json.dumps([case.text for case in CASES]),
+        input=json.dumps(questions),
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert outcome.returncode == 0, outcome.stderr
-    decoded: list[Any] = json.loads(outcome.stdout)
-    return decoded
+    answers: list[Any] = json.loads(outcome.stdout)
+    return answers
 
 
 def describe(case: Case, decoded: Any) -> str:

@@ -2,6 +2,8 @@
 
 package waversion
 
+import "time"
+
 // Published: a version as announced, and as subscribers hold it: published on the Redis
 // channel `<prefix>:version-changed` (default whatsapp:version-changed) each time the
 // stored WhatsApp Web version changes, and kept in the history the API shows.
@@ -98,3 +100,16 @@ redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
 redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
 return -1
 `
+
+// What "latest" means (wa_version_client/contract/_latest.py, applied by latest.go): the
+// default maximum age of the service's last successful refresh, and why a held version
+// is not the latest, each reason's {name}s filled in.
+const DefaultMaxAge = 7200000 * time.Millisecond
+
+var latestReasons = map[string]string{
+	"unsynced": "not synced with the service (Redis cannot be reached, or was not read since the subscription was last made): {held} is the version held before",
+	"failed":   "the service's last refresh, at {at}, failed: {error}",
+	"never":    "the service records no successful refresh",
+	"stale":    "the service's last successful refresh, at {at}, is older than the maximum age ({max_age} s)",
+	"behind":   "the service holds {stored}, newer than the version held, {held}",
+}

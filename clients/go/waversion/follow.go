@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math/rand"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -78,9 +79,15 @@ type Follower struct {
 	Apply func(Published)
 	// Logf, if set, is told why a connection was lost.
 	Logf func(format string, args ...interface{})
+	// ResyncInterval is how often the hash is read as a backstop (0: 30 s), at the next
+	// PING: what Latest judges is at most this old, plus a PING interval (5 s).
+	ResyncInterval time.Duration
 
+	mu      sync.Mutex // guards held, synced and last, which Latest reads
 	held    Published
-	heldAt  time.Time // when held (its order) was set
+	heldAt  time.Time  // when held (its order) was set
+	synced  bool       // subscribed, and the hash read since
+	last    *refreshes // the hash as last read
 	ignored atomic.Int64
 }
 
@@ -134,6 +141,7 @@ func (f *Follower) follow(ctx context.Context) error {
 		return err
 	}
 	defer reader.Close()
+	defer f.setSynced(false)
 	done := make(chan struct{})
 	defer close(done)
 	psc := redis.PubSubConn{Conn: sub}
@@ -170,13 +178,14 @@ func (f *Follower) follow(ctx context.Context) error {
 			if err := f.resync(reader); err != nil {
 				return err
 			}
+			f.setSynced(true)
 			lastRead = time.Now()
 		case redis.Message:
 			if p, ok := DecodeMessage(m.Data); ok {
 				f.offer(p)
 			}
 		case redis.Pong:
-			if time.Since(lastRead) >= resyncInterval { // the backstop
+			if time.Since(lastRead) >= f.resyncInterval() { // the backstop
 				if err := f.resync(reader); err != nil {
 					return err
 				}
@@ -222,6 +231,10 @@ func (f *Follower) resync(reader redis.Conn) error {
 	if err != nil {
 		return err
 	}
+	last := refreshesFromHash(fields)
+	f.mu.Lock()
+	f.last = &last
+	f.mu.Unlock()
 	p, ok := fromHash(fields)
 	if !ok {
 		return nil // no version yet, or a malformed one: the service repairs it
@@ -242,10 +255,25 @@ func (f *Follower) offer(p Published) {
 
 func (f *Follower) hold(p Published) {
 	changed := f.heldAt.IsZero() || p.Array != f.held.Array
+	f.mu.Lock()
 	f.held, f.heldAt = p, time.Now()
+	f.mu.Unlock()
 	if changed { // the same version in another order is nothing to act on
 		f.Apply(p)
 	}
+}
+
+func (f *Follower) resyncInterval() time.Duration {
+	if f.ResyncInterval > 0 {
+		return f.ResyncInterval
+	}
+	return resyncInterval
+}
+
+func (f *Follower) setSynced(synced bool) {
+	f.mu.Lock()
+	f.synced = synced
+	f.mu.Unlock()
 }
 
 // The service's report script (wa_version_client/_reports.py, by way of the contract):

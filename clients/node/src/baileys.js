@@ -38,17 +38,19 @@ export async function closeSharedSubscriber() {
 
 /**
  * The WhatsApp Web version to connect with, as Baileys' function of the same name
- * answers it: `{ version, isLatest: true }` when the service's version is held and
- * Redis is reachable (and was read since the subscription was last made); otherwise `isLatest: false` with an `error` saying why, and the
- * version last held (or `fallback`, else BUNDLED_VERSION), so `makeWASocket({ version })`
- * still gets a version. Never rejects.
+ * answers it: `{ version, isLatest: true }` when the version held is the latest
+ * (latest.js: synced with Redis, the service's last refresh succeeded, within
+ * `maxAgeMs`, and the hash holds nothing newer); otherwise `isLatest: false` with an
+ * `error` saying why, and the version last held (or `fallback`, else BUNDLED_VERSION), so
+ * `makeWASocket({ version })` still gets a version. Never rejects.
  *
  * Options: `subscriber` (a started VersionSubscriber of your own; default the shared
- * one), `timeoutMs` (how long the first call waits for Redis, 3 s), `fallback`. Any other
+ * one), `timeoutMs` (how long the first call waits for Redis, 3 s), `fallback`,
+ * `maxAgeMs` (the subscriber's, 2 h by default). Any other
  * option (Baileys passes axios options) is ignored.
  */
 export async function fetchLatestWaWebVersion(options = {}) {
-  const { subscriber, timeoutMs = FIRST_READ_WAIT_MS } = options ?? {};
+  const { subscriber, timeoutMs = FIRST_READ_WAIT_MS, maxAgeMs } = options ?? {};
   // Whatever was passed, the answer carries three uint32s (Baileys would send anything).
   const fallback = isVersionArray(options?.fallback) ? options.fallback : BUNDLED_VERSION;
   let versions;
@@ -59,12 +61,10 @@ export async function fetchLatestWaWebVersion(options = {}) {
     return { version: [...fallback], isLatest: false, error };
   }
   const held = versions.current;
-  if (held !== null && versions.synced) {
-    return { version: [...held.array], isLatest: true };
-  }
   if (held !== null) {
-    const error = new Error(`Redis cannot be reached: answering the version held before, ${held.string}`);
-    return { version: [...held.array], isLatest: false, error };
+    const latest = versions.latest(maxAgeMs === undefined ? {} : { maxAgeMs });
+    if (latest.isLatest) return { version: [...held.array], isLatest: true };
+    return { version: [...held.array], isLatest: false, error: new Error(latest.message) };
   }
   const why = versions.synced
     ? `the service holds no version yet in ${versions.key} (no refresh has succeeded, or REDIS_PREFIX differs)`

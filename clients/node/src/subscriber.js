@@ -18,6 +18,7 @@ import { EventEmitter } from 'node:events';
 import { subscriberConnection } from './connection.js';
 import { HeldVersion } from './held.js';
 import { keysFor, DEFAULT_PREFIX } from './keys.js';
+import { DEFAULT_MAX_AGE_MS, judgeLatest, refreshesFromHash } from './latest.js';
 import { MessageError, decodeMessage, fromHash, plausibleEpoch } from './published.js';
 import { onOtherPushes } from './pushes.js';
 import { OutdatedReports } from './reports.js';
@@ -57,6 +58,8 @@ export class VersionSubscriber extends EventEmitter {
   #storeProblems = new Set(); // what was wrong with the hash, each logged once
   #firstRead = null; // resolves at the first successful read of the hash, or at close()
   #synced = false; // subscribed, and the hash read since: what is held is current
+  #refreshes = null; // the service's refresh bookkeeping, as the hash was last read
+  #maxAgeMs;
   #closed = false;
   #changes = Promise.resolve(); // the 'change' listeners' turn, one change after another
   #ignoredPushes = 0;
@@ -66,7 +69,8 @@ export class VersionSubscriber extends EventEmitter {
    * ioredis options, e.g. `tls`, or `sentinels` and `name` for a Sentinel),
    * `resyncIntervalMs` (30 s), `pingIntervalMs` (5 s), `reportIntervalMs` (10 min),
    * `refreshWaitMs` (25 s), `jobStreamMaxlen`, `logger` ({info, warn}), `unref` (true:
-   * the subscriber never keeps the process alive by itself).
+   * the subscriber never keeps the process alive by itself), `maxAgeMs` (how old the
+   * service's last successful refresh may be for latest(): 2 h).
    */
   constructor(url = DEFAULT_REDIS_URL, options = {}) {
     super();
@@ -80,7 +84,9 @@ export class VersionSubscriber extends EventEmitter {
       jobStreamMaxlen = JOB_STREAM_MAXLEN,
       logger = defaultLogger,
       unref = false,
+      maxAgeMs = DEFAULT_MAX_AGE_MS,
     } = options;
+    this.#maxAgeMs = maxAgeMs;
     if (!redis.sentinels) checkRedisUrl(url);
     this.#keys = keysFor(prefix);
     this.#resyncIntervalMs = resyncIntervalMs;
@@ -158,6 +164,16 @@ export class VersionSubscriber extends EventEmitter {
     return this.#synced && this.connected;
   }
 
+  /**
+   * Whether `current` is the latest version (latest.js): `{ isLatest: true }`, or
+   * `{ isLatest: false, reason, message }` saying why. No I/O: the hash as last read.
+   */
+  latest({ maxAgeMs = this.#maxAgeMs } = {}) {
+    const held = this.#held.current;
+    if (held === null) return { isLatest: false, reason: 'unsynced', message: 'no version is held yet' };
+    return judgeLatest(held, { synced: this.synced, refreshes: this.#refreshes, maxAgeMs });
+  }
+
   /** The hash the version is read from, e.g. `whatsapp:version`. */
   get key() {
     return this.#keys.version;
@@ -203,6 +219,7 @@ export class VersionSubscriber extends EventEmitter {
     const asked = performance.now();
     const fields = await this.#busy(this.#redis.hgetall(this.#keys.version));
     this.#heard();
+    this.#refreshes = refreshesFromHash(fields);
     let stored;
     try {
       stored = fromHash(fields);

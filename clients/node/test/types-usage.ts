@@ -29,3 +29,10 @@ export async function following(): Promise<void> {
   }
   await versions.close();
 }
+
+export async function latestWithAMaxAge(): Promise<void> {
+  const answer = await fetchLatestWaWebVersion({ maxAgeMs: 30 * 60_000 });
+  const versions = new VersionSubscriber('redis://127.0.0.1:6379', { maxAgeMs: 30 * 60_000 });
+  const verdict = versions.latest({ maxAgeMs: 60_000 });
+  if (!verdict.isLatest) console.warn(verdict.reason, verdict.message, answer.error);
+}

@@ -48,10 +48,13 @@ from wa_version_client._held import HeldVersion, OnChange
 from wa_version_client._reports import OutdatedReports
 from wa_version_client._subscribed import NotConnected
 from wa_version_client._tasks import cancel_and_wait
+from wa_version_client.contract._clock import utc_now
 from wa_version_client.contract._errors import MessageError
 from wa_version_client.contract._keys import Keys
+from wa_version_client.contract._latest import DEFAULT_MAX_AGE, Verdict, judge_latest
 from wa_version_client.contract._published import PublishedVersion
 from wa_version_client.contract._repair import plausible_epoch, readable_state
+from wa_version_client.contract._state import VersionState
 from wa_version_client.contract._version import WAVersion
 
 log = logging.getLogger(__name__)
@@ -76,6 +79,7 @@ class VersionSubscriber:
         refresh_wait: float = defaults.REFRESH_WAIT,
         job_stream_maxlen: int = defaults.JOB_STREAM_MAXLEN,
         ping_interval: float = 5.0,
+        max_age: float = DEFAULT_MAX_AGE,
         read_from_replica: bool = False,
         replica_url: str | None = None,
         redis: RedisClient | None = None,
@@ -84,7 +88,9 @@ class VersionSubscriber:
         replica's own URL): read the hash and hear changes on a replica, so a fleet adds
         replicas rather than connections to the primary. Reports (rare) write to the
         primary: on the subscribed connection when it is the primary's, else through
-        `redis` if given, or a client of `redis_url` that connects at the first report."""
+        `redis` if given, or a client of `redis_url` that connects at the first report.
+        `max_age`: how old (seconds) the service's last successful refresh may be for
+        `latest()` to call the version held the latest."""
         self._primary = deployment_for(redis_url)
         self._primary.check_prefix(prefix)
         reading = reading_deployment(self._primary, read_from_replica, replica_url)
@@ -97,6 +103,11 @@ class VersionSubscriber:
         self._keys = Keys(prefix)
         self._resync_interval = resync_interval
         self._held = HeldVersion()
+        self._max_age = max_age
+        self._stored: VersionState | None = None  # the hash as last read
+        # (subscriptions, losses) of the subscription when the hash was read after it was
+        # made: synced while both are still the same.
+        self._read_after: tuple[int, int] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._reports = OutdatedReports(
             self._on_primary,
@@ -108,7 +119,7 @@ class VersionSubscriber:
         self.subscription: Subscription = reading.subscribe(
             [self._keys.version_changed],
             on_message=self._on_message,
-            on_subscribed=self.resync,
+            on_subscribed=self._read_after_subscribing,
             ping_interval=ping_interval,
             max_backoff=1.0,  # a restarted Redis is back in use within about a second
         )
@@ -142,6 +153,27 @@ class VersionSubscriber:
         any version): how long it has been held, and when a change reached this
         subscriber. The same version in a new epoch leaves it as it was."""
         return self._held.held_since
+
+    @property
+    def synced(self) -> bool:
+        """Whether `current` is known to be current: the subscription is up and the hash
+        was read since it was made (between a reconnection and that read, a change may
+        be missed)."""
+        sub = self.subscription
+        return self._read_after is not None and self._read_after == (sub.subscriptions, sub.losses)
+
+    def latest(self, max_age: float | None = None) -> Verdict:
+        """Whether `current` is the latest version, and if not, why (contract.judge_latest:
+        synced; the service's last refresh attempt succeeded, and its last success is
+        within `max_age` seconds, the constructor's by default). The hash as last read
+        (at most a resync interval ago) is judged: no I/O. False while nothing is held."""
+        held = self._held.current
+        if held is None:
+            return Verdict("unsynced", "no version is held yet")
+        age = self._max_age if max_age is None else max_age
+        return judge_latest(
+            held, synced=self.synced, stored=self._stored, now=utc_now(), max_age=age
+        )
 
     def on_change(self, callback: OnChange) -> OnChange:
         """Call `callback(old, new)` once per change of version, in order; usable as a decorator.
@@ -197,9 +229,16 @@ class VersionSubscriber:
         """
         asked = time.monotonic()
         state = readable_state(await self.subscription.command("HGETALL", self._keys.version))
+        self._stored = state
         stored = PublishedVersion.from_state(state)
         if stored is not None:
             self._held.follow_store(stored, asked, primary=self._reads_primary)
+
+    async def _read_after_subscribing(self) -> None:
+        """Resync once subscribed; from then on `synced` until the subscription is lost."""
+        losses = self.subscription.losses  # before: a loss during the read unsyncs
+        await self.resync()  # its reply follows the confirmation: counted by now
+        self._read_after = (self.subscription.subscriptions, losses)
 
     async def wait_newer(
         self, than: PublishedVersion | None, within: float

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from wa_version_client._held import OnChange
 from wa_version_client._subscriber import VersionSubscriber
+from wa_version_client.contract._latest import Verdict
 from wa_version_client.contract._published import PublishedVersion
 
 T = TypeVar("T")
@@ -46,6 +47,12 @@ class ThreadedVersionSubscriber:
     @property
     def current(self) -> PublishedVersion | None:
         return None if self._subscriber is None else self._subscriber.current
+
+    def latest(self, max_age: float | None = None) -> Verdict:
+        """As VersionSubscriber.latest (no I/O, so from any thread); not before start()."""
+        if self._subscriber is None:
+            return Verdict("unsynced", "the subscriber is not started")
+        return self._subscriber.latest(max_age)
 
     def on_change(self, callback: OnChange) -> OnChange:
         """Register before `start()` to also be told the initial version."""

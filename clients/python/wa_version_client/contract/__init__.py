@@ -22,6 +22,7 @@ from wa_version_client.contract._errors import (
     ServiceError,
 )
 from wa_version_client.contract._keys import Keys
+from wa_version_client.contract._latest import DEFAULT_MAX_AGE, REASONS, Verdict, judge_latest
 from wa_version_client.contract._published import KINDS, PublishedVersion
 from wa_version_client.contract._refresh_job import ID_PATTERN, RefreshJob
 from wa_version_client.contract._repair import plausible_epoch, readable_state
@@ -29,8 +30,10 @@ from wa_version_client.contract._state import VersionState
 from wa_version_client.contract._version import UINT32_MAX, WEB_MAJOR, WEB_MINOR, WAVersion
 
 __all__ = [
+    "DEFAULT_MAX_AGE",
     "ID_PATTERN",
     "KINDS",
+    "REASONS",
     "UINT32_MAX",
     "WEB_MAJOR",
     "WEB_MINOR",
@@ -41,10 +44,12 @@ __all__ = [
     "PublishedVersion",
     "RefreshJob",
     "ServiceError",
+    "Verdict",
     "VersionState",
     "WAVersion",
     "epoch_ms",
     "format_time",
+    "judge_latest",
     "parse_time",
     "plausible_epoch",
     "readable_state",
