@@ -84,3 +84,17 @@ def test_the_package_readme_stands_alone() -> None:
     assert outside == [], f"relative links that break inside node_modules: {outside}"
     for form in ("require('wa-version-client')", "from 'wa-version-client'"):
         assert form in readme, f"the README shows {form}"
+
+
+def test_the_redis_down_bench_runs() -> None:
+    """bench/node_redis_down.mjs still runs (its figures are read by people, not here)."""
+    outcome = subprocess.run(
+        [node(), str(ROOT / "bench" / "node_redis_down.mjs"), str(NODE_CLIENT)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert outcome.returncode == 0, outcome.stderr
+    lines = outcome.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["refused", "hanging"]
+    assert all("3 calls in a row" in line and "isLatest false" in line for line in lines)
