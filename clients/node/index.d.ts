@@ -69,7 +69,9 @@ export declare class VersionSubscriber extends EventEmitter {
   readonly key: string;
   /** Whether `current` is the latest, judged on the hash as last read. No I/O. */
   latest(options?: { maxAgeMs?: number }): LatestVerdict;
-  start(options?: { timeoutMs?: number }): Promise<void>;
+  /** Whether an attempt to reach or read Redis failed and none has succeeded since. */
+  readonly unreachable: boolean;
+  start(options?: { timeoutMs?: number; signal?: AbortSignalLike | null; untilFailure?: boolean }): Promise<void>;
   resync(): Promise<void>;
   waitNewer(
     than: PublishedVersion | null,
@@ -83,28 +85,53 @@ export declare class VersionSubscriber extends EventEmitter {
   off(event: 'change', listener: ChangeListener): this;
 }
 
-/** What Baileys' fetchLatestWaWebVersion() answers. */
-export interface WaWebVersionAnswer {
-  version: WAVersion;
-  isLatest: boolean;
-  error?: unknown;
+/**
+ * What Baileys' fetchLatestWaWebVersion() and fetchLatestBaileysVersion() answer: the
+ * latest version, or another with `isLatest: false` and an `error` saying why. It
+ * assigns to the answer types of Baileys 6 and 7.
+ */
+export type WaWebVersionAnswer =
+  | { version: WAVersion; isLatest: true; error?: undefined }
+  | { version: WAVersion; isLatest: false; error: unknown };
+
+/** An AbortSignal, or axios' GenericAbortSignal (which Baileys 6 code may pass). */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener?: (...args: any[]) => any;
+  removeEventListener?: (...args: any[]) => any;
 }
 
 export interface FetchOptions {
   /** A started subscriber of your own; default: one per process, from the environment. */
   subscriber?: VersionSubscriber;
-  /** How long the first call waits for Redis (3000). */
+  /** How long the first call waits for Redis (3000); later calls never wait. */
   timeoutMs?: number;
   /** Answered when no version is known (default BUNDLED_VERSION). */
   fallback?: Readonly<WAVersion>;
   /** How old the service's last successful refresh may be for isLatest (the subscriber's, 2 h). */
   maxAgeMs?: number;
-  /** Baileys passes axios options: accepted and ignored. */
-  [axiosOption: string]: unknown;
+  /** An aborted call answers at once, `isLatest: false`, the signal's reason as `error`. */
+  signal?: AbortSignalLike | null;
 }
 
-/** A drop-in for Baileys' fetchLatestWaWebVersion(), answered from what the service holds. Never rejects. */
-export declare function fetchLatestWaWebVersion(options?: FetchOptions): Promise<WaWebVersionAnswer>;
+/**
+ * The options Baileys-typed code passes: fetch's `RequestInit` (Baileys 7), axios'
+ * `AxiosRequestConfig` (Baileys 6), `{}`. Accepted; only `signal` is read.
+ */
+export type BaileysRequestOptions = object;
+
+/**
+ * A drop-in for Baileys' fetchLatestWaWebVersion(), answered from what the service
+ * holds. Never rejects; assignable to Baileys 6's and 7's function of the same name.
+ */
+export declare function fetchLatestWaWebVersion(
+  options?: FetchOptions | BaileysRequestOptions,
+): Promise<WaWebVersionAnswer>;
+/** The same answer as fetchLatestWaWebVersion() (the service's version), under Baileys' other name. */
+export declare function fetchLatestBaileysVersion(
+  options?: FetchOptions | BaileysRequestOptions,
+): Promise<WaWebVersionAnswer>;
 export declare function sharedSubscriber(env?: NodeJS.ProcessEnv): VersionSubscriber;
 export declare function closeSharedSubscriber(): Promise<void>;
 export declare const BUNDLED_VERSION: Readonly<WAVersion>;

@@ -3,6 +3,7 @@ running service (see conftest.py)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -73,3 +74,27 @@ def test_the_readme_js_snippets_parse(index: int, tmp_path: Path) -> None:
         [node(), "--check", str(snippet)], capture_output=True, text=True, timeout=60
     )
     assert outcome.returncode == 0, outcome.stderr
+
+
+def test_the_package_readme_stands_alone() -> None:
+    """Inside node_modules the package README is all there is: no link to a file outside it."""
+    readme = (NODE_CLIENT / "README.md").read_text()
+    targets = re.findall(r"\]\(([^)]+)\)", readme)
+    outside = [target for target in targets if not target.startswith(("https://", "#"))]
+    assert outside == [], f"relative links that break inside node_modules: {outside}"
+    for form in ("require('wa-version-client')", "from 'wa-version-client'"):
+        assert form in readme, f"the README shows {form}"
+
+
+def test_the_redis_down_bench_runs() -> None:
+    """bench/node_redis_down.mjs still runs (its figures are read by people, not here)."""
+    outcome = subprocess.run(
+        [node(), str(ROOT / "bench" / "node_redis_down.mjs"), str(NODE_CLIENT)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert outcome.returncode == 0, outcome.stderr
+    lines = outcome.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["refused", "hanging"]
+    assert all("3 calls in a row" in line and "isLatest false" in line for line in lines)

@@ -41,25 +41,73 @@ export async function closeSharedSubscriber() {
  * answers it: `{ version, isLatest: true }` when the version held is the latest
  * (latest.js: synced with Redis, the service's last refresh succeeded, within
  * `maxAgeMs`, and the hash holds nothing newer); otherwise `isLatest: false` with an
- * `error` saying why, and the version last held (or `fallback`, else BUNDLED_VERSION), so
- * `makeWASocket({ version })` still gets a version. Never rejects.
+ * `error` saying why, and the version last held (or `fallback`, else BUNDLED_VERSION),
+ * so `makeWASocket({ version })` still gets a version. Never rejects.
+ *
+ * Only the first call waits, and only until Redis is first read or first fails to be
+ * reached (at most `timeoutMs`, 3 s): after that every call answers at once, without
+ * I/O, while the subscriber goes on trying in the background.
  *
  * Options: `subscriber` (a started VersionSubscriber of your own; default the shared
- * one), `timeoutMs` (how long the first call waits for Redis, 3 s), `fallback`,
- * `maxAgeMs` (the subscriber's, 2 h by default). Any other
- * option (Baileys passes axios options) is ignored.
+ * one), `timeoutMs`, `fallback`, `maxAgeMs` (the subscriber's, 2 h by default), `signal` (an AbortSignal: an aborted call answers at
+ * once, as Baileys' does, `isLatest: false` with the signal's reason as `error`). Any
+ * other option (Baileys passes fetch or axios options) is ignored.
  */
-export async function fetchLatestWaWebVersion(options = {}) {
-  const { subscriber, timeoutMs = FIRST_READ_WAIT_MS, maxAgeMs } = options ?? {};
+export function fetchLatestWaWebVersion(options = {}) {
+  return answerFromService(options ?? {});
+}
+
+/**
+ * Baileys' fetchLatestBaileysVersion() reads the version in Baileys' own source, which
+ * trails WhatsApp Web; this one answers the service's version, exactly as
+ * fetchLatestWaWebVersion() does (same options, same answer), so code written for
+ * either Baileys function connects with the current version.
+ */
+export function fetchLatestBaileysVersion(options = {}) {
+  return answerFromService(options ?? {});
+}
+
+async function answerFromService(options) {
+  const { subscriber, timeoutMs = FIRST_READ_WAIT_MS, signal, maxAgeMs } = options;
   // Whatever was passed, the answer carries three uint32s (Baileys would send anything).
-  const fallback = isVersionArray(options?.fallback) ? options.fallback : BUNDLED_VERSION;
+  const fallback = isVersionArray(options.fallback) ? options.fallback : BUNDLED_VERSION;
   let versions;
   try {
     versions = subscriber ?? sharedSubscriber();
-    await versions.start({ timeoutMs });
+    await waitForFirstRead(versions, timeoutMs, signal);
   } catch (error) {
     return { version: [...fallback], isLatest: false, error };
   }
+  if (signal?.aborted) {
+    return { version: [...(versions.current?.array ?? fallback)], isLatest: false, error: abortReason(signal) };
+  }
+  return answerFromHeld(versions, fallback, maxAgeMs);
+}
+
+// Subscribers a call already waited for in vain (its timeout passed with neither a read
+// nor a failure: a connection that hangs rather than fails); later calls do not wait.
+const waitedInVain = new WeakSet();
+
+// Only the first calls wait: until the subscriber's first read, its first failure to
+// reach Redis, the call's timeout or its signal. With Redis down, every later call
+// answers at once while the subscriber goes on trying, so a gateway's reconnection loop
+// is never held up by a Redis it cannot reach.
+async function waitForFirstRead(versions, timeoutMs, signal) {
+  const wait = waitedInVain.has(versions) ? 0 : timeoutMs;
+  await versions.start({ timeoutMs: wait, signal, untilFailure: true });
+  const inVain = !signal?.aborted && !versions.unreachable && versions.current === null && !versions.synced;
+  if (inVain) waitedInVain.add(versions);
+}
+
+// Baileys' fetch rejects with the signal's reason (an AbortError DOMException for
+// abort(), a TimeoutError for AbortSignal.timeout()) and Baileys answers it as `error`.
+// An axios-style signal may carry no reason.
+function abortReason(signal) {
+  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+}
+
+/** The answer from what `versions` holds now: whether it is the latest, and why not. */
+function answerFromHeld(versions, fallback, maxAgeMs) {
   const held = versions.current;
   if (held !== null) {
     const latest = versions.latest(maxAgeMs === undefined ? {} : { maxAgeMs });

@@ -57,6 +57,7 @@ export class VersionSubscriber extends EventEmitter {
   #problems = new Set(); // the causes logged since Redis was last reachable
   #storeProblems = new Set(); // what was wrong with the hash, each logged once
   #firstRead = null; // resolves at the first successful read of the hash, or at close()
+  #failed = settledOnce(); // resolves at the first failure to reach or read Redis
   #synced = false; // subscribed, and the hash read since: what is held is current
   #refreshes = null; // the service's refresh bookkeeping, as the hash was last read
   #maxAgeMs;
@@ -185,33 +186,44 @@ export class VersionSubscriber extends EventEmitter {
   }
 
   /**
+   * Whether an attempt to reach or read Redis failed and none has succeeded since (the
+   * subscriber goes on trying).
+   */
+  get unreachable() {
+    return this.#problems.size > 0;
+  }
+
+  /**
    * Connect, subscribe and read the stored version. Resolves after the first read (or
    * `timeoutMs`, 10 s by default, if Redis cannot be reached: the subscriber keeps
-   * trying, and `current` stays null until it can). Calling it again is harmless.
+   * trying, and `current` stays null until it can), or sooner: when `signal` aborts, or,
+   * with `untilFailure`, at the first failure to reach or read Redis (at once if one
+   * happened already). Calling it again is harmless.
    */
-  start({ timeoutMs = START_WAIT_MS } = {}) {
+  start({ timeoutMs = START_WAIT_MS, signal, untilFailure = false } = {}) {
     if (this.#closed) return Promise.reject(new Error('this VersionSubscriber is closed'));
     if (this.#firstRead === null) {
-      let read;
-      this.#firstRead = new Promise((resolve) => {
-        read = resolve;
-      });
-      this.#firstRead.resolve = () => {
-        this.#firstRead.done = true;
-        read();
-      };
+      this.#firstRead = settledOnce();
       this.#redis.connect().catch(() => {}); // failures go to 'error', and it retries
       this.#every(this.#resyncIntervalMs, () => this.#backstop());
       this.#every(this.#pingIntervalMs, () => this.#watchSilence());
     }
     if (this.#firstRead.done) return this.#firstRead; // read already: no timer to arm
+    if (signal?.aborted || (untilFailure && this.#failed.done)) return Promise.resolve();
     // Each call waits up to its own timeout. The timer is referenced even with `unref`: a
     // script awaiting the first read must not end for want of anything else to do.
     let timer;
+    let stopWaiting;
     const waited = new Promise((resolve) => {
       timer = setTimeout(resolve, timeoutMs);
+      stopWaiting = resolve;
+      signal?.addEventListener?.('abort', stopWaiting, { once: true });
     });
-    return Promise.race([this.#firstRead, waited]).finally(() => clearTimeout(timer));
+    const ends = [this.#firstRead, waited, ...(untilFailure ? [this.#failed] : [])];
+    return Promise.race(ends).finally(() => {
+      clearTimeout(timer);
+      signal?.removeEventListener?.('abort', stopWaiting);
+    });
   }
 
   /** Read the stored version now and follow it. */
@@ -378,6 +390,7 @@ export class VersionSubscriber extends EventEmitter {
     if (this.#closed || this.#problems.has(text)) return;
     this.#problems.add(text);
     this.#logger.warn(text);
+    this.#failed.resolve();
   }
 
   // A garbled hash is read again every 30 s until someone repairs it: say so once.
@@ -404,4 +417,17 @@ export class VersionSubscriber extends EventEmitter {
     if (this.#unref) timer.unref();
     this.#timers.push(timer);
   }
+}
+
+// A promise with its resolve() attached, and `done` once resolved.
+function settledOnce() {
+  let resolve;
+  const promise = new Promise((settle) => {
+    resolve = settle;
+  });
+  promise.resolve = () => {
+    promise.done = true;
+    resolve();
+  };
+  return promise;
 }

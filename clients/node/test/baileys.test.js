@@ -4,7 +4,6 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import net from 'node:net';
 import { afterEach, test } from 'node:test';
 import { promisify } from 'node:util';
 
@@ -15,7 +14,7 @@ import {
   fetchLatestWaWebVersion,
   sharedSubscriber,
 } from '../src/index.js';
-import { followingThroughProxy, nextRevision, ownPrefix, proxy, quiet, serviceRefreshesTo, startedSubscriber, waitUntil, world } from './support.js';
+import { closedPort, followingThroughProxy, nextRevision, ownPrefix, proxy, quiet, serviceRefreshesTo, startedSubscriber, waitUntil, world } from './support.js';
 
 const saved = { ...process.env };
 afterEach(async () => {
@@ -160,12 +159,3 @@ test('a script ends by itself, with the fallback, when Redis refuses connections
   assert.match(answer.error, /cannot be reached/);
   assert.ok(seconds < 15, `it took ${seconds} s`);
 });
-
-// A loopback port nothing listens on: one the kernel gave a listener just closed.
-async function closedPort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

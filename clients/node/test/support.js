@@ -178,3 +178,12 @@ export async function proxy(targetUrl = world.redisUrl) {
     },
   };
 }
+
+// A loopback port nothing listens on: one the kernel gave a listener just closed.
+export async function closedPort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

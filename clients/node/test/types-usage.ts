@@ -3,6 +3,7 @@
 
 import {
   VersionSubscriber,
+  fetchLatestBaileysVersion,
   fetchLatestWaWebVersion,
   type PublishedVersion,
   type WAVersion,
@@ -14,6 +15,9 @@ export async function dropIn(): Promise<void> {
   const { version, isLatest, error } = await fetchLatestWaWebVersion();
   if (!isLatest) console.warn('not the latest', error);
   makeWASocket({ version });
+  const answer = await fetchLatestBaileysVersion({ timeoutMs: 1_000, signal: AbortSignal.timeout(2_000) });
+  if (answer.isLatest) makeWASocket({ version: answer.version });
+  else console.warn('not the latest', answer.error); // narrowed: an error is always there
 }
 
 export async function following(): Promise<void> {
