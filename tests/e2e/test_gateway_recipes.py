@@ -55,13 +55,20 @@ def gateway(tmp_path: Path) -> dict[str, str]:
     return {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
 
 
-async def service_holds(
-    revision: int, launch: Launcher, upstream: StubUpstream, redis: Redis, keys: ServiceKeys
-) -> None:
-    """The worker, started, fetched 2.3000.`revision` from the stub and stored it."""
-    upstream.configure(revision=revision)
+@pytest.fixture
+async def serving(
+    base_env: dict[str, str],
+    launch: Launcher,
+    upstream: StubUpstream,
+    redis: Redis,
+    keys: ServiceKeys,
+) -> dict[str, str]:
+    """The worker, started, fetched 2.3000.FIRST from the stub and stored it: the
+    REDIS_URL and REDIS_PREFIX a gateway beside it is given."""
+    upstream.configure(revision=FIRST)
     launch("worker", AUTO_REFRESH_INTERVAL="1h")  # fetches at start, as a deployed one does
-    await wait_until(lambda: holds(redis, keys, revision), within=30)
+    await wait_until(lambda: holds(redis, keys, FIRST), within=30)
+    return {"REDIS_URL": base_env["REDIS_URL"], "REDIS_PREFIX": keys.prefix}
 
 
 async def holds(redis: Redis, keys: ServiceKeys, revision: int) -> bool:
@@ -75,16 +82,9 @@ def start_waha(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 async def test_the_waha_entrypoint_starts_it_on_the_version_held(
-    gateway: dict[str, str],
-    base_env: dict[str, str],
-    launch: Launcher,
-    upstream: StubUpstream,
-    redis: Redis,
-    keys: ServiceKeys,
+    gateway: dict[str, str], serving: dict[str, str]
 ) -> None:
-    await service_holds(FIRST, launch, upstream, redis, keys)
-    env = {**gateway, "REDIS_URL": base_env["REDIS_URL"], "REDIS_PREFIX": keys.prefix}
-    started = await asyncio.to_thread(start_waha, env)
+    started = await asyncio.to_thread(start_waha, {**gateway, **serving})
     assert started.stdout == f"WAHA_NOWEB_WA_VERSION=2.3000.{FIRST} FORCE=true\n"
     assert (started.returncode, started.stderr) == (0, "")
 
@@ -99,17 +99,14 @@ def test_waha_starts_on_its_own_version_when_redis_is_down(gateway: dict[str, st
 
 async def test_the_watcher_restarts_waha_on_a_change_only(
     gateway: dict[str, str],
+    serving: dict[str, str],
     base_env: dict[str, str],
-    launch: Launcher,
     upstream: StubUpstream,
-    redis: Redis,
-    keys: ServiceKeys,
     tmp_path: Path,
 ) -> None:
     """The README's watcher line, with a `docker` that restarts WAHA (runs its entrypoint
     again): the version held at the watcher's start restarts nothing; a refresh that
     brings another version restarts WAHA once, and WAHA starts on the new version."""
-    await service_holds(FIRST, launch, upstream, redis, keys)
     record = tmp_path / "docker.log"
     fake_docker = f'#!/bin/sh\necho "docker $*" >> {record}\nwith-wa-version waha >> {record}\n'
     executable(Path(gateway["PATH"].split(os.pathsep)[0]) / "docker", fake_docker)
@@ -290,18 +287,13 @@ async def test_the_baileys_bot_connects_with_the_version_held(
     index: int,
     function: str,
     tmp_path: Path,
-    launch: Launcher,
-    upstream: StubUpstream,
-    redis: Redis,
-    keys: ServiceKeys,
-    base_env: dict[str, str],
+    serving: dict[str, str],
 ) -> None:
     """Each bot block, as pasted: the version the worker stored reaches makeWASocket."""
     project = baileys_bot(tmp_path, section_blocks(BOT, "js")[index].text)
     if not exported(project, function):
         pytest.skip(f"{function} is not exported by the package yet (issue 23, item 1)")
-    await service_holds(FIRST, launch, upstream, redis, keys)
-    env = {**os.environ, "REDIS_URL": base_env["REDIS_URL"], "REDIS_PREFIX": keys.prefix}
+    env = {**os.environ, **serving}
     bot = await asyncio.to_thread(
         subprocess.run, ["node", "bot.mjs"], cwd=project, env=env,
         capture_output=True, text=True, timeout=60,
