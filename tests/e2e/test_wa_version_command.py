@@ -25,10 +25,12 @@ from shared.keys import ServiceKeys
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import ROOT
 from tests.support import wait_until
+from tests.tls import TlsRedis, tls_redis
 from wa_version_client.deployment import connect
 from wa_version_client.version_command import DEFAULT_TIMEOUT
 
 pytestmark = [pytest.mark.slow, pytest.mark.server_sensitive]
+__all__ = ["tls_redis"]  # the fixture, imported for a test of this module
 
 NODE_CLIENT = ROOT / "clients" / "node"
 # The console script the venv's install of the project made (pip install -e '.[dev]'),
@@ -152,6 +154,25 @@ async def test_python_reads_through_sentinel(
     env = {"REDIS_URL": sentinel_deployment.url(), "REDIS_PREFIX": prefix}
     outcome = wa_version(COMMANDS["python"], env)
     assert (outcome.returncode, outcome.stdout) == (0, "2.3000.900\n"), outcome.stderr
+
+
+async def test_reads_over_tls_as_heroku_serves_it(
+    command: list[str], tls_redis: TlsRedis, prefix: str
+) -> None:
+    """A `rediss://` URL with a password and a self-signed certificate, accepted with
+    REDIS_SSL_CERT_REQS=none as the service's processes accept it."""
+    writer = connect(tls_redis.plain_url)
+    try:
+        await publish_version(writer, ServiceKeys(prefix), 902)
+    finally:
+        await writer.aclose()
+    env = {
+        "REDIS_URL": tls_redis.url(),
+        "REDIS_SSL_CERT_REQS": "none",
+        "REDIS_PREFIX": prefix,
+    }
+    outcome = await asyncio.to_thread(wa_version, command, env)
+    assert (outcome.returncode, outcome.stdout) == (0, "2.3000.902\n"), outcome.stderr
 
 
 def test_the_npm_package_carries_the_bin() -> None:
