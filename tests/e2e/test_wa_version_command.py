@@ -23,7 +23,7 @@ from devtools.sentinels import SentinelDeployment
 from devtools.stub_upstream import StubUpstream
 from shared.keys import ServiceKeys
 from tests.e2e.conftest import Launcher
-from tests.e2e.processes import ROOT
+from tests.e2e.processes import ROOT, refresh_command
 from tests.support import wait_until
 from tests.tls import TlsRedis, tls_redis
 from wa_version_client.deployment import connect
@@ -71,29 +71,52 @@ def command(request: pytest.FixtureRequest) -> list[str]:
     return COMMANDS[request.param]
 
 
+HELD = 1026131999
+
+
 async def holds(redis: Redis, keys: ServiceKeys, version: str) -> bool:
     return await redis.hget(keys.version, "string") == version
 
 
-async def test_prints_the_version_the_service_holds(
-    command: list[str],
+@pytest.fixture
+async def serving(
     launch: Launcher,
     base_env: dict[str, str],
     upstream: StubUpstream,
     redis: Redis,
     keys: ServiceKeys,
+) -> dict[str, str]:
+    """A worker, started, fetched 2.3000.HELD from the stub and stored it: the REDIS_URL
+    and REDIS_PREFIX to run the command with."""
+    upstream.configure(revision=HELD)
+    launch("worker", AUTO_REFRESH_INTERVAL="1h")  # fetches at start, as a deployed one does
+    await wait_until(lambda: holds(redis, keys, f"2.3000.{HELD}"), within=30)
+    return {"REDIS_URL": base_env["REDIS_URL"], "REDIS_PREFIX": base_env["REDIS_PREFIX"]}
+
+
+async def test_prints_the_version_the_service_holds(
+    command: list[str], serving: dict[str, str]
 ) -> None:
-    """A worker refreshes at its start (from the stub); the command prints that version."""
-    upstream.configure(revision=1026131999)
-    launch("worker", AUTO_REFRESH_INTERVAL="1h")
-    env = {"REDIS_URL": base_env["REDIS_URL"], "REDIS_PREFIX": base_env["REDIS_PREFIX"]}
-    await wait_until(lambda: holds(redis, keys, "2.3000.1026131999"), within=30)
-    outcome = await asyncio.to_thread(wa_version, command, env)
-    assert (outcome.returncode, outcome.stdout, outcome.stderr) == (
-        0,
-        "2.3000.1026131999\n",
-        "",
-    )
+    """A worker refreshed at its start (from the stub); the command prints that version."""
+    outcome = await asyncio.to_thread(wa_version, command, serving)
+    assert (outcome.returncode, outcome.stdout, outcome.stderr) == (0, f"2.3000.{HELD}\n", "")
+
+
+async def test_a_failing_service_is_a_warning_and_the_version_still(
+    command: list[str], serving: dict[str, str], base_env: dict[str, str], upstream: StubUpstream
+) -> None:
+    """The service's refreshes fail (upstream answers 503): the version held is printed,
+    exit 0 (a gateway starts on the best there is), and one warning line says why, in
+    the clients' words for isLatest: false."""
+    upstream.configure(status=503)
+    failed = await asyncio.to_thread(refresh_command, base_env)
+    assert failed.returncode == 1, failed.stderr
+    outcome = await asyncio.to_thread(wa_version, command, serving)
+    assert (outcome.returncode, outcome.stdout) == (0, f"2.3000.{HELD}\n")
+    (line,) = outcome.stderr.splitlines()
+    warning = f"wa-version: warning: 2.3000.{HELD} may not be the latest: the service's last"
+    assert line.startswith(warning)
+    assert "HTTP 503" in line
 
 
 def test_nothing_held_is_one_line_and_status_1(

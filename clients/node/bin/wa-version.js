@@ -8,7 +8,9 @@
 // `wa-version`: 0 printed; 1 nothing is held (no refresh has succeeded yet, REDIS_PREFIX
 // differs from the service's, or the hash is unreadable); 2 a setting is wrong; 4 Redis
 // could not be reached, refused, or did not answer in time. Each failure is one line on
-// stderr and nothing on stdout. It reads the environment VersionSubscriber.fromEnv()
+// stderr and nothing on stdout. A version held that is not the latest by the clients'
+// rule (the service's last refresh failed, none succeeded within 2 h, …: src/latest.js)
+// is still printed, exit 0, with one warning line on stderr saying why. It reads the environment VersionSubscriber.fromEnv()
 // reads (REDIS_URL or REDIS_TLS_URL, REDIS_SSL_CERT_REQS, REDIS_SSL_CA_CERTS,
 // REDIS_PREFIX) and never takes longer than --timeout (5 s) in all; one connection
 // attempt, which gives up after 2 s.
@@ -18,6 +20,7 @@ import { parseArgs } from 'node:util';
 import Redis from 'ioredis';
 
 import { keysFor } from '../src/keys.js';
+import { judgeLatest, refreshesFromHash } from '../src/latest.js';
 import { fromHash, plausibleEpoch } from '../src/published.js';
 import { checkRedisUrl, optionsFromEnv } from '../src/settings.js';
 
@@ -94,6 +97,8 @@ async function heldVersion({ url, redisOptions, key, timeoutMs }) {
       `no version is held in ${key}: no refresh has succeeded yet, or REDIS_PREFIX is not the service's`,
     );
   }
+  const verdict = judgeLatest(held, { synced: true, refreshes: refreshesFromHash(fields) });
+  if (!verdict.isLatest) console.error(`wa-version: warning: ${held.string} may not be the latest: ${verdict.message}`);
   return held.string;
 }
 

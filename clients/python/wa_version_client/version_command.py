@@ -6,6 +6,11 @@ For a gateway that takes its version once, at start (WAHA's NOWEB engine reads
 `WAHA_NOWEB_WA_VERSION`): one read of the hash `<prefix>:version`, no subscription. It
 prints the version a subscriber starting now would hold, nothing else, on stdout.
 
+When the version held is not the latest by the clients' rule (the service's last refresh
+failed, none succeeded within the maximum age of 2 h, …: contract/_latest.py), it is
+still printed, exit 0, and one warning line on stderr says why: a gateway starts on the
+best version there is, and its log shows the service needs looking at.
+
 Exit status: 0 printed; 1 nothing is held (no refresh has succeeded yet, REDIS_PREFIX
 differs from the service's, or the hash is unreadable); 2 a setting is wrong; 4 Redis
 could not be reached, refused, or did not answer in time. Each failure is one line on
@@ -43,8 +48,10 @@ from wa_version_client._from_url import (
     replica_url_from_env,
 )
 from wa_version_client._operations import read_state
+from wa_version_client.contract._clock import utc_now
 from wa_version_client.contract._errors import ConfigError
 from wa_version_client.contract._keys import Keys
+from wa_version_client.contract._latest import judge_latest
 from wa_version_client.contract._published import PublishedVersion
 
 __all__ = ["DEFAULT_TIMEOUT", "main"]
@@ -93,6 +100,10 @@ async def held_version(deployment: Deployment, keys: Keys, within: float) -> str
             f"no version is held in {keys.version}: no refresh has succeeded yet,"
             " or REDIS_PREFIX is not the service's",
         )
+    verdict = judge_latest(held, synced=True, stored=state, now=utc_now())
+    if not verdict.is_latest:
+        print(f"wa-version: warning: {held.string} may not be the latest: {verdict.error}",
+              file=sys.stderr)  # fmt: skip
     return held.string
 
 
