@@ -15,8 +15,12 @@ from devtools.processes import ROOT
 README = ROOT / "README.md"
 DEMO = "Try it against a local stand-in for WhatsApp Web"
 PYTHON_CLIENT = "Python: the client, `wa_version_client`"
+WAHA = "WAHA (NOWEB engine)"
+EVOLUTION = "Evolution API 2.3"
+BOT = "A Baileys bot"
 
 _DEMO_TEST = "run step by step: tests/e2e/test_readme_demo.py::test_the_quick_start_demo"
+_RECIPES = "tests/e2e/test_gateway_recipes.py::"
 VERDICTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("Quick start", "sh"): (
         "not run as written: `./dev test` is the suite this test belongs to; `./dev up` is"
@@ -48,6 +52,29 @@ VERDICTS: dict[tuple[str, str], tuple[str, ...]] = {
         "built and vetted in a module of its own, against a stand-in for whatsmeow, by"
         " tests/clients/test_go.py; running it needs whatsmeow and a WhatsApp socket",
     ),
+    (WAHA, "dockerfile"): (
+        "not built: it needs Docker and WAHA's image; the tarball it installs is the one"
+        " `npm pack` makes (" + _RECIPES + "test_the_waha_dockerfile_installs_the_tarball"
+        "_npm_pack_makes), and the entrypoint it installs is run below",
+    ),
+    (WAHA, "sh"): (
+        "run with `wa-version` linked as `npm install --global` links it and a stand-in"
+        " `waha` printing the variables: " + _RECIPES + "test_the_waha_entrypoint_starts_it"
+        "_on_the_version_held, test_waha_starts_on_its_own_version_when_redis_is_down",
+        "run as the watcher's command line, with a stand-in `docker` that runs the"
+        " entrypoint again: " + _RECIPES + "test_the_watcher_restarts_waha_on_a_change_only",
+    ),
+    (EVOLUTION, "ts"): (
+        "type-checked with Evolution's callers under its tsconfig, compiled and run: "
+        + _RECIPES
+        + "test_evolution_with_the_recipe_type_checks_and_answers_from_memory",
+    ),
+    (BOT, "js"): (
+        "run with a stand-in `baileys` whose makeWASocket prints its version: "
+        + _RECIPES
+        + "test_the_baileys_bot_connects_with_the_version_held",
+    )
+    * 2,
     ("Running in production", ""): (
         "compared with the Procfile:"
         " tests/test_readme.py::test_the_readme_procfile_is_the_procfile",

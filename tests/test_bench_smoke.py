@@ -125,3 +125,12 @@ def test_job_flood_bench_runs() -> None:
     assert re.fullmatch(
         r"jobs=1500 fetches=1 seconds=[\d.]+ answered=1500 dead_letters=0\n", output
     ), output
+
+
+def test_wa_version_command_bench_runs() -> None:
+    """Both commands in each case, and the drop-in's calls."""
+    output = run("bench.wa_version_command", "--runs", "1", "--calls", "10")
+    for case in ("held", "refused", "silent"):
+        assert re.search(rf"wa-version python {case} .* ms", output)
+        assert re.search(rf"wa-version node   {case} .* ms", output)
+    assert re.search(r"the first call [\d.]+ ms, then [\d.]+ µs each", output)

@@ -7,6 +7,7 @@ oldest redis-py the client declares (its floor) and on the newest the service in
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
 import os
 import shutil
@@ -128,7 +129,8 @@ async def test_a_manager_with_only_the_client_follows_a_refresh(
     tmp_path: Path,
 ) -> None:
     """A process in the client-only venv, set up from the same environment, holds the
-    version a refresh through the service's web and worker just applied."""
+    version a refresh through the service's web and worker just applied; so does the
+    venv's `wa-version` command (the client's console script) print it."""
     venv, _ = client_venv
     script = tmp_path / "follow.py"
     script.write_text(FOLLOW)
@@ -155,3 +157,12 @@ async def test_a_manager_with_only_the_client_follows_a_refresh(
         if manager.stdout is not None:
             manager.stdout.close()
     assert printed[-1] == refreshed["wa_web_version"]["string"]
+    command = await asyncio.to_thread(
+        subprocess.run,
+        [str(venv / "bin" / "wa-version")],
+        env={"PATH": os.environ["PATH"], **base_env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert (command.returncode, command.stdout) == (0, printed[-1] + "\n"), command.stderr
