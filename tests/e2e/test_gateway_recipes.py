@@ -291,8 +291,7 @@ async def test_the_baileys_bot_connects_with_the_version_held(
 ) -> None:
     """Each bot block, as pasted: the version the worker stored reaches makeWASocket."""
     project = baileys_bot(tmp_path, section_blocks(BOT, "js")[index].text)
-    if not exported(project, function):
-        pytest.skip(f"{function} is not exported by the package yet (issue 23, item 1)")
+    assert exported(project, function), f"wa-version-client does not export {function}"
     env = {**os.environ, **serving}
     bot = await asyncio.to_thread(
         subprocess.run, ["node", "bot.mjs"], cwd=project, env=env,
