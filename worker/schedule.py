@@ -2,9 +2,10 @@
 
 Every worker checks every tenth of the interval (at most a minute, with jitter) whether
 the last attempt is older than the interval; the first to find it so takes a Redis key
-that lives for the interval and enqueues a refresh job. Whoever else looks in that
-interval finds the key taken, so one refresh runs per interval whatever the number of
-workers, and a worker starting after a long pause refreshes at once. The job is
+that lives for the interval and enqueues a refresh job, in one step (the report script,
+by way of wa_version_client's `enqueue_once_per`). Whoever else looks in that interval
+finds the key taken, so one refresh runs per interval whatever the number of workers,
+and a worker starting after a long pause refreshes at once. The job is
 `force=false`: a scheduled refresh honours the min interval.
 """
 
@@ -17,7 +18,7 @@ import random
 from shared.keys import ServiceKeys
 from shared.settings import Settings
 from wa_version_client.contract import RefreshJob, epoch_ms, utc_now
-from wa_version_client.deployment import RedisClient, enqueue, read_state
+from wa_version_client.deployment import RedisClient, enqueue_once_per, read_state
 from wa_version_client.runtime import Trouble
 
 log = logging.getLogger(__name__)
@@ -54,12 +55,17 @@ class AutoRefresh:
         state = await read_state(self._redis, self._keys)
         if state.refreshed_within(self._interval, utc_now()):
             return False
-        slot_ms = int(self._interval * 1000)
-        if not await self._redis.set(self._keys.auto_refresh, "1", nx=True, px=slot_ms):
-            return False
         deadline_ms = epoch_ms() + int(self._settings.refresh_wait * 1000)
         job = RefreshJob.new(force=False, deadline_ms=deadline_ms)
-        await enqueue(self._redis, self._keys, job, maxlen=self._settings.job_stream_maxlen)
+        if not await enqueue_once_per(
+            self._redis,
+            self._keys,
+            job,
+            slot=self._keys.auto_refresh,
+            interval_ms=int(self._interval * 1000),
+            maxlen=self._settings.job_stream_maxlen,
+        ):
+            return False
         self.enqueued += 1
         log.info("scheduled refresh enqueued (every %gs)", self._interval)
         return True

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from devtools.contract.common import hash_fields
-from wa_version_client._reports import _REPORT
+from wa_version_client._reports import ONCE_PER_INTERVAL
 from wa_version_client.contract import DEFAULT_MAX_AGE, REASONS, Keys, RefreshJob
 from wa_version_client.contract._codec import REQUIRED
 
@@ -56,7 +56,7 @@ def job_fields() -> list[JobField]:
 
 def report_script() -> str:
     """The Lua script every client's report runs (wa_version_client/_reports.py)."""
-    script = _REPORT.strip("\n") + "\n"
+    script = ONCE_PER_INTERVAL.strip("\n") + "\n"
     if "`" in script or "${" in script:
         raise ValueError("the report script must fit a JavaScript and a Go raw string")
     return script

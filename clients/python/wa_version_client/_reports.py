@@ -22,8 +22,9 @@ RunCommand = Callable[..., Awaitable[Any]]
 # key set without its job would mute every report for the interval.
 # KEYS: the report key, the job stream; ARGV: the interval in ms, the stream's MAXLEN,
 # the job's fields. Returns ENQUEUED, or the ms the interval has left (another report
-# counts for it). The Node and Go clients run the same script.
-_REPORT = """
+# counts for it). The Node and Go clients run the same script; the service's schedule too
+# (`enqueue_once_per`).
+ONCE_PER_INTERVAL = """
 local left = redis.call('PTTL', KEYS[1])
 if left >= 0 then
   return left
@@ -75,7 +76,7 @@ class OutdatedReports:
         keys = (self._keys.outdated_report, self._keys.refresh_jobs)
         limits = (str(interval_ms), str(self._job_stream_maxlen))
         try:
-            left_ms = int(await self._run("EVAL", _REPORT, "2", *keys, *limits, *fields))
+            left_ms = int(await self._run("EVAL", ONCE_PER_INTERVAL, "2", *keys, *limits, *fields))
         except BaseException:
             self._muted_until = 0.0  # this report did not count: let the next one try
             raise

@@ -28,7 +28,7 @@ from wa_version_client._from_url import (
     replica_url_from_env,
     url_secrets,
 )
-from wa_version_client._operations import enqueue, read_state
+from wa_version_client._operations import enqueue, enqueue_once_per, read_state
 
 __all__ = [
     "DEFAULT_REDIS_URL",
@@ -44,6 +44,7 @@ __all__ = [
     "deployment_for",
     "describe",
     "enqueue",
+    "enqueue_once_per",
     "read_from",
     "read_state",
     "redis_url_from_env",
