@@ -64,8 +64,8 @@ async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @contextlib.asynccontextmanager
-async def running_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The app served by uvicorn on a loopback port; yields a client for it.
+async def serving(config: uvicorn.Config) -> AsyncIterator[int]:
+    """uvicorn serving `config` on a loopback port; yields the port once it accepts.
 
     The socket is bound here, on a port the kernel picks, and handed to uvicorn: a port
     chosen free beforehand can be taken by another test's process before uvicorn binds
@@ -74,16 +74,6 @@ async def running_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listening.bind(("127.0.0.1", 0))
-    port = listening.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="on",
-        proxy_headers=False,  # as the Procfile runs it: the app alone reads X-Forwarded-For
-        http=GuardedHttpProtocol,
-    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[listening]))
     try:
@@ -91,12 +81,28 @@ async def running_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
             if task.done():
                 task.result()  # raises what stopped the server
             await asyncio.sleep(0.01)  # polling a condition; the loop ends with the task
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            yield client
+        yield listening.getsockname()[1]
     finally:
         server.should_exit = True
         await task
         listening.close()
+
+
+@contextlib.asynccontextmanager
+async def running_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app served by uvicorn on a loopback port (`serving`); yields a client for it."""
+    config = uvicorn.Config(
+        create_app(settings),
+        log_level="warning",
+        lifespan="on",
+        proxy_headers=False,  # as the Procfile runs it: the app alone reads X-Forwarded-For
+        http=GuardedHttpProtocol,
+    )
+    async with (
+        serving(config) as port,  # entered first: `port` is bound for the client below
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client,
+    ):
+        yield client
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], within: float = 10.0) -> None:

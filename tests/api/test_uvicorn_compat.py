@@ -8,7 +8,6 @@ import asyncio
 import inspect
 import json
 import re
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,6 +18,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResp
 from api import protocol
 from api.connection_limits import ConnectionGuard, ConnectionLimits
 from api.protocol import GuardedHttpProtocol
+from tests.support import serving
 
 RECHECK = "re-check api/protocol.py against this uvicorn"
 HEADER_TIMEOUT = 0.3
@@ -52,8 +52,6 @@ async def port(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[int]:
     """uvicorn serving `app` through GuardedHttpProtocol on a loopback port."""
     limits = ConnectionLimits(HEADER_TIMEOUT, BODY_TIMEOUT, max_per_address=PER_ADDRESS)
     monkeypatch.setattr(protocol, "FALLBACK_GUARD", ConnectionGuard(limits))
-    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listening.bind(("127.0.0.1", 0))
     config = uvicorn.Config(
         app,
         log_level="error",
@@ -61,18 +59,8 @@ async def port(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[int]:
         http=GuardedHttpProtocol,
         timeout_keep_alive=KEEP_ALIVE,
     )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[listening]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()  # raises what stopped the server
-            await asyncio.sleep(0.01)  # polling a condition; the loop ends with the task
-        yield listening.getsockname()[1]
-    finally:
-        server.should_exit = True
-        await task
-        listening.close()
+    async with serving(config) as served:
+        yield served
 
 
 async def exchange(port: int, *parts: bytes, pause: float = 0.0) -> bytes:
