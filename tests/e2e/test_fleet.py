@@ -60,3 +60,11 @@ async def test_the_fleet_needs_the_secret(start_web: Callable[..., Process]) -> 
 
 async def _equals(found: Any, expected: list[tuple[Any, Any]]) -> bool:
     return bool(await found == expected)
+
+
+def test_a_manager_id_that_cannot_name_a_connection_stops_the_watcher(launch: Launcher) -> None:
+    """A space (CLIENT SETNAME refuses it) in WA_MANAGER_ID: one clear line, exit 2."""
+    watcher = launch("watcher", WA_MANAGER_ID="gateway 7")
+    assert watcher.wait() == 2
+    assert "manager id" in watcher.output
+    assert "Traceback" not in watcher.output

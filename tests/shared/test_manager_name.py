@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from shared.fleet import build_fleet
 from wa_version_client.contract import ConfigError, ManagerName, WAVersion, default_manager_id
 
 VERSION = WAVersion(2, 3000, 1012345678)
@@ -64,3 +65,18 @@ def test_the_default_id_is_the_host_and_pid_and_always_valid() -> None:
     manager_id = default_manager_id()
     assert ManagerName.parse(ManagerName(manager_id, "python", None).encode()) is not None
     assert manager_id.endswith(f"-{os.getpid()}")
+
+
+def test_the_fleet_groups_by_version_and_counts_those_behind() -> None:
+    """Older versions and none yet are behind; a newer one (a pin rolled back) is not."""
+    names = ["wav1:a:python:2.3000.9", "wav1:b:go:2.3000.10", "wav1:c:node:2.3000.11"]
+    clients = [{"name": name, "age": "5"} for name in [*names, "wav1:d:watcher:-"]]
+    fleet = build_fleet([("127.0.0.1:6379", [*clients, {"name": ""}, {"name": "x y"}])], "now")
+    assert fleet.by_version() == {"2.3000.10": 1, "2.3000.11": 1, "2.3000.9": 1, "none": 1}
+    assert fleet.behind(WAVersion(2, 3000, 10)) == 2
+    assert fleet.behind(None) == 0
+    assert fleet.ignored == 1  # the unnamed connection is no garbage, just not a manager
+    assert fleet.to_json()["managers"][0] == {
+        "id": "d", "client": "watcher", "version": None, "server": "127.0.0.1:6379",
+        "connected_for": 5,
+    }  # fmt: skip
