@@ -112,3 +112,36 @@ async def test_a_listing_is_kept_for_its_ttl_and_shared_by_concurrent_readers(
     now[0] = 1.0
     await reader.read()
     assert client_lists_run(await redis.info("commandstats")) == listed + 1
+
+
+async def test_a_subscriber_reading_a_replica_is_named_there_with_no_connection_to_the_primary(
+    keys: ServiceKeys,
+) -> None:
+    """REDIS_REPLICA_URL: the name is set on the replica's subscribed connection (no
+    write, so a replica takes it); the primary never hears from the subscriber."""
+    manager_id = unique_id()
+    with (
+        RedisServer() as primary,
+        RedisServer(None, "--replicaof", "127.0.0.1", str(primary.port)) as replica,
+    ):
+        writer, on_replica = Redis.from_url(primary.url), Redis.from_url(replica.url)
+        try:
+            await publish_version(writer, keys, 200)
+            await wait_until(lambda: _exists(on_replica, keys.version))
+            replica_fleet = FleetReader(deployment_for(replica.url), on_replica, ttl=0)
+            primary_fleet = FleetReader(deployment_for(primary.url), writer, ttl=0)
+            async with VersionSubscriber(
+                primary.url, prefix=keys.prefix, replica_url=replica.url, manager_id=manager_id
+            ):
+                await wait_until(lambda: held_in_fleet(replica_fleet, manager_id, "2.3000.200"))
+                assert not entries(await primary_fleet.read(), manager_id)
+                # Only `writer` itself, besides the replica's link (flag S).
+                clients = [c for c in await writer.client_list() if "S" not in c["flags"]]
+                assert len(clients) == 1
+        finally:
+            await writer.aclose()
+            await on_replica.aclose()
+
+
+async def _exists(redis: Redis, key: str) -> bool:
+    return bool(await redis.exists(key))
