@@ -22,6 +22,7 @@ from api.header_limit import HeaderLimit
 from api.request_id import RequestId
 from api.routes import Services, routes
 from shared.errors import ConfigError
+from shared.fleet import FleetReader
 from shared.keys import ServiceKeys
 from shared.logs import hide, setup_logging
 from shared.metrics import WebMetrics
@@ -63,6 +64,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 results=client.waiter,
                 heartbeat_within=settings.worker_lease_ttl,
                 persistence=persistence,
+                fleet=FleetReader(settings.deployment, redis),
                 body_timeout=settings.body_timeout,
             )
     finally:

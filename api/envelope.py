@@ -18,6 +18,7 @@ STATUS_MESSAGES = {
     429: "Too many requests",
     431: "Request header fields too large",
     500: "Internal server error",
+    501: "Not implemented",
     503: "Service unavailable",
     504: "Gateway timeout",
 }

@@ -7,6 +7,7 @@ from typing import Any
 from api.openapi_components import COMPONENTS
 from api.openapi_parts import (
     ADMIN_FAILURES,
+    FLEET,
     FORCE_PATTERN,
     LIMIT_PATTERN,
     VERSION_PATTERN,
@@ -160,6 +161,17 @@ OPENAPI: dict[str, Any] = {
                         ),
                     ),
                     **failures(400, *ADMIN_FAILURES),
+                },
+            }
+        },
+        "/admin/whatsapp/fleet": {
+            "get": {
+                "summary": "Which connection manager holds which version (cached a second)",
+                "operationId": "fleet",
+                "security": [{"adminSecret": []}],
+                "responses": {
+                    "200": answer("The fleet", success(FLEET)),
+                    **failures(*ADMIN_FAILURES, 501),
                 },
             }
         },

@@ -59,3 +59,29 @@ def failures(*codes: int) -> dict[str, Any]:
 
 
 ADMIN_FAILURES = (401, 429, 431, 500, 503)
+
+
+# GET /admin/whatsapp/fleet's data (shared/fleet.py).
+FLEET: dict[str, Any] = {
+    "type": "object",
+    "required": ["managers", "by_version", "ignored", "read_at"],
+    "properties": {
+        "managers": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "client", "version", "server", "connected_for"],
+                "properties": {
+                    "id": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
+                    "client": {"enum": ["python", "node", "go", "watcher"]},
+                    "version": {"type": ["string", "null"]},
+                    "server": {"type": "string"},
+                    "connected_for": {"type": "integer", "minimum": 0},
+                },
+            },
+        },
+        "by_version": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "ignored": {"type": "integer", "minimum": 0},
+        "read_at": {"type": "string"},
+    },
+}

@@ -17,6 +17,7 @@ from api.envelope import ApiError, success
 from api.openapi import OPENAPI
 from shared import transitions
 from shared.errors import ResultTimeout
+from shared.fleet import FleetReader
 from shared.health import readiness_problems
 from shared.keys import ServiceKeys
 from shared.metrics import WebMetrics, render
@@ -24,7 +25,7 @@ from shared.persistence import PersistenceWatch
 from shared.refresh_client import RefreshClient
 from shared.results import ResultWaiter
 from shared.store import StateStore
-from wa_version_client.contract import utc_now
+from wa_version_client.contract import ConfigError, utc_now
 from wa_version_client.deployment import RedisClient
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
@@ -45,6 +46,7 @@ class Services:
     # A worker beats every third of its lease at least; three missed beats: gone.
     heartbeat_within: float
     persistence: PersistenceWatch
+    fleet: FleetReader
     # A body must have arrived this long after the headers: api/protocol.py closes the
     # connection then on every route; a route reading the body bounds its wait the same
     # way, for when the app is served without that protocol.
@@ -135,13 +137,24 @@ async def version_history(request: Request) -> JSONResponse:
     )
 
 
+async def fleet(request: Request) -> JSONResponse:
+    """Which manager holds which version: the servers' named clients (shared/fleet.py)."""
+    services = await _services(request)
+    try:
+        listed = await services.fleet.read()
+    except ConfigError as exc:  # a deployment whose clients are not listed yet
+        raise ApiError(501, str(exc)) from None
+    return success("WhatsApp fleet retrieved successfully", listed.to_json())
+
+
 async def metrics(request: Request) -> Response:
     """Prometheus text: this process's counters and the workers' (from Redis)."""
     services: Services = request.state.services
     await services.auth.require(request, metrics=True)
     losses = services.results.subscription.losses
     verdict = services.persistence.verdict
-    body = await render(services.redis, services.keys, services.metrics, losses, verdict)
+    fleet = await services.fleet.read_or_none()
+    body = await render(services.redis, services.keys, services.metrics, losses, verdict, fleet)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
@@ -173,4 +186,5 @@ routes = [
     Route("/admin/whatsapp/version", VersionResource),
     Route("/admin/whatsapp/version/pin", unpin_version, methods=["DELETE"]),
     Route("/admin/whatsapp/version/history", version_history, methods=["GET"]),
+    Route("/admin/whatsapp/fleet", fleet, methods=["GET"]),
 ]

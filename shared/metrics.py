@@ -23,6 +23,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from shared.fleet import Fleet, fleet_metrics
 from shared.keys import ServiceKeys
 from shared.persistence import UNKNOWN, VERDICTS
 from wa_version_client.contract import VersionState
@@ -83,16 +84,19 @@ async def render(
     web: WebMetrics,
     subscription_losses: int,
     persistence: str = UNKNOWN,
+    fleet: Fleet | None = None,
 ) -> bytes:
     """The Prometheus text: this process's counters and the cluster's, read now;
-    `persistence`, what this process last found a Redis restart does to the state."""
+    `persistence`, what this process last found a Redis restart does to the state;
+    `fleet`, the managers as last listed (shared/fleet.py), if they could be."""
     fields: dict[str, str] = await redis.hgetall(keys.metrics)  # type: ignore[assignment]  # decoded
     state = await read_state(redis, keys)
     pending = await _pending(redis, keys)
     dead = await redis.xlen(keys.dead_letter)
     registry = CollectorRegistry(auto_describe=False)
     metrics = _cluster(fields, state, pending, dead, subscription_losses)
-    registry.register(_Fixed([*metrics, _persistence(persistence)]))
+    managers = [] if fleet is None else fleet_metrics(fleet, state.version)
+    registry.register(_Fixed([*metrics, _persistence(persistence), *managers]))
     return generate_latest(web.registry) + generate_latest(registry)
 
 

@@ -25,6 +25,12 @@ def run(*args: str) -> str:
     return done.stdout
 
 
+def test_fleet_bench_runs() -> None:
+    """The named connections are all found, and both figures printed."""
+    output = run("bench.fleet", "--managers", "30", "--runs", "2")
+    assert re.search(r"run 2: 30 managers, built in [\d.]+ ms \(.+\), Redis CPU [\d.]+ ms", output)
+
+
 def test_fanout_bench_runs() -> None:
     """Both kinds of subscriber are measured, and the restart."""
     output = run("bench.fanout", "--subscribers", "20", "--processes", "2", "--changes", "2")

@@ -1,6 +1,7 @@
 """What the Node and Go clients take from the model besides the message: the Redis names
 (Keys), the fields of the job a report writes (RefreshJob), the report script, and what
-"latest" means (its default maximum age and its reasons)."""
+"latest" means (its default maximum age and its reasons), and the connection name a
+subscriber sets for the fleet (contract/_manager_name.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from devtools.contract.common import hash_fields
 from wa_version_client._reports import ONCE_PER_INTERVAL
 from wa_version_client.contract import DEFAULT_MAX_AGE, REASONS, Keys, RefreshJob
+from wa_version_client.contract import _manager_name as manager_name
 from wa_version_client.contract._codec import REQUIRED
 
 PREFIX = "{prefix}"
@@ -70,3 +72,13 @@ def latest_max_age_ms() -> int:
 def latest_reasons() -> dict[str, str]:
     """Why a held version is not the latest, by reason (contract/_latest.py)."""
     return dict(REASONS)
+
+
+def manager_name_parts() -> dict[str, str]:
+    """What a subscriber's connection name is made of: `<prefix>:<id>:<client>:<version>`,
+    the id's pattern, the mark of no version yet (contract/_manager_name.py)."""
+    return {
+        "prefix": manager_name.PREFIX,
+        "idPattern": f"^{manager_name.ID_TEXT.pattern}$",
+        "noVersion": manager_name.NO_VERSION,
+    }

@@ -13,6 +13,7 @@ from devtools.contract.clients import (
     keys,
     latest_max_age_ms,
     latest_reasons,
+    manager_name_parts,
     report_script,
 )
 from devtools.contract.common import JsonField, json_fields, paragraphs, pascal, render, wrapped
@@ -111,6 +112,9 @@ def go_file() -> str:
         REPORT_SCRIPT=report_script(),
         LATEST_MAX_AGE_MS=str(latest_max_age_ms()),
         LATEST_REASONS=aligned_map(latest_reasons()),
+        MANAGER_NAME=aligned_consts(
+            {f"managerName{n[0].upper()}{n[1:]}": v for n, v in manager_name_parts().items()}
+        ),
     )
     return gofmt(source)
 
@@ -122,6 +126,12 @@ def aligned_map(entries: dict[str, str]) -> str:
     return "\n".join(
         f"\t{keys[name].ljust(width)} {json.dumps(text)}," for name, text in entries.items()
     )
+
+
+def aligned_consts(entries: dict[str, str]) -> str:
+    """A const block's lines, the `=` aligned as gofmt aligns them."""
+    width = max(len(name) for name in entries)
+    return "\n".join(f"\t{name.ljust(width)} = {json.dumps(v)}" for name, v in entries.items())
 
 
 def gofmt(source: str) -> str:

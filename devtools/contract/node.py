@@ -12,6 +12,7 @@ from devtools.contract.clients import (
     keys,
     latest_max_age_ms,
     latest_reasons,
+    manager_name_parts,
     report_script,
 )
 from devtools.contract.common import JsonField, camel, json_fields, paragraphs, render, wrapped
@@ -88,6 +89,9 @@ def js_module() -> str:
         LATEST_MAX_AGE_MS=str(latest_max_age_ms()),
         LATEST_REASONS="\n".join(
             f"    {name}: {json.dumps(text)}," for name, text in latest_reasons().items()
+        ),
+        MANAGER_NAME="\n".join(
+            f"  {name}: {json.dumps(text)}," for name, text in manager_name_parts().items()
         ),
     )
 

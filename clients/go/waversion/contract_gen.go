@@ -113,3 +113,12 @@ var latestReasons = map[string]string{
 	"stale":    "the service's last successful refresh, at {at}, is older than the maximum age ({max_age} s)",
 	"behind":   "the service holds {stored}, newer than the version held, {held}",
 }
+
+// The name a subscriber gives its subscribed connection for the fleet
+// (wa_version_client/contract/_manager_name.py): prefix:id:client:version, the id
+// matching managerNameIdPattern, the version managerNameNoVersion before the first.
+const (
+	managerNamePrefix    = "wav1"
+	managerNameIdPattern = "^[A-Za-z0-9._-]{1,64}$"
+	managerNameNoVersion = "-"
+)

@@ -55,6 +55,11 @@ export declare const MESSAGE: { readonly what: string; readonly fields: readonly
 export declare const KEY_SUFFIXES: Keys;
 export declare const JOB_FIELDS: readonly { readonly name: string; readonly default: string | null }[];
 export declare const REPORT_SCRIPT: string;
+export declare const MANAGER_NAME: {
+  readonly prefix: string;
+  readonly idPattern: string;
+  readonly noVersion: string;
+};
 export declare const LATEST: {
   readonly defaultMaxAgeMs: number;
   readonly reasons: Readonly<Record<'unsynced' | 'failed' | 'never' | 'stale' | 'behind', string>>;

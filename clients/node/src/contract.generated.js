@@ -79,3 +79,14 @@ export const LATEST = frozen({
     behind: "the service holds {stored}, newer than the version held, {held}",
   },
 });
+
+/**
+ * The name a subscriber gives its subscribed connection for the fleet
+ * (wa_version_client/contract/_manager_name.py): `prefix:id:client:version`, the id
+ * matching `idPattern`, the version `noVersion` before the first.
+ */
+export const MANAGER_NAME = frozen({
+  prefix: "wav1",
+  idPattern: "^[A-Za-z0-9._-]{1,64}$",
+  noVersion: "-",
+});

@@ -32,6 +32,10 @@ OnMessage = Callable[[str, str], None]
 # Called after each (re)subscription, to read what may have been missed meanwhile.
 OnSubscribed = Callable[[], Awaitable[None]]
 
+# The clients one server holds, as CLIENT LIST tells them (field → value, each client):
+# (the server, as host:port or a socket path; its clients).
+ServerClients = tuple[str, list[dict[str, str]]]
+
 # How often a service process asks whether the primary changed (see follow_primary).
 FOLLOW_INTERVAL = 1.0
 
@@ -53,6 +57,10 @@ class Subscription(Protocol):
     async def run(self) -> None: ...
 
     async def command(self, *args: str) -> Any: ...
+
+    # Name the connection the subscription reads from (CLIENT SETNAME): what the fleet
+    # lists (wa_version_client._naming); a kind that cannot does nothing.
+    async def rename(self, name: str) -> None: ...
 
     async def aclose(self) -> None: ...
 
@@ -136,6 +144,10 @@ class Deployment(ABC):
         holding `key`: the one server, or the primary `client` follows; on a cluster, the
         primary of the key's slot. As redis-py parses it for one server."""
         return await client.execute_command(*command)
+
+    async def client_lists(self, client: RedisClient) -> list[ServerClients]:
+        """CLIENT LIST of every server `client` reaches (the fleet, shared/fleet.py)."""
+        raise ConfigError(f"listing the clients of {self.description} is not supported yet")
 
     def one_connection(self, client: RedisClient) -> AbstractAsyncContextManager[Redis]:
         """A client of `client`'s pool bound to one connection, for a write and the WAIT

@@ -120,6 +120,12 @@ class PubSubSubscription:
         """Run a command on the subscription's client (its pooled connections)."""
         return await self._redis.execute_command(*args)
 
+    async def rename(self, name: str) -> None:
+        """Nothing yet: `command()` runs on pooled connections, and redis-py's PubSub
+        gives no way to send on the subscribed one; a cluster's managers are not in the
+        fleet until it does (the next step of issue 24)."""
+        return
+
     async def aclose(self) -> None:
         await self._redis.aclose()
 

@@ -16,6 +16,7 @@ from wa_version_client._deployment import (
     OnMessage,
     OnSubscribed,
     RedisClient,
+    ServerClients,
     Subscription,
 )
 from wa_version_client._logs import hide
@@ -83,6 +84,20 @@ class SingleServer(ServerDeployment):
 
     def as_replica(self) -> Deployment:
         return ReplicaServer(self._url)
+
+    async def client_lists(self, client: RedisClient) -> list[ServerClients]:
+        """The one server's clients. A Sentinel deployment (its replicas) and a cluster
+        (its nodes) are not listed yet: the next step of issue 24."""
+        if not isinstance(client, Redis):
+            raise TypeError(f"not a client of {self.description}: {type(client).__name__}")
+        return [(self._where(), await client.client_list())]
+
+    def _where(self) -> str:
+        """The server as the fleet shows it: host:port, or the socket's path."""
+        parts = urllib.parse.urlsplit(self._url)
+        if parts.scheme == "unix":
+            return parts.path
+        return f"{parts.hostname or 'localhost'}:{parts.port or 6379}"
 
     def server_client(self, *, max_connections: int = 64, subscriber: bool = False) -> Redis:
         hide(*self.secrets)

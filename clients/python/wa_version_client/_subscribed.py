@@ -166,6 +166,10 @@ class SubscribedConnection:
             raise NotConnected("the subscription holds no connection now")
         return await self._session.command(*args)
 
+    async def rename(self, name: str) -> None:
+        """CLIENT SETNAME on the subscribed connection (RESP3 allows it while subscribed)."""
+        await self.command("CLIENT", "SETNAME", name)
+
     async def aclose(self) -> None:
         """Close the client the connection came from (for Sentinel, with its connections
         to the sentinels); once `run()` has ended, which closes the connection itself."""

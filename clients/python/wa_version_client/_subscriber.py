@@ -35,18 +35,12 @@ from typing import Any
 from wa_version_client import _defaults as defaults
 from wa_version_client._connection import REDIS_DOWN, describe
 from wa_version_client._deployment import RedisClient, Subscription
-from wa_version_client._env import EnvReader
-from wa_version_client._from_url import (
-    DEFAULT_REDIS_URL,
-    deployment_for,
-    read_from,
-    reading_deployment,
-    redis_url_from_env,
-    replica_url_from_env,
-)
+from wa_version_client._from_url import DEFAULT_REDIS_URL, deployment_for, reading_deployment
 from wa_version_client._held import HeldVersion, OnChange
+from wa_version_client._naming import ConnectionNaming
 from wa_version_client._reports import OutdatedReports
 from wa_version_client._subscribed import NotConnected
+from wa_version_client._subscriber_env import options_from_env
 from wa_version_client._tasks import cancel_and_wait
 from wa_version_client.contract._clock import utc_now
 from wa_version_client.contract._errors import MessageError
@@ -83,6 +77,8 @@ class VersionSubscriber:
         read_from_replica: bool = False,
         replica_url: str | None = None,
         redis: RedisClient | None = None,
+        manager_id: str | None = None,
+        client: str = "python",
     ) -> None:
         """`read_from_replica` (with a Sentinel or Cluster URL) or `replica_url` (a
         replica's own URL): read the hash and hear changes on a replica, so a fleet adds
@@ -90,7 +86,8 @@ class VersionSubscriber:
         primary: on the subscribed connection when it is the primary's, else through
         `redis` if given, or a client of `redis_url` that connects at the first report.
         `max_age`: how old (seconds) the service's last successful refresh may be for
-        `latest()` to call the version held the latest."""
+        `latest()` to call the version held the latest. `manager_id` (host-pid unless
+        given) and `client` name the subscribed connection for the fleet (_naming)."""
         self._primary = deployment_for(redis_url)
         self._primary.check_prefix(prefix)
         reading = reading_deployment(self._primary, read_from_replica, replica_url)
@@ -123,24 +120,17 @@ class VersionSubscriber:
             ping_interval=ping_interval,
             max_backoff=1.0,  # a restarted Redis is back in use within about a second
         )
+        self.naming = ConnectionNaming(self.subscription, manager_id, client)
+        self._held.on_change(lambda old, new: self.naming.name(new))
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> VersionSubscriber:
+    def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> VersionSubscriber:
         """A subscriber set up from the environment the service reads: REDIS_URL (or
         REDIS_TLS_URL, with REDIS_SSL_CERT_REQS and REDIS_SSL_CA_CERTS), REDIS_PREFIX,
         REFRESH_MIN_INTERVAL (how often a report may ask), REFRESH_WAIT,
-        JOB_STREAM_MAXLEN, and where to read: REDIS_READ_FROM=replica (with a Sentinel
-        URL) or REDIS_REPLICA_URL. Raises ConfigError for a malformed value."""
-        read = EnvReader(os.environ if env is None else env)
-        return cls(
-            redis_url_from_env(read.env),
-            prefix=read.text("REDIS_PREFIX", defaults.PREFIX),
-            report_interval=read.duration("REFRESH_MIN_INTERVAL", defaults.REFRESH_MIN_INTERVAL),
-            refresh_wait=read.duration("REFRESH_WAIT", defaults.REFRESH_WAIT),
-            job_stream_maxlen=read.integer("JOB_STREAM_MAXLEN", defaults.JOB_STREAM_MAXLEN),
-            read_from_replica=read_from(read.text("REDIS_READ_FROM", "primary")),
-            replica_url=replica_url_from_env(read.env),
-        )
+        JOB_STREAM_MAXLEN, where to read: REDIS_READ_FROM=replica (with a Sentinel URL)
+        or REDIS_REPLICA_URL, and WA_MANAGER_ID. Raises ConfigError for a malformed value."""
+        return cls(**options_from_env(os.environ if env is None else env, options))
 
     @property
     def current(self) -> PublishedVersion | None:
@@ -238,6 +228,7 @@ class VersionSubscriber:
         """Resync once subscribed; from then on `synced` until the subscription is lost."""
         losses = self.subscription.losses  # before: a loss during the read unsyncs
         await self.resync()  # its reply follows the confirmation: counted by now
+        await self.naming.name(self._held.current)
         self._read_after = (self.subscription.subscriptions, losses)
 
     async def wait_newer(

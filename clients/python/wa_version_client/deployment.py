@@ -15,6 +15,7 @@ from wa_version_client._deployment import (
     OnMessage,
     OnSubscribed,
     RedisClient,
+    ServerClients,
     Subscription,
 )
 from wa_version_client._from_url import (
@@ -37,6 +38,7 @@ __all__ = [
     "OnMessage",
     "OnSubscribed",
     "RedisClient",
+    "ServerClients",
     "Subscription",
     "check_redis_url",
     "connect",

@@ -81,10 +81,14 @@ def main(argv: list[str] | None = None) -> int:
         description="Print (and act on) each change of version.",
     )
     parser.add_argument("--exec", dest="command", metavar="CMD", help="run CMD on each version")
+    parser.add_argument(
+        "--manager-id", help="this manager's id in the fleet (WA_MANAGER_ID; host-pid if unset)"
+    )
     args = parser.parse_args(argv)
     setup_logging(stream=sys.stderr)  # stdout carries only the version lines
     try:
-        subscriber = VersionSubscriber.from_env()
+        options = {"manager_id": args.manager_id} if args.manager_id else {}
+        subscriber = VersionSubscriber.from_env(client="watcher", **options)
     except ConfigError as exc:
         print(f"watcher: {exc}", file=sys.stderr)
         return 2

@@ -23,6 +23,7 @@ from wa_version_client.contract._errors import (
 )
 from wa_version_client.contract._keys import Keys
 from wa_version_client.contract._latest import DEFAULT_MAX_AGE, REASONS, Verdict, judge_latest
+from wa_version_client.contract._manager_name import ManagerName, default_manager_id
 from wa_version_client.contract._published import KINDS, PublishedVersion
 from wa_version_client.contract._refresh_job import ID_PATTERN, RefreshJob
 from wa_version_client.contract._repair import plausible_epoch, readable_state
@@ -40,6 +41,7 @@ __all__ = [
     "ConfigError",
     "InvalidVersion",
     "Keys",
+    "ManagerName",
     "MessageError",
     "PublishedVersion",
     "RefreshJob",
@@ -47,6 +49,7 @@ __all__ = [
     "Verdict",
     "VersionState",
     "WAVersion",
+    "default_manager_id",
     "epoch_ms",
     "format_time",
     "judge_latest",

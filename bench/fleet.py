@@ -1,0 +1,99 @@
+"""The fleet at scale: build it from 10,000 named connections, and what Redis pays.
+
+    python -m bench.fleet [--managers 10000] [--runs 5]
+
+Starts redis-server (maxclients raised), opens --managers connections in batches, each
+named as a subscriber names its own (`wav1:bench-<i>:python:2.3000.<N>`, three versions),
+then builds the fleet --runs times as GET /admin/whatsapp/fleet does on a cache miss
+(shared/fleet.py: CLIENT LIST, parse, group); the part of CLIENT LIST (the round trip
+and redis-py's parse of the reply) is printed apart. Prints, per run and as a median, the build
+time and the Redis CPU it used (INFO CPU used_cpu_sys + used_cpu_user, before and after:
+the two INFO calls are in the figure too, a few microseconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+
+from redis.asyncio import Redis
+
+from bench.harness import raise_open_files_limit
+from devtools.embedded import RedisServer
+from shared.fleet import build_fleet
+from wa_version_client.contract import ManagerName, WAVersion, format_time, utc_now
+from wa_version_client.deployment import deployment_for
+
+BATCH = 500
+
+
+def setname(name: str) -> bytes:
+    return f"*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n${len(name)}\r\n{name}\r\n".encode()
+
+
+async def named_connection(port: int, index: int) -> asyncio.StreamWriter:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    version = WAVersion(2, 3000, 1_020_000_000 + index % 3)
+    writer.write(setname(ManagerName(f"bench-{index}", "python", version).encode()))
+    if await reader.readline() != b"+OK\r\n":
+        raise RuntimeError("CLIENT SETNAME was refused")
+    return writer
+
+
+async def redis_cpu(redis: Redis) -> float:
+    info = await redis.info("cpu")
+    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
+
+
+async def measure(url: str, port: int, managers: int, runs: int) -> dict[str, object]:
+    held: list[asyncio.StreamWriter] = []
+    for start in range(0, managers, BATCH):
+        batch = range(start, min(start + BATCH, managers))
+        held += await asyncio.gather(*(named_connection(port, i) for i in batch))
+    redis = Redis.from_url(url)
+    deployment = deployment_for(url)
+    build_ms, list_ms, cpu_ms = [], [], []
+    try:
+        for run in range(runs):
+            cpu_before = await redis_cpu(redis)
+            started = time.perf_counter()
+            lists = await deployment.client_lists(redis)  # as FleetReader.read does
+            listed = time.perf_counter()
+            fleet = build_fleet(lists, format_time(utc_now()))
+            build_ms.append((time.perf_counter() - started) * 1000)
+            list_ms.append((listed - started) * 1000)
+            cpu_ms.append((await redis_cpu(redis) - cpu_before) * 1000)
+            print(
+                f"run {run + 1}: {len(fleet.managers)} managers, built in {build_ms[-1]:.1f} ms"
+                f" (CLIENT LIST and redis-py's parse {list_ms[-1]:.1f} ms),"
+                f" Redis CPU {cpu_ms[-1]:.1f} ms"
+            )
+    finally:
+        await redis.aclose()
+        for writer in held:
+            writer.close()
+    return {
+        "managers": len(fleet.managers),
+        "by_version": fleet.by_version(),
+        "build_ms_median": round(statistics.median(build_ms), 1),
+        "client_list_ms_median": round(statistics.median(list_ms), 1),
+        "redis_cpu_ms_median": round(statistics.median(cpu_ms), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.fleet", description=__doc__)
+    parser.add_argument("--managers", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    raise_open_files_limit()
+    with RedisServer(None, "--maxclients", str(args.managers + 100)) as server:
+        figures = asyncio.run(measure(server.url, server.port, args.managers, args.runs))
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

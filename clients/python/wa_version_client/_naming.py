@@ -1,0 +1,49 @@
+"""A subscriber names its subscribed connection after what it holds (the fleet).
+
+The name (wa_version_client.contract._manager_name) is set with CLIENT SETNAME on the
+subscribed connection itself: after each subscription (a new connection has no name)
+and on each change of the version held. It is no write, so a subscriber reading from a
+replica names its connection on the replica, and it opens no connection. A RESP3
+subscribed connection may run it (Redis 6.2 and later, Valkey); a RESP2 one may not,
+and the server refuses it: logged once, and the subscriber carries on unnamed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from redis.exceptions import ResponseError
+
+from wa_version_client._deployment import Subscription
+from wa_version_client._subscribed import NotConnected
+from wa_version_client.contract._manager_name import ManagerName, default_manager_id
+from wa_version_client.contract._published import PublishedVersion
+
+log = logging.getLogger(__name__)
+
+
+class ConnectionNaming:
+    """Names `subscription`'s connection `wav1:<manager id>:<client>:<version held>`."""
+
+    def __init__(self, subscription: Subscription, manager_id: str | None, client: str) -> None:
+        self._subscription = subscription
+        self._blank = ManagerName(manager_id or default_manager_id(), client, None)
+        self._refused = False  # the server refused a name once: said once, not again
+
+    @property
+    def manager_id(self) -> str:
+        return self._blank.manager_id
+
+    async def name(self, held: PublishedVersion | None) -> None:
+        """Name the connection after `held`; a lost connection is named again once it is
+        back (the subscription calls after each subscription)."""
+        version = None if held is None else held.version
+        name = ManagerName(self._blank.manager_id, self._blank.client, version).encode()
+        try:
+            await self._subscription.rename(name)
+        except NotConnected:
+            pass  # named again after the next subscription
+        except ResponseError as exc:
+            if not self._refused:
+                log.warning("naming the subscribed connection failed (not in the fleet): %s", exc)
+            self._refused = True

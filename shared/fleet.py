@@ -1,0 +1,172 @@
+"""The fleet: which connection manager holds which version, from the servers' client lists.
+
+Every subscriber names its subscribed connection `wav1:<id>:<client>:<version>` (see
+wa_version_client.contract._manager_name) and renames it on each change; the service
+lists the clients of the servers it knows (CLIENT LIST) and groups those names. A
+manager that exits closes its connection, so it is gone from the next listing; one
+whose connection stays open while it is stuck keeps showing the version it last held.
+
+Names are untrusted (any client may set any name): what does not parse is counted in
+`ignored` and otherwise skipped. One entry per subscribed connection: a process holding
+several subscribers under one id shows as several entries with that id. Listing 10,000
+clients costs the server a few milliseconds of CPU, so a listing is kept `ttl` seconds
+and concurrent readers share one (see bench/fleet.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from wa_version_client.contract import ConfigError, ManagerName, WAVersion, format_time, utc_now
+from wa_version_client.deployment import Deployment, RedisClient, ServerClients, describe
+
+log = logging.getLogger(__name__)
+
+NO_VERSION = "none"  # by_version's key for managers that hold no version yet
+CACHE_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Manager:
+    """One subscribed connection that named itself."""
+
+    id: str
+    client: str
+    version: WAVersion | None
+    server: str
+    connected_for: int  # seconds, as the server counts them (CLIENT LIST's `age`)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "client": self.client,
+            "version": None if self.version is None else str(self.version),
+            "server": self.server,
+            "connected_for": self.connected_for,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Fleet:
+    managers: tuple[Manager, ...]
+    ignored: int  # named connections whose name did not parse
+    read_at: str
+
+    def by_version(self) -> dict[str, int]:
+        counts = Counter(_version_key(manager.version) for manager in self.managers)
+        return dict(sorted(counts.items()))
+
+    def behind(self, current: WAVersion | None) -> int:
+        """Managers holding an older version than `current`, or none yet."""
+        if current is None:
+            return 0
+        return sum(1 for m in self.managers if m.version is None or m.version < current)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "managers": [manager.to_json() for manager in self.managers],
+            "by_version": self.by_version(),
+            "ignored": self.ignored,
+            "read_at": self.read_at,
+        }
+
+
+def build_fleet(lists: Sequence[ServerClients], read_at: str) -> Fleet:
+    """The managers among the clients listed; names that do not parse are skipped."""
+    managers: list[Manager] = []
+    ignored = 0
+    for server, clients in lists:
+        for client in clients:
+            name = client.get("name", "")
+            if not name:
+                continue  # an unnamed connection: not a subscriber of this kind
+            parsed = ManagerName.parse(name)
+            if parsed is None:
+                ignored += 1
+                continue
+            age = client.get("age", "0")
+            seconds = int(age) if age.isascii() and age.isdigit() else 0
+            managers.append(
+                Manager(parsed.manager_id, parsed.client, parsed.version, server, seconds)
+            )
+    managers.sort(key=_oldest_first)
+    return Fleet(tuple(managers), ignored, read_at)
+
+
+class FleetReader:
+    """The fleet, listed at most once per `ttl` seconds, however many ask at once."""
+
+    def __init__(
+        self,
+        deployment: Deployment,
+        redis: RedisClient,
+        *,
+        ttl: float = CACHE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._deployment = deployment
+        self._redis = redis
+        self._ttl = ttl
+        self._clock = clock
+        self._cached: tuple[float, Fleet] | None = None
+        self._listing = asyncio.Lock()  # one CLIENT LIST at a time: the others wait for it
+
+    async def read(self) -> Fleet:
+        """The fleet as last listed, if within `ttl`; else listed now. Raises what the
+        deployment raises (ConfigError where it cannot list, a Redis error)."""
+        async with self._listing:
+            if self._cached is not None and self._clock() - self._cached[0] < self._ttl:
+                return self._cached[1]
+            lists = await self._deployment.client_lists(self._redis)
+            fleet = build_fleet(lists, format_time(utc_now()))
+            self._cached = (self._clock(), fleet)
+            return fleet
+
+    async def read_or_none(self) -> Fleet | None:
+        """The fleet for /metrics: None where it cannot be listed (the deployment cannot
+        yet, or the server refused CLIENT LIST: logged), so the rest still renders."""
+        try:
+            return await self.read()
+        except ConfigError:
+            return None
+        except Exception as exc:
+            log.warning("listing the fleet failed: %s", describe(exc))
+            return None
+
+
+def fleet_metrics(fleet: Fleet, current: WAVersion | None) -> list[Metric]:
+    """Managers by the version they hold, and how many hold an older one (or none)."""
+    managers = GaugeMetricFamily(
+        "wa_version_fleet_managers",
+        "Subscribed connections that named themselves (CLIENT SETNAME), by the version "
+        "they hold (none: not yet one), as last listed (cached a second).",
+        labels=["version"],
+    )
+    for version, count in fleet.by_version().items():
+        managers.add_metric([version], count)
+    behind = GaugeMetricFamily(
+        "wa_version_fleet_behind",
+        "Managers holding an older version than the stored one, or none yet.",
+        fleet.behind(current),
+    )
+    return [managers, behind]
+
+
+def _oldest_first(manager: Manager) -> tuple[tuple[int, ...], str, str]:
+    """Managers with no version first, then by version, id and server: plain tuples, which
+    compare several times faster than WAVersion's generated ordering (10,000 managers)."""
+    held = manager.version
+    parts = () if held is None else (held.major, held.minor, held.patch)
+    return parts, manager.id, manager.server
+
+
+def _version_key(version: WAVersion | None) -> str:
+    return NO_VERSION if version is None else str(version)
