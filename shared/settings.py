@@ -175,6 +175,8 @@ class Settings:
     def _check_web_deadlines(self) -> None:
         if min(self.header_timeout, self.body_timeout) <= 0:
             raise ConfigError("HEADER_TIMEOUT and BODY_TIMEOUT must be above 0")
+        if self.event_ping_interval <= 0:
+            raise ConfigError("EVENT_PING_INTERVAL must be above 0")
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret these settings hold, for the log formatter to mask."""

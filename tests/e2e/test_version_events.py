@@ -13,8 +13,10 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
 from devtools.stub_upstream import StubUpstream
+from shared.keys import ServiceKeys
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process
 from tests.support import AUTH, REFRESH, wait_until
@@ -152,6 +154,22 @@ async def test_streams_past_the_bound_get_503(web: Process) -> None:
         return True
 
     await wait_until(opens, within=10)
+
+
+async def test_streams_share_the_process_subscription(
+    web: Process, redis: Redis, keys: ServiceKeys
+) -> None:
+    await refresh(web)
+
+    async def subscribers() -> int:
+        counts = await redis.pubsub_numsub(keys.version_changed)
+        return int(counts[0][1])
+
+    before = await subscribers()
+    async with stream(web) as first, stream(web) as second:
+        await first.next_event()
+        await second.next_event()
+        assert await subscribers() == before
 
 
 async def test_a_wrong_secret_is_401(web: Process) -> None:
