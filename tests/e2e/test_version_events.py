@@ -15,7 +15,9 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from devtools.embedded import RedisServer
 from devtools.stub_upstream import StubUpstream
+from devtools.tcp_proxy import TcpProxy
 from shared.keys import ServiceKeys
 from tests.e2e.conftest import Launcher
 from tests.e2e.processes import Process
@@ -104,6 +106,40 @@ async def test_the_stream_starts_with_the_current_version(web: Process) -> None:
     version = state["wa_web_version"]
     assert isinstance(version, dict)
     assert json.loads(first["data"])["string"] == version["string"]
+
+
+async def test_a_stream_opened_before_any_version_gets_the_first(web: Process) -> None:
+    async with stream(web) as events:
+        assert "comment" in await events.next()  # nothing stored yet: pings only
+        state = await refresh(web)
+        assert (await events.next_event())["id"] == expected_id(state)
+
+
+async def test_a_change_missed_while_redis_was_away_arrives_after_it(
+    launch: Launcher,
+    start_web: Callable[..., Process],
+    redis_server: RedisServer,
+    upstream: StubUpstream,
+) -> None:
+    """The web's subscription is cut (its Redis connections go through a proxy); the
+    version changes meanwhile (through another web process): the announcement is lost
+    to it, and the re-read after it resubscribes delivers the change to its streams."""
+    launch("worker")
+    proxy = await TcpProxy(redis_server.port).start()
+    try:
+        cut_off = start_web(REDIS_URL=proxy.url, EVENT_PING_INTERVAL="200ms")
+        other = start_web()
+        before = await refresh(other)
+        async with stream(cut_off) as events:
+            assert (await events.next_event())["id"] == expected_id(before)
+            await proxy.cut()
+            upstream.configure(revision=NEXT_REVISION)
+            after = await refresh(other)
+            assert "comment" in await events.next()  # the stream outlives Redis's absence
+            proxy.restore()
+            assert (await events.next_event())["id"] == expected_id(after)
+    finally:
+        await proxy.stop()
 
 
 async def test_a_change_is_one_event_with_its_id(web: Process, upstream: StubUpstream) -> None:
