@@ -57,13 +57,15 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     subscriber = VersionSubscriber(settings.redis_url, prefix=settings.redis_prefix)
     events = VersionEvents(subscriber, max_streams=settings.max_event_streams)
     await events.start()
+    metrics = WebMetrics()
+    metrics.event_streams.set_function(lambda: events.open_streams)
     try:
         async with refresh_client(redis, keys, settings) as client:
             yield Services(
                 auth=AdminAuth(secrets, limiter, settings.metrics_token),
                 refresh=client,
                 store=StateStore.for_settings(redis, keys, settings),
-                metrics=WebMetrics(),
+                metrics=metrics,
                 redis=redis,
                 keys=keys,
                 results=client.waiter,

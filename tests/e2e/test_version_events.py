@@ -208,6 +208,19 @@ async def test_streams_share_the_process_subscription(
         assert await subscribers() == before
 
 
+async def test_metrics_count_the_open_streams(web: Process) -> None:
+    async def open_streams() -> str:
+        async with httpx.AsyncClient(base_url=web.base_url, timeout=10) as client:
+            text = (await client.get("/metrics", headers=AUTH)).text
+        return next(line for line in text.splitlines() if line.startswith("wa_web_event_streams "))
+
+    await refresh(web)
+    assert await open_streams() == "wa_web_event_streams 0.0"
+    async with stream(web) as events:
+        await events.next_event()
+        assert await open_streams() == "wa_web_event_streams 1.0"
+
+
 async def test_a_wrong_secret_is_401(web: Process) -> None:
     async with httpx.AsyncClient(base_url=web.base_url, timeout=10) as client:
         answer = await client.get(EVENTS, headers={"X-Admin-Secret": "wrong"})
