@@ -22,6 +22,7 @@ from api.header_limit import HeaderLimit
 from api.request_id import RequestId
 from api.routes import Services, routes
 from shared.errors import ConfigError
+from shared.events import VersionEvents
 from shared.fleet import FleetReader
 from shared.keys import ServiceKeys
 from shared.logs import hide, setup_logging
@@ -30,6 +31,7 @@ from shared.persistence import PersistenceWatch
 from shared.refresh_client import refresh_client
 from shared.settings import Settings
 from shared.store import StateStore
+from wa_version_client import VersionSubscriber
 from wa_version_client.runtime import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -52,13 +54,19 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     secrets = (settings.admin_secret, settings.admin_secret_previous)
     persistence = PersistenceWatch(settings.deployment, redis, keys)
     watching = asyncio.create_task(persistence.run(), name="persistence-watch")
+    # The version as this process follows it: one subscription, whatever the streams.
+    subscriber = VersionSubscriber(settings.redis_url, prefix=settings.redis_prefix)
+    events = VersionEvents(subscriber, max_streams=settings.max_event_streams)
+    await events.start()
+    metrics = WebMetrics()
+    metrics.event_streams.set_function(lambda: events.open_streams)
     try:
         async with refresh_client(redis, keys, settings) as client:
             yield Services(
                 auth=AdminAuth(secrets, limiter, settings.metrics_token),
                 refresh=client,
                 store=StateStore.for_settings(redis, keys, settings),
-                metrics=WebMetrics(),
+                metrics=metrics,
                 redis=redis,
                 keys=keys,
                 results=client.waiter,
@@ -66,8 +74,11 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 persistence=persistence,
                 fleet=FleetReader(settings.deployment, redis),
                 body_timeout=settings.body_timeout,
+                events=events,
+                event_ping=settings.event_ping_interval,
             )
     finally:
+        await events.aclose()
         await cancel_and_wait(watching)
         await persistence.aclose()
         await redis.aclose()

@@ -175,6 +175,23 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        "/admin/whatsapp/version/events": {
+            "get": {
+                "summary": "Server-Sent Events: the current version, then one event per change",
+                "description": "Each event is `event: version`, `id: <epoch>-<seq>`, `data:` a"
+                " VersionChanged message; `: ping` comments keep the stream alive. A"
+                " `Last-Event-ID` equal to the current id gets nothing until the next change.",
+                "operationId": "versionEvents",
+                "security": [{"adminSecret": []}],
+                "responses": {
+                    "200": {
+                        "description": "An endless stream of events",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    },
+                    **failures(*ADMIN_FAILURES),
+                },
+            }
+        },
         "/metrics": {
             "get": {
                 "summary": "Prometheus metrics: this web process's and all workers'",

@@ -14,9 +14,11 @@ from starlette.routing import Route
 from api.auth import AdminAuth
 from api.bodies import parse_pinned_version, read_json_object
 from api.envelope import ApiError, success
+from api.event_stream import VersionEventStream, last_event_id
 from api.openapi import OPENAPI
 from shared import transitions
 from shared.errors import ResultTimeout
+from shared.events import VersionEvents
 from shared.fleet import FleetReader
 from shared.health import readiness_problems
 from shared.keys import ServiceKeys
@@ -51,6 +53,9 @@ class Services:
     # connection then on every route; a route reading the body bounds its wait the same
     # way, for when the app is served without that protocol.
     body_timeout: float
+    # The version as this process follows it, for the event streams; and their ping.
+    events: VersionEvents
+    event_ping: float
 
 
 def parse_force(raw: str | None) -> bool:
@@ -147,6 +152,12 @@ async def fleet(request: Request) -> JSONResponse:
     return success("WhatsApp fleet retrieved successfully", listed.to_json())
 
 
+async def version_events(request: Request) -> Response:
+    """Server-Sent Events: the current version, then each change (api/event_stream.py)."""
+    services = await _services(request)
+    return VersionEventStream(services.events, last_event_id(request), services.event_ping)
+
+
 async def metrics(request: Request) -> Response:
     """Prometheus text: this process's counters and the workers' (from Redis)."""
     services: Services = request.state.services
@@ -187,4 +198,5 @@ routes = [
     Route("/admin/whatsapp/version/pin", unpin_version, methods=["DELETE"]),
     Route("/admin/whatsapp/version/history", version_history, methods=["GET"]),
     Route("/admin/whatsapp/fleet", fleet, methods=["GET"]),
+    Route("/admin/whatsapp/version/events", version_events, methods=["GET"]),
 ]

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -74,6 +74,12 @@ class WebMetrics:
             "wa_refresh_requests",
             "Refresh requests answered by this web process, by outcome.",
             ["outcome"],
+            registry=self.registry,
+        )
+        # Read when scraped (api/app.py points it at the process's VersionEvents).
+        self.event_streams = Gauge(
+            "wa_web_event_streams",
+            "Event streams this web process serves now (at most MAX_EVENT_STREAMS).",
             registry=self.registry,
         )
 

@@ -55,6 +55,11 @@ class Settings:
     # The web's Redis connections, at most: a request finding them all busy waits for one
     # (5 s at most, then 503). Redis runs one command at a time; a few suffice.
     web_redis_connections: int = 16
+    # Event streams (GET /admin/whatsapp/version/events) one web process serves at once;
+    # one more is a 503. Half of max_connections: streams never crowd out other requests.
+    max_event_streams: int = 1000
+    # An open event stream gets a comment this often, so proxies keep it open.
+    event_ping_interval: float = 15.0
     redis_prefix: str = runtime.PREFIX
     version_urls: tuple[str, ...] = DEFAULT_VERSION_URLS
     # A force=false refresh inside this many seconds of the last attempt fetches nothing.
@@ -122,6 +127,8 @@ class Settings:
                 "MAX_CONNECTIONS_PER_ADDRESS", defaults.max_connections_per_address, 0
             ),
             web_redis_connections=integer("WEB_REDIS_CONNECTIONS", defaults.web_redis_connections),
+            max_event_streams=integer("MAX_EVENT_STREAMS", defaults.max_event_streams, 0),
+            event_ping_interval=duration("EVENT_PING_INTERVAL", defaults.event_ping_interval),
             redis_prefix=read.text("REDIS_PREFIX", defaults.redis_prefix),
             version_urls=urls or DEFAULT_VERSION_URLS,
             refresh_min_interval=duration("REFRESH_MIN_INTERVAL", defaults.refresh_min_interval),
@@ -168,6 +175,8 @@ class Settings:
     def _check_web_deadlines(self) -> None:
         if min(self.header_timeout, self.body_timeout) <= 0:
             raise ConfigError("HEADER_TIMEOUT and BODY_TIMEOUT must be above 0")
+        if self.event_ping_interval <= 0:
+            raise ConfigError("EVENT_PING_INTERVAL must be above 0")
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret these settings hold, for the log formatter to mask."""

@@ -140,3 +140,10 @@ def test_wa_version_command_bench_runs() -> None:
         assert re.search(rf"wa-version python {case} .* ms", output)
         assert re.search(rf"wa-version node   {case} .* ms", output)
     assert re.search(r"the first call [\d.]+ ms, then [\d.]+ µs each", output)
+
+
+def test_event_delay_bench_runs() -> None:
+    """Both delays are measured: from Redis's announcement and from the refresh request."""
+    output = run("bench.event_delay", "--streams", "3", "--changes", "2")
+    assert re.search(r"Redis announcement -> SSE event p50 [\d.]+ ms, p99 [\d.]+ ms", output)
+    assert re.search(r"refresh request -> SSE event p50 [\d.]+ ms", output)

@@ -1,0 +1,52 @@
+"""The event stream on Sentinel and on a Cluster: the web follows the version wherever
+the deployment keeps it, and its streams get the current version and each change."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from devtools.cluster import ClusterDeployment
+from devtools.sentinels import SentinelDeployment
+from devtools.stub_upstream import StubUpstream
+from tests.e2e.conftest import Launcher, web_process
+from tests.e2e.test_version_events import NEXT_REVISION, expected_id, refresh, stream
+
+pytestmark = [pytest.mark.slow, pytest.mark.server_sensitive]
+
+
+@pytest.fixture
+def prefix() -> str:
+    """Hash-tagged: on a cluster every key of the service shares one slot."""
+    return f"{{test-{uuid.uuid4().hex[:12]}}}"
+
+
+@pytest.fixture
+def cluster_deployment() -> Iterator[ClusterDeployment]:
+    with ClusterDeployment() as deployment:
+        yield deployment
+
+
+async def follow_a_change(launch: Launcher, upstream: StubUpstream, redis_url: str) -> None:
+    launch("worker", REDIS_URL=redis_url)
+    web = web_process(launch, REDIS_URL=redis_url)
+    before = await refresh(web)
+    async with stream(web) as events:
+        assert (await events.next_event())["id"] == expected_id(before)
+        upstream.configure(revision=NEXT_REVISION)
+        after = await refresh(web)
+        assert (await events.next_event())["id"] == expected_id(after)
+
+
+async def test_on_sentinel(
+    launch: Launcher, upstream: StubUpstream, sentinel_deployment: SentinelDeployment
+) -> None:
+    await follow_a_change(launch, upstream, sentinel_deployment.url())
+
+
+async def test_on_a_cluster(
+    launch: Launcher, upstream: StubUpstream, cluster_deployment: ClusterDeployment
+) -> None:
+    await follow_a_change(launch, upstream, cluster_deployment.url())
