@@ -1,11 +1,13 @@
 """The Node subscriber and the Go follower in the fleet, on a real server: each names its
 subscribed connection `wav1:<id>:<client>:<version held>`, renames it on each change
-published, and is gone from the fleet once it exits (shared/fleet.py reads the names)."""
+published, and is gone from the fleet once it exits (shared/fleet.py reads the names); a
+server that refuses the name is said once, and the subscriber follows unnamed."""
 
 from __future__ import annotations
 
 import contextlib
 import subprocess
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,8 +29,7 @@ import {{ VersionSubscriber }} from '{NODE_CLIENT / "src" / "index.js"}';
 const versions = VersionSubscriber.fromEnv();
 versions.on('change', (old, current) => console.log(current.string));
 await versions.start();
-process.stdin.on('end', () => versions.close());
-process.stdin.resume();
+setInterval(() => {{}}, 60_000); // held until the test kills the process
 """
 
 GO_FOLLOWER = """package main
@@ -75,28 +76,44 @@ def go_follower(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
 
 @pytest.fixture
 def node_subscriber(tmp_path: Path) -> list[str]:
-    """A script holding a VersionSubscriber.fromEnv() until its stdin closes."""
+    """A script holding a VersionSubscriber.fromEnv() until it is killed."""
     script = tmp_path / "subscriber.mjs"
     script.write_text(NODE_SUBSCRIBER)
     return [node(), str(script)]
 
 
+class Program:
+    """A subscriber's process; what it printed (the versions it applied) as it prints it."""
+
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.strip())
+
+    def kill(self) -> str:
+        """Kill it; what it wrote on stderr."""
+        if self.process.poll() is None:
+            self.process.kill()
+        _, errors = self.process.communicate(timeout=30)
+        self._reader.join(timeout=30)
+        return errors
+
+
 @contextlib.contextmanager
-def running(command: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
-    process = subprocess.Popen(
-        command,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def running(command: list[str], env: dict[str, str]) -> Iterator[Program]:
+    program = Program(command, env)
     try:
-        yield process
+        yield program
     finally:
-        if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=30)
+        program.kill()
 
 
 async def listed(redis: Redis, manager_id: str) -> list[tuple[str, str | None]]:
@@ -132,16 +149,15 @@ async def test_a_subscriber_is_in_the_fleet_renamed_on_each_change_until_it_exit
     manager_id = f"gw-{client}-{uuid.uuid4().hex[:8]}"
     env = {"REDIS_URL": redis_server.url, "REDIS_PREFIX": prefix, "WA_MANAGER_ID": manager_id}
     await publish_version(redis, keys, 700)
-    with running(command, env) as process:
+    with running(command, env) as subscriber:
         await wait_until(lambda: lists(redis, manager_id, (client, "2.3000.700")), within=30)
         await publish_version(redis, keys, 701)
         await wait_until(lambda: lists(redis, manager_id, (client, "2.3000.701")), within=30)
         await publish_version(redis, keys, 702)
         await wait_until(lambda: lists(redis, manager_id, (client, "2.3000.702")), within=30)
-        process.kill()
-        output, _ = process.communicate(timeout=30)
+        subscriber.kill()
         await wait_until(lambda: lists(redis, manager_id), within=30)
-    assert output.split() == ["2.3000.700", "2.3000.701", "2.3000.702"]
+    assert subscriber.lines == ["2.3000.700", "2.3000.701", "2.3000.702"]
 
 
 @pytest.mark.parametrize("program", ["node_subscriber", "go_follower"])
@@ -156,3 +172,44 @@ def test_a_manager_id_that_cannot_name_a_connection_is_an_error_at_start(
     assert outcome.returncode != 0
     assert "WA_MANAGER_ID" in outcome.stderr
     assert "manager id" in outcome.stderr
+
+
+async def subscribed_as(redis: Redis, user: str) -> list[str]:
+    """The names of the subscribed connections Redis's ACL user `user` holds."""
+    clients = await redis.client_list()
+    return [c.get("name", "") for c in clients if c.get("user") == user and c.get("sub") == "1"]
+
+
+@pytest.mark.parametrize("program", ["node_subscriber", "go_follower"])
+async def test_a_server_that_refuses_the_name_is_said_once_and_the_subscriber_follows_unnamed(
+    program: str,
+    request: pytest.FixtureRequest,
+    redis: Redis,
+    redis_server: RedisServer,
+    keys: ServiceKeys,
+    prefix: str,
+) -> None:
+    """Connected as a user whose ACL forbids CLIENT: one warning, no name, and every
+    change applied."""
+    command: list[str] = request.getfixturevalue(program)
+    user = f"unnamed-{uuid.uuid4().hex[:8]}"
+    await redis.acl_setuser(
+        user, enabled=True, passwords=["+pw"], keys=["*"], channels=["*"],
+        commands=["+@all", "-client"],
+    )  # fmt: skip
+    url = redis_server.url.replace("redis://", f"redis://{user}:pw@", 1)
+    env = {"REDIS_URL": url, "REDIS_PREFIX": prefix, "WA_MANAGER_ID": user}
+    try:
+        await publish_version(redis, keys, 700)
+        with running(command, env) as subscriber:
+            await wait_until(lambda: subscriber.lines == ["2.3000.700"], within=30)
+            await publish_version(redis, keys, 701)
+            await wait_until(lambda: subscriber.lines[-1:] == ["2.3000.701"], within=30)
+            await publish_version(redis, keys, 702)
+            await wait_until(lambda: subscriber.lines[-1:] == ["2.3000.702"], within=30)
+            assert await subscribed_as(redis, user) == [""]
+            errors = subscriber.kill()
+    finally:
+        await redis.acl_deluser(user)
+    assert subscriber.lines == ["2.3000.700", "2.3000.701", "2.3000.702"]
+    assert errors.count("naming the subscribed connection failed") == 1, errors

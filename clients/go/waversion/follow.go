@@ -6,6 +6,10 @@
 // hash <prefix>:version; apply a message or a read only when its (epoch, seq) is greater
 // than the pair held; read the hash every 30 s as a backstop; and treat a connection
 // silent for three PING intervals as dead. Its only dependency is redigo.
+//
+// For the service's fleet (GET /admin/whatsapp/fleet), a Follower names its subscribed
+// connection wav1:<ManagerID>:go:<version held, or -> and renames it on each change
+// (naming.go); ManagerID defaults to WA_MANAGER_ID, else <host>-<pid>.
 package waversion
 
 import (
