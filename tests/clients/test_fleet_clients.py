@@ -10,6 +10,7 @@ import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,20 @@ class Program:
         return errors
 
 
+@dataclass(frozen=True)
+class Server:
+    """The test's server: a client of it, its URL, and the service's names on it."""
+
+    redis: Redis
+    url: str
+    keys: ServiceKeys
+
+
+@pytest.fixture
+def server(redis: Redis, redis_server: RedisServer, keys: ServiceKeys) -> Server:
+    return Server(redis, redis_server.url, keys)
+
+
 @contextlib.contextmanager
 def running(command: list[str], env: dict[str, str]) -> Iterator[Program]:
     program = Program(command, env)
@@ -134,29 +149,23 @@ async def lists(redis: Redis, manager_id: str, *expected: tuple[str, str | None]
     ("client", "program"), [("node", "node_subscriber"), ("go", "go_follower")]
 )
 async def test_a_subscriber_is_in_the_fleet_renamed_on_each_change_until_it_exits(
-    client: str,
-    program: str,
-    request: pytest.FixtureRequest,
-    redis: Redis,
-    redis_server: RedisServer,
-    keys: ServiceKeys,
-    prefix: str,
+    client: str, program: str, request: pytest.FixtureRequest, server: Server
 ) -> None:
     """Named after the version held once subscribed, renamed after each change published
     (the Go follower on RESP2 by leaving the channel and subscribing again: it still
     applies every change), gone once the process is killed."""
     command: list[str] = request.getfixturevalue(program)
     manager_id = f"gw-{client}-{uuid.uuid4().hex[:8]}"
-    env = {"REDIS_URL": redis_server.url, "REDIS_PREFIX": prefix, "WA_MANAGER_ID": manager_id}
-    await publish_version(redis, keys, 700)
+    env = {"REDIS_URL": server.url, "REDIS_PREFIX": server.keys.prefix, "WA_MANAGER_ID": manager_id}
+    await publish_version(server.redis, server.keys, 700)
     with running(command, env) as subscriber:
-        await wait_until(lambda: lists(redis, manager_id, (client, "2.3000.700")), within=30)
-        await publish_version(redis, keys, 701)
-        await wait_until(lambda: lists(redis, manager_id, (client, "2.3000.701")), within=30)
-        await publish_version(redis, keys, 702)
-        await wait_until(lambda: lists(redis, manager_id, (client, "2.3000.702")), within=30)
+        await wait_until(lambda: lists(server.redis, manager_id, (client, "2.3000.700")), within=30)
+        await publish_version(server.redis, server.keys, 701)
+        await wait_until(lambda: lists(server.redis, manager_id, (client, "2.3000.701")), within=30)
+        await publish_version(server.redis, server.keys, 702)
+        await wait_until(lambda: lists(server.redis, manager_id, (client, "2.3000.702")), within=30)
         subscriber.kill()
-        await wait_until(lambda: lists(redis, manager_id), within=30)
+        await wait_until(lambda: lists(server.redis, manager_id), within=30)
     assert subscriber.lines == ["2.3000.700", "2.3000.701", "2.3000.702"]
 
 
@@ -182,34 +191,29 @@ async def subscribed_as(redis: Redis, user: str) -> list[str]:
 
 @pytest.mark.parametrize("program", ["node_subscriber", "go_follower"])
 async def test_a_server_that_refuses_the_name_is_said_once_and_the_subscriber_follows_unnamed(
-    program: str,
-    request: pytest.FixtureRequest,
-    redis: Redis,
-    redis_server: RedisServer,
-    keys: ServiceKeys,
-    prefix: str,
+    program: str, request: pytest.FixtureRequest, server: Server
 ) -> None:
     """Connected as a user whose ACL forbids CLIENT: one warning, no name, and every
     change applied."""
     command: list[str] = request.getfixturevalue(program)
     user = f"unnamed-{uuid.uuid4().hex[:8]}"
-    await redis.acl_setuser(
+    await server.redis.acl_setuser(
         user, enabled=True, passwords=["+pw"], keys=["*"], channels=["*"],
         commands=["+@all", "-client"],
     )  # fmt: skip
-    url = redis_server.url.replace("redis://", f"redis://{user}:pw@", 1)
-    env = {"REDIS_URL": url, "REDIS_PREFIX": prefix, "WA_MANAGER_ID": user}
+    url = server.url.replace("redis://", f"redis://{user}:pw@", 1)
+    env = {"REDIS_URL": url, "REDIS_PREFIX": server.keys.prefix, "WA_MANAGER_ID": user}
     try:
-        await publish_version(redis, keys, 700)
+        await publish_version(server.redis, server.keys, 700)
         with running(command, env) as subscriber:
             await wait_until(lambda: subscriber.lines == ["2.3000.700"], within=30)
-            await publish_version(redis, keys, 701)
+            await publish_version(server.redis, server.keys, 701)
             await wait_until(lambda: subscriber.lines[-1:] == ["2.3000.701"], within=30)
-            await publish_version(redis, keys, 702)
+            await publish_version(server.redis, server.keys, 702)
             await wait_until(lambda: subscriber.lines[-1:] == ["2.3000.702"], within=30)
-            assert await subscribed_as(redis, user) == [""]
+            assert await subscribed_as(server.redis, user) == [""]
             errors = subscriber.kill()
     finally:
-        await redis.acl_deluser(user)
+        await server.redis.acl_deluser(user)
     assert subscriber.lines == ["2.3000.700", "2.3000.701", "2.3000.702"]
     assert errors.count("naming the subscribed connection failed") == 1, errors
