@@ -62,7 +62,7 @@ async def measure(url: str, port: int, managers: int, runs: int) -> dict[str, ob
             started = time.perf_counter()
             lists = await deployment.client_lists(redis)  # as FleetReader.read does
             listed = time.perf_counter()
-            fleet = build_fleet(lists, format_time(utc_now()))
+            fleet = build_fleet(lists.listed, format_time(utc_now()), lists.unlisted)
             build_ms.append((time.perf_counter() - started) * 1000)
             list_ms.append((listed - started) * 1000)
             cpu_ms.append((await redis_cpu(redis) - cpu_before) * 1000)
