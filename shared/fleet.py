@@ -10,10 +10,11 @@ whose connection stays open while it is stuck keeps showing the version it last 
 
 Names are untrusted (any client may set any name): a name of the fleet's scheme
 (`wav…`) that does not parse is counted in `ignored` and otherwise skipped; other names
-(a sentinel's own connections, another program's) are no manager and not counted. One entry per subscribed connection: a process holding
-several subscribers under one id shows as several entries with that id. Listing 10,000
-clients costs the server a few milliseconds of CPU, so a listing is kept `ttl` seconds
-and concurrent readers share one (see bench/fleet.py).
+(a sentinel's own connections, another program's) are no manager and not counted. One
+entry per subscribed connection: a process holding several subscribers under one id
+shows as several entries with that id. Listing 10,000 clients costs the server a few
+milliseconds of CPU, so a listing is kept `ttl` seconds and concurrent readers share one
+(see bench/fleet.py).
 """
 
 from __future__ import annotations
