@@ -3,8 +3,6 @@ whichever server they read (a replica, any node), and the web's own subscriber i
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -14,6 +12,7 @@ from redis.asyncio import Redis
 from devtools.cluster import ClusterDeployment
 from devtools.embedded import RedisServer
 from devtools.sentinels import SentinelDeployment
+from tests.conftest import hash_tagged_prefix
 from tests.e2e.conftest import Launcher, web_process
 from tests.e2e.processes import Process
 from tests.support import AUTH, wait_until
@@ -23,16 +22,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.server_sensitive]
 FLEET = "/admin/whatsapp/fleet"
 
 
-@pytest.fixture
-def prefix() -> str:
-    """Hash-tagged: on a cluster every key of the service shares one slot."""
-    return f"{{fleet-{uuid.uuid4().hex[:12]}}}"
-
-
-@pytest.fixture
-def cluster_deployment() -> Iterator[ClusterDeployment]:
-    with ClusterDeployment() as deployment:
-        yield deployment
+prefix = pytest.fixture(hash_tagged_prefix, name="prefix")
 
 
 async def fleet_of(web: Process) -> dict[str, Any]:
@@ -50,16 +40,21 @@ async def servers_of(web: Process, ids: list[str]) -> dict[str, str]:
     return dict(found) if sorted(i for i, _ in found) == sorted(ids) else {}
 
 
-async def test_on_sentinel_a_watcher_reading_a_replica_is_counted_on_it(
-    launch: Launcher, sentinel_deployment: SentinelDeployment
-) -> None:
-    url = sentinel_deployment.url()
+async def watchers_listed(launch: Launcher, url: str) -> tuple[Process, dict[str, str]]:
+    """A web and two watchers on `url`, one reading the primary, one a replica: the web,
+    and each watcher's server once the web's fleet lists both."""
     web = web_process(launch, REDIS_URL=url)
     launch("watcher", REDIS_URL=url, WA_MANAGER_ID="on-primary")
     launch("watcher", REDIS_URL=url, WA_MANAGER_ID="on-replica", REDIS_READ_FROM="replica")
     ids = ["on-primary", "on-replica"]
     await wait_until(lambda: _all_listed(web, ids), within=30)
-    servers = await servers_of(web, ids)
+    return web, await servers_of(web, ids)
+
+
+async def test_on_sentinel_a_watcher_reading_a_replica_is_counted_on_it(
+    launch: Launcher, sentinel_deployment: SentinelDeployment
+) -> None:
+    web, servers = await watchers_listed(launch, sentinel_deployment.url())
     assert servers["on-primary"] == f"127.0.0.1:{sentinel_deployment.primary_port()}"
     replicas = {f"127.0.0.1:{port}" for port in sentinel_deployment.replica_ports()}
     assert servers["on-replica"] in replicas
@@ -69,13 +64,7 @@ async def test_on_sentinel_a_watcher_reading_a_replica_is_counted_on_it(
 async def test_on_a_cluster_watchers_on_different_nodes_are_all_counted(
     launch: Launcher, cluster_deployment: ClusterDeployment
 ) -> None:
-    url = cluster_deployment.url()
-    web = web_process(launch, REDIS_URL=url)
-    launch("watcher", REDIS_URL=url, WA_MANAGER_ID="on-primary")
-    launch("watcher", REDIS_URL=url, WA_MANAGER_ID="on-replica", REDIS_READ_FROM="replica")
-    ids = ["on-primary", "on-replica"]
-    await wait_until(lambda: _all_listed(web, ids), within=30)
-    servers = await servers_of(web, ids)
+    _, servers = await watchers_listed(launch, cluster_deployment.url())
     nodes = {f"127.0.0.1:{port}" for port in cluster_deployment.servers}
     assert set(servers.values()) <= nodes
     assert servers["on-primary"] != servers["on-replica"]

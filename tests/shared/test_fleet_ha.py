@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -16,6 +16,7 @@ from devtools.embedded import RedisServer, free_port
 from devtools.sentinels import SERVICE, SentinelDeployment
 from shared.fleet import Fleet, FleetReader
 from shared.keys import ServiceKeys
+from tests.conftest import hash_tagged_prefix
 from tests.support import publish_version, wait_until
 from wa_version_client import VersionSubscriber
 from wa_version_client._listing import list_servers
@@ -24,16 +25,7 @@ from wa_version_client.deployment import RedisClient, deployment_for
 pytestmark = [pytest.mark.slow, pytest.mark.server_sensitive]
 
 
-@pytest.fixture
-def prefix() -> str:
-    """Hash-tagged: on a cluster every key of the service shares one slot."""
-    return f"{{fleet-{uuid.uuid4().hex[:12]}}}"
-
-
-@pytest.fixture
-def cluster_deployment() -> Iterator[ClusterDeployment]:
-    with ClusterDeployment() as deployment:
-        yield deployment
+prefix = pytest.fixture(hash_tagged_prefix, name="prefix")
 
 
 @pytest.fixture
