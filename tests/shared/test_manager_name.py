@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from shared.fleet import build_fleet
+from shared.fleet import build_fleet, fleet_metrics
 from wa_version_client.contract import ConfigError, ManagerName, WAVersion, default_manager_id
 
 VERSION = WAVersion(2, 3000, 1012345678)
@@ -83,3 +83,10 @@ def test_the_fleet_groups_by_version_and_counts_those_behind() -> None:
         "id": "d", "client": "watcher", "version": None, "server": "127.0.0.1:6379",
         "connected_for": 5,
     }  # fmt: skip
+
+
+def test_servers_that_could_not_be_listed_are_shown_and_counted() -> None:
+    fleet = build_fleet([("10.0.0.1:6379", [])], "now", unlisted=["10.0.0.2:6379"])
+    assert fleet.to_json()["unlisted"] == ["10.0.0.2:6379"]
+    (unlisted,) = [m for m in fleet_metrics(fleet, None) if m.name.endswith("unlisted_servers")]
+    assert [sample.value for sample in unlisted.samples] == [1]
