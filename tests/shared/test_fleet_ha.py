@@ -139,3 +139,30 @@ async def test_a_server_that_cannot_be_listed_is_named_and_logged_and_the_rest_c
 async def test_no_server_listed_is_an_error() -> None:
     with pytest.raises(RedisConnectionError):
         await list_servers([("127.0.0.1", free_port())], {})
+
+
+async def test_a_name_a_cluster_node_refuses_is_logged_once_and_the_subscription_goes_on(
+    cluster_deployment: ClusterDeployment, keys: ServiceKeys, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The refusal comes back to the subscription's reader, not to rename(): it is taken
+    for the rename's, logged once, and the connection kept (a space: Redis refuses it)."""
+    url = cluster_deployment.url()
+    redis = deployment_for(url).connect()
+    reader = FleetReader(deployment_for(url), redis, ttl=0)
+    try:
+        async with VersionSubscriber(url, prefix=keys.prefix, manager_id="refused") as subscriber:
+            subscription = subscriber.subscription
+            await wait_until(lambda: subscription.subscriptions >= 1)
+            with caplog.at_level(logging.WARNING):
+                await subscription.rename("bad name")
+                await subscription.rename("bad name")
+                await subscription.rename("wav1:renamed:python:-")  # answered after the two
+                await wait_until(lambda: _listed(reader, "renamed"))
+            assert subscription.losses == 0
+    finally:
+        await redis.aclose()
+    assert caplog.text.count("naming the subscribed connection failed") == 1
+
+
+async def _listed(reader: FleetReader, manager_id: str) -> bool:
+    return any(manager.id == manager_id for manager in (await reader.read()).managers)
