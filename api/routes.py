@@ -27,7 +27,7 @@ from shared.persistence import PersistenceWatch
 from shared.refresh_client import RefreshClient
 from shared.results import ResultWaiter
 from shared.store import StateStore
-from wa_version_client.contract import ConfigError, utc_now
+from wa_version_client.contract import utc_now
 from wa_version_client.deployment import RedisClient
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
@@ -145,10 +145,7 @@ async def version_history(request: Request) -> JSONResponse:
 async def fleet(request: Request) -> JSONResponse:
     """Which manager holds which version: the servers' named clients (shared/fleet.py)."""
     services = await _services(request)
-    try:
-        listed = await services.fleet.read()
-    except ConfigError as exc:  # a deployment whose clients are not listed yet
-        raise ApiError(501, str(exc)) from None
+    listed = await services.fleet.read()
     return success("WhatsApp fleet retrieved successfully", listed.to_json())
 
 
