@@ -66,7 +66,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             yield Services(
                 auth=AdminAuth(secrets, limiter, settings.metrics_token),
                 refresh=client,
-                store=StateStore.for_settings(redis, keys, settings),
+                store=StateStore.for_settings(redis, keys, settings, client.held.changed),
                 metrics=metrics,
                 redis=redis,
                 keys=keys,

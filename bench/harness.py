@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from devtools.embedded import RedisServer, free_port
-from devtools.processes import Process, memory_mb, wait_for_http
+from devtools.processes import ROOT, Process, memory_mb, wait_for_http
 
 SECRET = "bench-secret"
 
@@ -55,6 +55,7 @@ class System:
         self.stub_url = f"http://127.0.0.1:{self.stub_port}/sw.js"
         self.env = env
         self.processes: list[Process] = []
+        self.app = ROOT  # the checkout processes start from (another's code, to compare)
 
     def __enter__(self) -> System:
         self.redis.start()
@@ -87,7 +88,7 @@ class System:
             **self.env,
             **env,
         }
-        process = Process(name, environment, self.logs, command)
+        process = Process(name, environment, self.logs, command, app=self.app)
         self.processes.append(process)
         return process
 

@@ -1,6 +1,6 @@
 """A small keep-alive HTTP/1.1 load generator, cheap enough per request to load uvicorn.
 
-    python -m bench.load URL --seconds 5 --connections 32 [--header 'Name: value']
+    python -m bench.load URL --seconds 5 --connections 32 [--header 'Name: value'] [--method GET]
 
 Each connection sends a request, reads the whole answer (by Content-Length), and sends
 the next. Prints JSON: requests, non-2xx answers, seconds, requests per second.
@@ -30,11 +30,13 @@ async def connection(host: str, port: int, request: bytes, until: float, counts:
         writer.close()
 
 
-async def run(url: str, seconds: float, connections: int, headers: list[str]) -> dict[str, float]:
+async def run(
+    url: str, seconds: float, connections: int, headers: list[str], method: str = "POST"
+) -> dict[str, float]:
     parts = urllib.parse.urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     path = parts.path + (f"?{parts.query}" if parts.query else "")
-    lines = [f"POST {path} HTTP/1.1", f"Host: {host}", *headers]
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", *headers]
     request = ("\r\n".join([*lines, "Content-Length: 0", "", ""])).encode()
     counts = [0, 0]
     started = time.monotonic()
@@ -57,8 +59,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--header", action="append", default=[])
+    parser.add_argument("--method", default="POST")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args.url, args.seconds, args.connections, args.header))))
+    figures = run(args.url, args.seconds, args.connections, args.header, args.method)
+    print(json.dumps(asyncio.run(figures)))
 
 
 if __name__ == "__main__":

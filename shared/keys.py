@@ -36,6 +36,12 @@ class ServiceKeys(Keys):
         """Channel: the answers to refresh jobs, one message per handled batch."""
         return f"{self.prefix}:refresh-results"
 
+    @property
+    def state_changed(self) -> str:
+        """Channel: the new `rev` of the version hash, published by every write of it, in
+        the same script (shared/write_script.py): what the web's held copy listens for."""
+        return f"{self.prefix}:version-state-changed"
+
     def refresh_result(self, job_id: str) -> str:
         """String: one job's answer, kept briefly for an API that missed the message."""
         return f"{self.prefix}:refresh-result:{job_id}"

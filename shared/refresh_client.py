@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.errors import ResultTimeout
+from shared.held_state import HeldState
 from shared.job_results import JobResult
 from shared.keys import ServiceKeys
 from shared.logs import request_id
 from shared.results import ResultWaiter
 from shared.settings import Settings
 from wa_version_client.contract import RefreshJob, VersionState, epoch_ms, utc_now
-from wa_version_client.deployment import RedisClient, enqueue, read_state
+from wa_version_client.deployment import RedisClient, enqueue
 from wa_version_client.runtime import cancel_and_wait
 
 
@@ -31,10 +32,12 @@ class RefreshClient:
     keys: ServiceKeys
     settings: Settings
     waiter: ResultWaiter
+    held: HeldState
 
     async def current(self) -> VersionState:
-        """The stored state, as the worker last wrote it."""
-        return await read_state(self.redis, self.keys)
+        """The stored state, as the worker last wrote it: the copy held while it is
+        known to be current (shared/held_state.py), else read now."""
+        return await self.held.current()
 
     async def refresh(self, *, force: bool) -> JobResult:
         """Refresh unless `force` is false and the last attempt is recent; return the outcome.
@@ -93,11 +96,12 @@ async def refresh_client(
     the one the sentinels name).
     """
     deployment = settings.deployment
-    waiter = ResultWaiter(deployment, redis, keys)
+    held = HeldState(redis, keys)  # hears of writes on the waiter's subscription
+    waiter = ResultWaiter(deployment, redis, keys, also=held)
     listening = asyncio.create_task(waiter.run(), name="result-waiter")
     following = asyncio.create_task(deployment.follow_primary(redis), name="follow-primary")
     try:
-        yield RefreshClient(redis, keys, settings, waiter)
+        yield RefreshClient(redis, keys, settings, waiter, held)
     finally:
         await cancel_and_wait(listening, following)
         await waiter.aclose()

@@ -4,6 +4,10 @@ One subscription per process (the deployment's: wa_version_client.deployment) re
 every batch result and resolves the futures of the jobs this process is waiting for. A
 result is also stored briefly under its own key: it is read after each (re)subscription,
 when messages may have been lost, and once more when a wait times out.
+
+The same subscription may carry one more channel (`Listener`): heard on the connection
+the answers come on, its messages arrive in the order they were published among them
+(the web's held state, shared/held_state.py, hears of a write before its job's answer).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
 from shared.errors import MessageError, ResultTimeout
 from shared.job_results import BatchResult, JobResult
@@ -25,19 +30,38 @@ log = logging.getLogger(__name__)
 LAST_LOOK = 0.5
 
 
+class Listener(Protocol):
+    """What hears another channel on the results' subscription."""
+
+    @property
+    def channel(self) -> str: ...
+
+    def on_message(self, data: str) -> None: ...
+
+    # After each (re)subscription, once the stored answers are read.
+    async def resubscribed(self, subscription: Subscription) -> None: ...
+
+
 class ResultWaiter:
     """Hands each job's result to whoever `expect`ed it. Run `run()` as a task, then
     `aclose()`. `redis` (a client of `deployment`) reads a stored answer at the end of a
     wait; the subscription holds a connection of its own."""
 
-    def __init__(self, deployment: Deployment, redis: RedisClient, keys: ServiceKeys) -> None:
+    def __init__(
+        self,
+        deployment: Deployment,
+        redis: RedisClient,
+        keys: ServiceKeys,
+        also: Listener | None = None,
+    ) -> None:
         self._redis = redis
         self._keys = keys
+        self._also = also
         self._waiting: dict[str, asyncio.Future[JobResult]] = {}
         self.subscription: Subscription = deployment.subscribe(
-            [keys.refresh_results],
+            [keys.refresh_results] + ([] if also is None else [also.channel]),
             on_message=self._on_message,
-            on_subscribed=self._recover_missed,
+            on_subscribed=self._after_subscribing,
             max_backoff=2.0,
         )
 
@@ -75,6 +99,9 @@ class ResultWaiter:
         raise ResultTimeout(f"no worker answered the refresh within {within:g}s")
 
     def _on_message(self, channel: str, data: str) -> None:
+        if self._also is not None and channel == self._also.channel:
+            self._also.on_message(data)
+            return
         try:
             batch = BatchResult.decode(data)
         except MessageError as exc:
@@ -82,6 +109,11 @@ class ResultWaiter:
             return
         for job_id in batch.job_ids:
             self._resolve(job_id, batch.result)
+
+    async def _after_subscribing(self) -> None:
+        await self._recover_missed()
+        if self._also is not None:
+            await self._also.resubscribed(self.subscription)
 
     async def _recover_missed(self) -> None:
         """Read the answers stored for the jobs waited for, on the subscription's connection:

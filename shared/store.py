@@ -28,6 +28,7 @@ state announce no change, and run whole at once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 
 from shared.errors import MessageError, NotReplicated, StateConflict
@@ -59,7 +60,11 @@ class StateStore:
         wait_replicas: int = 0,
         wait_timeout: float = 1.0,
         deployment: Deployment | None = None,
+        on_written: Callable[[], None] | None = None,
     ) -> None:
+        """`on_written`: called after each write of the state (done or not), before it
+        returns: the web drops its held copy (shared/held_state.py), so a request after a
+        pin sees the pin even before the notification of it is heard."""
         # The deployment `redis` belongs to, asked how a write waits for its replicas.
         self._replicated = replicating(deployment) if wait_replicas else None
         self._redis = redis
@@ -69,9 +74,16 @@ class StateStore:
         self._known: VersionState | None = None
         self._known_rev = ""  # the rev field as stored when `_known` was read or written
         self._unannounced: PublishedVersion | None = None  # written, NotReplicated
+        self._on_written = on_written
 
     @classmethod
-    def for_settings(cls, redis: RedisClient, keys: ServiceKeys, settings: Settings) -> StateStore:
+    def for_settings(
+        cls,
+        redis: RedisClient,
+        keys: ServiceKeys,
+        settings: Settings,
+        on_written: Callable[[], None] | None = None,
+    ) -> StateStore:
         """The store `settings` describe: history length, replicas to wait for."""
         return cls(
             redis,
@@ -80,6 +92,7 @@ class StateStore:
             wait_replicas=settings.redis_wait_replicas,
             wait_timeout=settings.redis_wait_timeout,
             deployment=settings.deployment,
+            on_written=on_written,
         )
 
     @property
@@ -131,14 +144,20 @@ class StateStore:
 
         A plan with no state runs whole at once: it announces no change to wait for.
         """
-        if self._replicated is None or plan.state is None:
+        if plan.state is None:
             return bool(await self._script.run(plan))
-        if not await store_replicated(
-            self._replicated, self._redis, self._script, plan, self._wait
-        ):
-            return False
-        await self._script.run(plan, TELL)
-        return True
+        try:
+            if self._replicated is None:
+                return bool(await self._script.run(plan))
+            if not await store_replicated(
+                self._replicated, self._redis, self._script, plan, self._wait
+            ):
+                return False
+            await self._script.run(plan, TELL)
+            return True
+        finally:
+            if self._on_written is not None:
+                self._on_written()
 
     async def _read_again(self) -> VersionState:
         """The stored state after a write found it changed: someone else wrote, or Redis

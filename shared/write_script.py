@@ -11,6 +11,10 @@ acknowledgements go ACK_CHUNK at a time, each answer is a SET of its own. The on
 answering a batch holds its job ids, each at most 128 characters (the contract's
 RefreshJob; 32 as the API and the clients write them): under 1.4 MB (350 KB), inside
 Redis's pub/sub output limits.
+
+Every write of the state publishes its new rev on `state_changed` in the same section as
+the HSET (STORE), never held back for replicas: the web processes answering from a copy
+(shared/held_state.py) must hear of a write as soon as a read of Redis could show it.
 """
 
 from __future__ import annotations
@@ -42,13 +46,14 @@ local guard, history_last = ARGV[2], ARGV[3]
 local changed, announce, reannounce = ARGV[4], ARGV[5], ARGV[6]
 local results, answer, ttl_ms, batch = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 local group, dead_maxlen, ack_chunk = ARGV[11], ARGV[12], tonumber(ARGV[13])
+local state_changed, rev = ARGV[14], ARGV[15]
 -- The lists after the header, in this order, each as many words as its count says.
-local state_at = 19
-local whole_at = state_at + tonumber(ARGV[14])
-local sums_at = whole_at + tonumber(ARGV[15])
-local acks_at = sums_at + tonumber(ARGV[16])
-local dead_at = acks_at + tonumber(ARGV[17])
-local dead_end = dead_at + tonumber(ARGV[18]) - 1
+local state_at = 21
+local whole_at = state_at + tonumber(ARGV[16])
+local sums_at = whole_at + tonumber(ARGV[17])
+local acks_at = sums_at + tonumber(ARGV[18])
+local dead_at = acks_at + tonumber(ARGV[19])
+local dead_end = dead_at + tonumber(ARGV[20]) - 1
 
 local function counted(reply)
   if type(reply) == 'table' and reply.err then return 1 end
@@ -79,8 +84,10 @@ if sections ~= 'tell' then
       redis.call('LPUSH', history, announce)
       redis.call('LTRIM', history, 0, history_last)
     end
-    -- state: the contract's few fields
+    -- state: the contract's few fields; and, whatever else waits for replicas, word of
+    -- the write at once to the web processes holding a copy (shared/held_state.py)
     redis.call('HSET', version, unpack(ARGV, state_at, whole_at - 1))
+    redis.call('PUBLISH', state_changed, rev)
   end
   -- counters: one garbled by hand is skipped, never the write
   for i = whole_at, sums_at - 1, 2 do
@@ -152,6 +159,7 @@ class WriteScript:
             keys.refresh_results, encoded, str(reply.result_ttl_ms),
             "" if batch is None else batch.encode(encoded),
             keys.workers_group, str(DEAD_LETTER_MAXLEN), str(ACK_CHUNK),
+            keys.state_changed, "" if plan.state is None else str(plan.state.rev),
             str(len(state)), str(len(whole)), str(len(sums)), str(len(reply.entry_ids)),
             str(len(dead)),
         ]  # fmt: skip

@@ -63,6 +63,13 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A redis-server of this test's own, to stop and start."""
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
 def sentinel_deployment() -> Iterator[SentinelDeployment]:
     """A primary, two replicas and three sentinels of the test's own (devtools/sentinels.py)."""
     with SentinelDeployment() as deployment:

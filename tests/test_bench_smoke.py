@@ -63,6 +63,15 @@ def test_node_client_bench_runs() -> None:
         assert re.search(rf"{kind}: RSS [\d.]+ MB with 1 subscriber", output)
 
 
+def test_held_state_bench_runs() -> None:
+    """Both requests are loaded, each run and the medians printed; the web is told of writes."""
+    output = run("bench.held_state", "--runs", "1", "--seconds", "0.3")
+    assert "webs told of state changes: 1 of 1" in output
+    for kind in ("GET", "force=false"):
+        assert re.search(rf"run 1: this code: {kind} \d+ requests/s", output)
+        assert re.search(rf"this code: {kind} median \d+ requests/s \(runs: \d+\)", output)
+
+
 def test_held_connections_bench_runs() -> None:
     """Held attempts, the web's open files, another address's latency, what stays open."""
     output = run(

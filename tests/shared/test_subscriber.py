@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
@@ -158,13 +158,6 @@ async def test_a_silent_connection_is_noticed_and_replaced(
             await wait_until(lambda: holds(versions, 100))
     finally:
         await proxy.stop()
-
-
-@pytest.fixture
-def own_redis() -> Iterator[RedisServer]:
-    """A redis-server of this test's own, to stop and start."""
-    with RedisServer() as server:
-        yield server
 
 
 async def test_every_subscriber_ends_on_the_latest_after_a_redis_restart(
