@@ -59,9 +59,7 @@ async def app_client(
             await app({**scope, "state": dict(state or {})}, receive, send)
 
         transport = httpx.ASGITransport(app=with_state)
-        async with httpx.AsyncClient(
-            transport=transport, base_url=base_url, timeout=30
-        ) as client:
+        async with httpx.AsyncClient(transport=transport, base_url=base_url, timeout=30) as client:
             yield client
 
 
