@@ -38,6 +38,8 @@ async def test_without_a_session_the_page_is_a_login_form(api: httpx.AsyncClient
     assert '<form id="login" method="post" action="/admin/login">' in response.text
     assert 'type="password" id="secret" name="secret"' in response.text
     assert_page_headers(response)
+    bare = await api.get("/admin")
+    assert (bare.status_code, bare.headers["location"]) == (308, "/admin/")
 
 
 async def test_the_right_secret_sets_a_strict_http_only_twelve_hour_cookie(
