@@ -58,7 +58,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     persistence = PersistenceWatch(settings.deployment, redis, keys)
     watching = asyncio.create_task(persistence.run(), name="persistence-watch")
     # The version as this process follows it: one subscription, whatever the streams.
-    subscriber = VersionSubscriber(settings.redis_url, prefix=settings.redis_prefix)
+    # client=None: its connection stays unnamed, so the fleet counts no manager for it.
+    subscriber = VersionSubscriber(settings.redis_url, prefix=settings.redis_prefix, client=None)
     events = VersionEvents(subscriber, max_streams=settings.max_event_streams)
     await events.start()
     metrics = WebMetrics()

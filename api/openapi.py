@@ -182,7 +182,7 @@ OPENAPI: dict[str, Any] = {
                 "security": [{"adminSecret": []}],
                 "responses": {
                     "200": answer("The fleet", success(FLEET)),
-                    **failures(*ADMIN_FAILURES, 501),
+                    **failures(*ADMIN_FAILURES),
                 },
             }
         },

@@ -64,7 +64,7 @@ ADMIN_FAILURES = (401, 429, 431, 500, 503)
 # GET /admin/whatsapp/fleet's data (shared/fleet.py).
 FLEET: dict[str, Any] = {
     "type": "object",
-    "required": ["managers", "by_version", "ignored", "read_at"],
+    "required": ["managers", "by_version", "ignored", "unlisted", "read_at"],
     "properties": {
         "managers": {
             "type": "array",
@@ -82,6 +82,8 @@ FLEET: dict[str, Any] = {
         },
         "by_version": {"type": "object", "additionalProperties": {"type": "integer"}},
         "ignored": {"type": "integer", "minimum": 0},
+        # Servers (host:port) whose clients could not be listed: a replica or node down.
+        "unlisted": {"type": "array", "items": {"type": "string"}},
         "read_at": {"type": "string"},
     },
 }

@@ -21,7 +21,7 @@ from starlette.templating import Jinja2Templates
 from api.openapi_parts import VERSION_PATTERN
 from api.services import Services
 from shared.fleet import Fleet, Manager
-from wa_version_client.contract import ConfigError, VersionState, WAVersion, format_time
+from wa_version_client.contract import VersionState, WAVersion, format_time
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -82,11 +82,10 @@ class FleetView:
 
 
 async def fleet_view(services: Services, current: WAVersion | None) -> FleetView:
-    """The fleet, or why the deployment cannot list it."""
-    try:
-        return FleetView(await services.fleet.read(), "", current)
-    except ConfigError as exc:
-        return FleetView(None, str(exc), current)
+    """The fleet; when no server could be listed (logged), the page says so and shows
+    the rest."""
+    fleet = await services.fleet.read_or_none()
+    return FleetView(fleet, "" if fleet else "The fleet could not be listed just now.", current)
 
 
 async def dashboard(

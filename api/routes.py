@@ -19,7 +19,6 @@ from api.page_auth import logged_in
 from api.services import Services
 from shared.health import readiness_problems
 from shared.metrics import render
-from wa_version_client.contract import ConfigError
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -99,10 +98,7 @@ async def version_history(request: Request) -> JSONResponse:
 async def fleet(request: Request) -> JSONResponse:
     """Which manager holds which version: the servers' named clients (shared/fleet.py)."""
     services = await _services(request)
-    try:
-        listed = await services.fleet.read()
-    except ConfigError as exc:  # a deployment whose clients are not listed yet
-        raise ApiError(501, str(exc)) from None
+    listed = await services.fleet.read()
     return success("WhatsApp fleet retrieved successfully", listed.to_json())
 
 

@@ -1,14 +1,16 @@
 """The fleet at scale: build it from 10,000 named connections, and what Redis pays.
 
-    python -m bench.fleet [--managers 10000] [--runs 5]
+    python -m bench.fleet [--managers 10000] [--runs 5] [--deployment single|cluster]
 
-Starts redis-server (maxclients raised), opens --managers connections in batches, each
+Starts redis-server (maxclients raised), or with `--deployment cluster` a Redis Cluster
+of three primaries and three replicas (devtools/cluster.py) whose six nodes the
+connections are spread over, opens --managers connections in batches, each
 named as a subscriber names its own (`wav1:bench-<i>:python:2.3000.<N>`, three versions),
 then builds the fleet --runs times as GET /admin/whatsapp/fleet does on a cache miss
 (shared/fleet.py: CLIENT LIST, parse, group); the part of CLIENT LIST (the round trip
 and redis-py's parse of the reply) is printed apart. Prints, per run and as a median, the build
-time and the Redis CPU it used (INFO CPU used_cpu_sys + used_cpu_user, before and after:
-the two INFO calls are in the figure too, a few microseconds).
+time and the Redis CPU it used (INFO CPU used_cpu_sys + used_cpu_user, before and after,
+summed over the servers: the INFO calls are in the figure too, a few microseconds each).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import time
 from redis.asyncio import Redis
 
 from bench.harness import raise_open_files_limit
+from devtools.cluster import ClusterDeployment
 from devtools.embedded import RedisServer
 from shared.fleet import build_fleet
 from wa_version_client.contract import ManagerName, WAVersion, format_time, utc_now
@@ -48,24 +51,30 @@ async def redis_cpu(redis: Redis) -> float:
     return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
 
 
-async def measure(url: str, port: int, managers: int, runs: int) -> dict[str, object]:
+async def servers_cpu(servers: list[Redis]) -> float:
+    return sum([await redis_cpu(server) for server in servers])
+
+
+async def measure(url: str, ports: list[int], managers: int, runs: int) -> dict[str, object]:
+    """`ports`: the servers the connections are spread over, in turn."""
     held: list[asyncio.StreamWriter] = []
     for start in range(0, managers, BATCH):
         batch = range(start, min(start + BATCH, managers))
-        held += await asyncio.gather(*(named_connection(port, i) for i in batch))
-    redis = Redis.from_url(url)
+        held += await asyncio.gather(*(named_connection(ports[i % len(ports)], i) for i in batch))
+    servers = [Redis(port=port) for port in ports]
     deployment = deployment_for(url)
+    redis = deployment.connect()
     build_ms, list_ms, cpu_ms = [], [], []
     try:
         for run in range(runs):
-            cpu_before = await redis_cpu(redis)
+            cpu_before = await servers_cpu(servers)
             started = time.perf_counter()
             lists = await deployment.client_lists(redis)  # as FleetReader.read does
             listed = time.perf_counter()
-            fleet = build_fleet(lists, format_time(utc_now()))
+            fleet = build_fleet(lists.listed, format_time(utc_now()), lists.unlisted)
             build_ms.append((time.perf_counter() - started) * 1000)
             list_ms.append((listed - started) * 1000)
-            cpu_ms.append((await redis_cpu(redis) - cpu_before) * 1000)
+            cpu_ms.append((await servers_cpu(servers) - cpu_before) * 1000)
             print(
                 f"run {run + 1}: {len(fleet.managers)} managers, built in {build_ms[-1]:.1f} ms"
                 f" (CLIENT LIST and redis-py's parse {list_ms[-1]:.1f} ms),"
@@ -73,6 +82,8 @@ async def measure(url: str, port: int, managers: int, runs: int) -> dict[str, ob
             )
     finally:
         await redis.aclose()
+        for server in servers:
+            await server.aclose()
         for writer in held:
             writer.close()
     return {
@@ -88,10 +99,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.fleet", description=__doc__)
     parser.add_argument("--managers", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--deployment", choices=["single", "cluster"], default="single")
     args = parser.parse_args()
     raise_open_files_limit()
-    with RedisServer(None, "--maxclients", str(args.managers + 100)) as server:
-        figures = asyncio.run(measure(server.url, server.port, args.managers, args.runs))
+    if args.deployment == "cluster":  # each node's default maxclients (10,000) suffices
+        with ClusterDeployment() as cluster:
+            ports = list(cluster.servers)
+            figures = asyncio.run(measure(cluster.url(), ports, args.managers, args.runs))
+    else:
+        with RedisServer(None, "--maxclients", str(args.managers + 100)) as server:
+            figures = asyncio.run(measure(server.url, [server.port], args.managers, args.runs))
     print(json.dumps(figures))
 
 

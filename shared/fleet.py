@@ -2,15 +2,19 @@
 
 Every subscriber names its subscribed connection `wav1:<id>:<client>:<version>` (see
 wa_version_client.contract._manager_name) and renames it on each change; the service
-lists the clients of the servers it knows (CLIENT LIST) and groups those names. A
+lists the clients of the servers it knows (CLIENT LIST: the one server, a Sentinel
+deployment's primary and replicas, a cluster's nodes) and groups those names. A server
+that cannot be listed is named in `unlisted` (and logged); the others still count. A
 manager that exits closes its connection, so it is gone from the next listing; one
 whose connection stays open while it is stuck keeps showing the version it last held.
 
-Names are untrusted (any client may set any name): what does not parse is counted in
-`ignored` and otherwise skipped. One entry per subscribed connection: a process holding
-several subscribers under one id shows as several entries with that id. Listing 10,000
-clients costs the server a few milliseconds of CPU, so a listing is kept `ttl` seconds
-and concurrent readers share one (see bench/fleet.py).
+Names are untrusted (any client may set any name): a name of the fleet's scheme
+(`wav…`) that does not parse is counted in `ignored` and otherwise skipped; other names
+(a sentinel's own connections, another program's) are no manager and not counted. One
+entry per subscribed connection: a process holding several subscribers under one id
+shows as several entries with that id. Listing 10,000 clients costs the server a few
+milliseconds of CPU, so a listing is kept `ttl` seconds and concurrent readers share one
+(see bench/fleet.py).
 """
 
 from __future__ import annotations
@@ -25,12 +29,13 @@ from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from wa_version_client.contract import ConfigError, ManagerName, WAVersion, format_time, utc_now
+from wa_version_client.contract import ManagerName, WAVersion, format_time, utc_now
 from wa_version_client.deployment import Deployment, RedisClient, ServerClients, describe
 
 log = logging.getLogger(__name__)
 
 NO_VERSION = "none"  # by_version's key for managers that hold no version yet
+SCHEME = "wav"  # how every manager name starts (`wav1:`, a later version's `wav2:`)
 CACHE_SECONDS = 1.0
 
 
@@ -57,8 +62,9 @@ class Manager:
 @dataclass(frozen=True, slots=True)
 class Fleet:
     managers: tuple[Manager, ...]
-    ignored: int  # named connections whose name did not parse
+    ignored: int  # connections named in the fleet's scheme whose name did not parse
     read_at: str
+    unlisted: tuple[str, ...] = ()  # servers whose clients could not be listed
 
     def by_version(self) -> dict[str, int]:
         counts = Counter(_version_key(manager.version) for manager in self.managers)
@@ -75,19 +81,22 @@ class Fleet:
             "managers": [manager.to_json() for manager in self.managers],
             "by_version": self.by_version(),
             "ignored": self.ignored,
+            "unlisted": list(self.unlisted),
             "read_at": self.read_at,
         }
 
 
-def build_fleet(lists: Sequence[ServerClients], read_at: str) -> Fleet:
+def build_fleet(
+    lists: Sequence[ServerClients], read_at: str, unlisted: Sequence[str] = ()
+) -> Fleet:
     """The managers among the clients listed; names that do not parse are skipped."""
     managers: list[Manager] = []
     ignored = 0
     for server, clients in lists:
         for client in clients:
             name = client.get("name", "")
-            if not name:
-                continue  # an unnamed connection: not a subscriber of this kind
+            if not name.startswith(SCHEME):
+                continue  # unnamed, or named by another program: not a manager
             parsed = ManagerName.parse(name)
             if parsed is None:
                 ignored += 1
@@ -98,7 +107,7 @@ def build_fleet(lists: Sequence[ServerClients], read_at: str) -> Fleet:
                 Manager(parsed.manager_id, parsed.client, parsed.version, server, seconds)
             )
     managers.sort(key=_oldest_first)
-    return Fleet(tuple(managers), ignored, read_at)
+    return Fleet(tuple(managers), ignored, read_at, tuple(unlisted))
 
 
 class FleetReader:
@@ -121,22 +130,20 @@ class FleetReader:
 
     async def read(self) -> Fleet:
         """The fleet as last listed, if within `ttl`; else listed now. Raises what the
-        deployment raises (ConfigError where it cannot list, a Redis error)."""
+        deployment raises when no server could be listed (a Redis error)."""
         async with self._listing:
             if self._cached is not None and self._clock() - self._cached[0] < self._ttl:
                 return self._cached[1]
             lists = await self._deployment.client_lists(self._redis)
-            fleet = build_fleet(lists, format_time(utc_now()))
+            fleet = build_fleet(lists.listed, format_time(utc_now()), lists.unlisted)
             self._cached = (self._clock(), fleet)
             return fleet
 
     async def read_or_none(self) -> Fleet | None:
-        """The fleet for /metrics: None where it cannot be listed (the deployment cannot
-        yet, or the server refused CLIENT LIST: logged), so the rest still renders."""
+        """The fleet for /metrics: None where it cannot be listed (no server answered, or
+        each refused CLIENT LIST: logged), so the rest still renders."""
         try:
             return await self.read()
-        except ConfigError:
-            return None
         except Exception as exc:
             log.warning("listing the fleet failed: %s", describe(exc))
             return None
@@ -157,7 +164,13 @@ def fleet_metrics(fleet: Fleet, current: WAVersion | None) -> list[Metric]:
         "Managers holding an older version than the stored one, or none yet.",
         fleet.behind(current),
     )
-    return [managers, behind]
+    unlisted = GaugeMetricFamily(
+        "wa_version_fleet_unlisted_servers",
+        "Servers (a replica, a cluster node) whose clients could not be listed: their "
+        "managers are missing from the two above.",
+        len(fleet.unlisted),
+    )
+    return [managers, behind, unlisted]
 
 
 def _oldest_first(manager: Manager) -> tuple[tuple[int, ...], str, str]:

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from devtools.cluster import ClusterDeployment
 from devtools.embedded import RedisServer, describe_server
 from devtools.sentinels import SentinelDeployment
 from devtools.stub_upstream import StubUpstream
@@ -69,9 +70,23 @@ def sentinel_deployment() -> Iterator[SentinelDeployment]:
 
 
 @pytest.fixture
+def cluster_deployment() -> Iterator[ClusterDeployment]:
+    """Three primaries with a replica each, of the test's own (devtools/cluster.py)."""
+    with ClusterDeployment() as deployment:
+        yield deployment
+
+
+@pytest.fixture
 def prefix() -> str:
     """A key prefix of the test's own, so tests never see each other's keys."""
     return f"test-{uuid.uuid4().hex[:12]}"
+
+
+def hash_tagged_prefix() -> str:
+    """A prefix of the test's own, hash-tagged: on a cluster every key must share one
+    slot. A module on a cluster takes it as its prefix:
+    `prefix = pytest.fixture(hash_tagged_prefix, name="prefix")`."""
+    return f"{{test-{uuid.uuid4().hex[:12]}}}"
 
 
 @pytest.fixture

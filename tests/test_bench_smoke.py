@@ -31,6 +31,12 @@ def test_fleet_bench_runs() -> None:
     assert re.search(r"run 2: 30 managers, built in [\d.]+ ms \(.+\), Redis CPU [\d.]+ ms", output)
 
 
+def test_fleet_bench_runs_on_a_cluster() -> None:
+    """Connections spread over the six nodes: every one is found."""
+    output = run("bench.fleet", "--managers", "30", "--runs", "1", "--deployment", "cluster")
+    assert re.search(r"run 1: 30 managers, built in [\d.]+ ms", output)
+
+
 def test_fanout_bench_runs() -> None:
     """Both kinds of subscriber are measured, and the restart."""
     output = run("bench.fanout", "--subscribers", "20", "--processes", "2", "--changes", "2")

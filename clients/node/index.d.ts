@@ -39,6 +39,8 @@ export interface SubscriberOptions {
   unref?: boolean;
   /** How old the service's last successful refresh may be for latest() (2 h). */
   maxAgeMs?: number;
+  /** This manager's id in the fleet (WA_MANAGER_ID): 1 to 64 of A-Z a-z 0-9 . _ -, else ConfigError; `<host>-<pid>` by default. */
+  managerId?: string;
 }
 
 /** Whether the version held is the latest (README, "What latest means"); if not, why. */
@@ -54,7 +56,7 @@ export type ChangeListener = (
 /** Holds the current WhatsApp Web version and follows every change. */
 export declare class VersionSubscriber extends EventEmitter {
   constructor(url?: string, options?: SubscriberOptions);
-  /** REDIS_URL (or REDIS_TLS_URL, REDIS_SSL_CERT_REQS, REDIS_SSL_CA_CERTS), REDIS_PREFIX, REFRESH_MIN_INTERVAL, REFRESH_WAIT, JOB_STREAM_MAXLEN. */
+  /** REDIS_URL (or REDIS_TLS_URL, REDIS_SSL_CERT_REQS, REDIS_SSL_CA_CERTS), REDIS_PREFIX, REFRESH_MIN_INTERVAL, REFRESH_WAIT, JOB_STREAM_MAXLEN, WA_MANAGER_ID. */
   static fromEnv(env?: NodeJS.ProcessEnv, options?: SubscriberOptions): VersionSubscriber;
   /** The version to use for the next connection; null until one is known. No I/O. */
   readonly current: PublishedVersion | null;
@@ -67,6 +69,8 @@ export declare class VersionSubscriber extends EventEmitter {
   readonly synced: boolean;
   /** The hash the version is read from, e.g. "whatsapp:version". */
   readonly key: string;
+  /** This manager's id in the fleet: the subscribed connection is named `wav1:<id>:node:<version held, or ->`. */
+  readonly managerId: string;
   /** Whether `current` is the latest, judged on the hash as last read. No I/O. */
   latest(options?: { maxAgeMs?: number }): LatestVerdict;
   /** Whether an attempt to reach or read Redis failed and none has succeeded since. */
@@ -154,4 +158,5 @@ export declare function optionsFromEnv(env?: NodeJS.ProcessEnv): {
   reportIntervalMs: number;
   refreshWaitMs: number;
   jobStreamMaxlen: number;
+  managerId?: string;
 };

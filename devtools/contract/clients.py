@@ -5,6 +5,7 @@ subscriber sets for the fleet (contract/_manager_name.py)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from devtools.contract.common import hash_fields
@@ -74,11 +75,19 @@ def latest_reasons() -> dict[str, str]:
     return dict(REASONS)
 
 
-def manager_name_parts() -> dict[str, str]:
-    """What a subscriber's connection name is made of: `<prefix>:<id>:<client>:<version>`,
-    the id's pattern, the mark of no version yet (contract/_manager_name.py)."""
+def manager_name_parts(client: str) -> dict[str, str | int]:
+    """What `client`'s connection name is made of: `<prefix>:<id>:<client>:<version>`,
+    the id's pattern, the character class and length a default id is cut to (a host
+    name's other characters become `_`, as default_manager_id does), the mark of no
+    version yet (contract/_manager_name.py)."""
+    assert client in manager_name.CLIENTS, client
+    character = manager_name.ID_TEXT.pattern.removesuffix(f"{{1,{manager_name.ID_MAX_LENGTH}}}")
+    assert re.fullmatch(r"\[[^\]]+\]", character), manager_name.ID_TEXT.pattern
     return {
         "prefix": manager_name.PREFIX,
+        "client": client,
         "idPattern": f"^{manager_name.ID_TEXT.pattern}$",
+        "idCharacter": character,
+        "idMaxLength": manager_name.ID_MAX_LENGTH,
         "noVersion": manager_name.NO_VERSION,
     }

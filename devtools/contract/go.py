@@ -113,7 +113,7 @@ def go_file() -> str:
         LATEST_MAX_AGE_MS=str(latest_max_age_ms()),
         LATEST_REASONS=aligned_map(latest_reasons()),
         MANAGER_NAME=aligned_consts(
-            {f"managerName{n[0].upper()}{n[1:]}": v for n, v in manager_name_parts().items()}
+            {f"managerName{n[0].upper()}{n[1:]}": v for n, v in manager_name_parts("go").items()}
         ),
     )
     return gofmt(source)
@@ -128,7 +128,7 @@ def aligned_map(entries: dict[str, str]) -> str:
     )
 
 
-def aligned_consts(entries: dict[str, str]) -> str:
+def aligned_consts(entries: dict[str, str | int]) -> str:
     """A const block's lines, the `=` aligned as gofmt aligns them."""
     width = max(len(name) for name in entries)
     return "\n".join(f"\t{name.ljust(width)} = {json.dumps(v)}" for name, v in entries.items())

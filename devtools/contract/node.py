@@ -91,7 +91,7 @@ def js_module() -> str:
             f"    {name}: {json.dumps(text)}," for name, text in latest_reasons().items()
         ),
         MANAGER_NAME="\n".join(
-            f"  {name}: {json.dumps(text)}," for name, text in manager_name_parts().items()
+            f"  {name}: {json.dumps(text)}," for name, text in manager_name_parts("node").items()
         ),
     )
 

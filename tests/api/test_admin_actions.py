@@ -146,7 +146,8 @@ async def test_the_fleet_section_needs_the_session(api: httpx.AsyncClient) -> No
     response = await api.get("/admin/fleet")
     assert response.status_code == 200
     assert response.text.startswith('<section id="fleet"')
-    assert 'data-manager-id="' in response.text  # the worker's own subscriber
+    assert '<ul id="fleet-by-version">' in response.text
+    assert '<table id="fleet-managers">' in response.text
     assert_page_headers(response)
 
 

@@ -15,8 +15,7 @@ import asyncio
 import json
 import signal
 import time
-import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
@@ -28,6 +27,7 @@ from redis.asyncio.cluster import RedisCluster
 from devtools.cluster import ClusterDeployment
 from devtools.stub_upstream import StubUpstream
 from shared.keys import ServiceKeys
+from tests.conftest import hash_tagged_prefix
 from tests.e2e.conftest import Launcher
 from tests.e2e.failover import (
     DURING,
@@ -49,16 +49,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.server_sensitive]
 PIN = 1026139999
 
 
-@pytest.fixture
-def cluster_deployment() -> Iterator[ClusterDeployment]:
-    with ClusterDeployment() as deployment:
-        yield deployment
-
-
-@pytest.fixture
-def prefix() -> str:
-    """The test's own prefix, hash-tagged: on a cluster every key must share one slot."""
-    return f"{{test-{uuid.uuid4().hex[:12]}}}"
+prefix = pytest.fixture(hash_tagged_prefix, name="prefix")
 
 
 @dataclass

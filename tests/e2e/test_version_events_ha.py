@@ -3,30 +3,19 @@ the deployment keeps it, and its streams get the current version and each change
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
 import pytest
 
 from devtools.cluster import ClusterDeployment
 from devtools.sentinels import SentinelDeployment
 from devtools.stub_upstream import StubUpstream
+from tests.conftest import hash_tagged_prefix
 from tests.e2e.conftest import Launcher, web_process
 from tests.e2e.test_version_events import NEXT_REVISION, expected_id, refresh, stream
 
 pytestmark = [pytest.mark.slow, pytest.mark.server_sensitive]
 
 
-@pytest.fixture
-def prefix() -> str:
-    """Hash-tagged: on a cluster every key of the service shares one slot."""
-    return f"{{test-{uuid.uuid4().hex[:12]}}}"
-
-
-@pytest.fixture
-def cluster_deployment() -> Iterator[ClusterDeployment]:
-    with ClusterDeployment() as deployment:
-        yield deployment
+prefix = pytest.fixture(hash_tagged_prefix, name="prefix")
 
 
 async def follow_a_change(launch: Launcher, upstream: StubUpstream, redis_url: str) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from redis.asyncio import Redis
@@ -20,12 +19,6 @@ from wa_version_client import VersionSubscriber
 from wa_version_client.deployment import connect
 
 pytestmark = [pytest.mark.slow, pytest.mark.server_sensitive]
-
-
-@pytest.fixture
-def cluster_deployment() -> Iterator[ClusterDeployment]:
-    with ClusterDeployment() as deployment:
-        yield deployment
 
 
 async def test_a_burst_past_the_pool_waits_for_connections(

@@ -78,12 +78,13 @@ async def test_a_subscriber_holding_no_version_yet_is_listed_as_none(
 async def test_names_that_do_not_parse_are_ignored(
     redis_server: RedisServer, reader: FleetReader
 ) -> None:
-    """Any client may set any name: the fleet counts what does not parse, shows none of it."""
-    garbage = ["hello", "wav1:g1:ruby:2.3000.1", "wav1:g2:python:2.3000.99999999999"]
+    """Any client may set any name: the fleet counts the names of its scheme that do not
+    parse, shows none of it; another program's name ("hello") is not counted."""
+    garbage = ["wav1:hello", "wav1:g1:ruby:2.3000.1", "wav1:g2:python:2.3000.99999999999"]
     before = (await reader.read()).ignored
-    others = [Redis.from_url(redis_server.url, protocol=3) for _ in garbage]
+    others = [Redis.from_url(redis_server.url, protocol=3) for _ in [*garbage, "hello"]]
     try:
-        for other, name in zip(others, garbage, strict=True):
+        for other, name in zip(others, [*garbage, "hello"], strict=True):
             await other.client_setname(name)
         fleet = await reader.read()
         assert fleet.ignored - before == len(garbage)

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from shared.fleet import build_fleet
+from shared.fleet import build_fleet, fleet_metrics
 from wa_version_client.contract import ConfigError, ManagerName, WAVersion, default_manager_id
 
 VERSION = WAVersion(2, 3000, 1012345678)
@@ -71,12 +71,22 @@ def test_the_fleet_groups_by_version_and_counts_those_behind() -> None:
     """Older versions and none yet are behind; a newer one (a pin rolled back) is not."""
     names = ["wav1:a:python:2.3000.9", "wav1:b:go:2.3000.10", "wav1:c:node:2.3000.11"]
     clients = [{"name": name, "age": "5"} for name in [*names, "wav1:d:watcher:-"]]
-    fleet = build_fleet([("127.0.0.1:6379", [*clients, {"name": ""}, {"name": "x y"}])], "now")
+    others = [{"name": ""}, {"name": "sentinel-1a2b3c4d-cmd"}, {"name": "wav1:x y"}]
+    fleet = build_fleet([("127.0.0.1:6379", [*clients, *others])], "now")
     assert fleet.by_version() == {"2.3000.10": 1, "2.3000.11": 1, "2.3000.9": 1, "none": 1}
     assert fleet.behind(WAVersion(2, 3000, 10)) == 2
     assert fleet.behind(None) == 0
-    assert fleet.ignored == 1  # the unnamed connection is no garbage, just not a manager
+    # Only the name in the fleet's scheme that does not parse: an unnamed connection, a
+    # sentinel's, are no garbage, just not managers.
+    assert fleet.ignored == 1
     assert fleet.to_json()["managers"][0] == {
         "id": "d", "client": "watcher", "version": None, "server": "127.0.0.1:6379",
         "connected_for": 5,
     }  # fmt: skip
+
+
+def test_servers_that_could_not_be_listed_are_shown_and_counted() -> None:
+    fleet = build_fleet([("10.0.0.1:6379", [])], "now", unlisted=["10.0.0.2:6379"])
+    assert fleet.to_json()["unlisted"] == ["10.0.0.2:6379"]
+    (unlisted,) = [m for m in fleet_metrics(fleet, None) if m.name.endswith("unlisted_servers")]
+    assert [sample.value for sample in unlisted.samples] == [1]

@@ -116,9 +116,13 @@ var latestReasons = map[string]string{
 
 // The name a subscriber gives its subscribed connection for the fleet
 // (wa_version_client/contract/_manager_name.py): prefix:id:client:version, the id
-// matching managerNameIdPattern, the version managerNameNoVersion before the first.
+// matching managerNameIdPattern (a default id is cut to managerNameIdMaxLength characters
+// of managerNameIdCharacter), the version managerNameNoVersion before the first.
 const (
-	managerNamePrefix    = "wav1"
-	managerNameIdPattern = "^[A-Za-z0-9._-]{1,64}$"
-	managerNameNoVersion = "-"
+	managerNamePrefix      = "wav1"
+	managerNameClient      = "go"
+	managerNameIdPattern   = "^[A-Za-z0-9._-]{1,64}$"
+	managerNameIdCharacter = "[A-Za-z0-9._-]"
+	managerNameIdMaxLength = 64
+	managerNameNoVersion   = "-"
 )

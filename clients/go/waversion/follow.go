@@ -6,6 +6,10 @@
 // hash <prefix>:version; apply a message or a read only when its (epoch, seq) is greater
 // than the pair held; read the hash every 30 s as a backstop; and treat a connection
 // silent for three PING intervals as dead. Its only dependency is redigo.
+//
+// For the service's fleet (GET /admin/whatsapp/fleet), a Follower names its subscribed
+// connection wav1:<ManagerID>:go:<version held, or -> and renames it on each change
+// (naming.go); ManagerID defaults to WA_MANAGER_ID, else <host>-<pid>.
 package waversion
 
 import (
@@ -82,6 +86,10 @@ type Follower struct {
 	// ResyncInterval is how often the hash is read as a backstop (0: 30 s), at the next
 	// PING: what Latest judges is at most this old, plus a PING interval (5 s).
 	ResyncInterval time.Duration
+	// ManagerID is this manager's id in the fleet, which the subscribed connection is
+	// named after (naming.go): 1 to 64 of A-Z a-z 0-9 . _ -. Empty: WA_MANAGER_ID, else
+	// DefaultManagerID (<host>-<pid>). Run panics on an invalid one, before connecting.
+	ManagerID string
 
 	mu      sync.Mutex // guards held, synced and last, which Latest reads
 	held    Published
@@ -89,6 +97,8 @@ type Follower struct {
 	synced  bool       // subscribed, and the hash read since
 	last    *refreshes // the hash as last read
 	ignored atomic.Int64
+	id      string    // ManagerID as Run resolved it
+	refusal sync.Once // a refused name is logged once
 }
 
 // Ignored reports how many pushes the subscription received that were neither a
@@ -103,6 +113,11 @@ func (f *Follower) Ignored() int64 {
 // Run follows until ctx is done, reconnecting after 0.1-1 s (with jitter) whenever
 // Redis is lost.
 func (f *Follower) Run(ctx context.Context) {
+	id, err := resolveManagerID(f.ManagerID)
+	if err != nil {
+		panic("waversion: Follower.ManagerID: " + err.Error())
+	}
+	f.id = id
 	jitter := rand.New(rand.NewSource(time.Now().UnixNano())) // no two processes in step
 	backoff := 200 * time.Millisecond
 	for ctx.Err() == nil {
@@ -145,7 +160,10 @@ func (f *Follower) follow(ctx context.Context) error {
 	done := make(chan struct{})
 	defer close(done)
 	psc := redis.PubSubConn{Conn: sub}
-	go func() { // redigo lets one goroutine send while another receives
+	// redigo lets one goroutine send while another receives; two send here (the PINGs
+	// below, the subscriptions and renames further down), one at a time.
+	var send sync.Mutex
+	go func() {
 		ticker := time.NewTicker(pingInterval)
 		defer ticker.Stop()
 		for {
@@ -157,12 +175,15 @@ func (f *Follower) follow(ctx context.Context) error {
 			case <-done:
 				return
 			case <-ticker.C:
+				send.Lock()
 				psc.Ping("")
+				send.Unlock()
 			}
 		}
 	}()
 	channel := f.Prefix + ":" + keyVersionChanged
-	if err := psc.Subscribe(channel); err != nil {
+	name := naming{logOnce: &f.refusal, logf: f.Logf}
+	if err := name.subscribe(sub, &send, channel, f.connectionName(), false); err != nil {
 		return err
 	}
 	var lastRead time.Time
@@ -170,10 +191,15 @@ func (f *Follower) follow(ctx context.Context) error {
 		// Not psc.Receive: it fails on a push it does not know, which would end the
 		// connection for what another client chose to send here.
 		reply, err := redis.ReceiveWithTimeout(sub, 3*pingInterval)
+		if name.reply(reply, err) {
+			continue
+		}
 		if err != nil { // a lost connection, or silence for three PING intervals
 			return err
 		}
 		switch m := pushed(reply, channel).(type) {
+		case unsubscribed: // left for a rename: a change may be missed until back
+			f.setSynced(false)
 		case redis.Subscription: // confirmed: what was published before is in the hash
 			if err := f.resync(reader); err != nil {
 				return err
@@ -194,11 +220,28 @@ func (f *Follower) follow(ctx context.Context) error {
 		default:
 			f.ignored.Add(1)
 		}
+		if current := f.connectionName(); name.wants(current) {
+			if err := name.subscribe(sub, &send, channel, current, true); err != nil {
+				return err
+			}
+		}
 	}
 }
 
-// pushed reads what the subscribed connection received: a redis.Subscription or a
-// redis.Message on channel, a redis.Pong, or nil for anything else.
+// connectionName is the name for the version held now (called by follow's goroutine,
+// the one that changes it).
+func (f *Follower) connectionName() string {
+	if f.heldAt.IsZero() {
+		return connectionName(f.id, nil)
+	}
+	return connectionName(f.id, &f.held)
+}
+
+// unsubscribed confirms an UNSUBSCRIBE from the channel (naming.go renames that way).
+type unsubscribed struct{}
+
+// pushed reads what the subscribed connection received: a redis.Subscription, an
+// unsubscribed or a redis.Message on channel, a redis.Pong, or nil for anything else.
 func pushed(reply interface{}, channel string) interface{} {
 	values, _ := reply.([]interface{})
 	if len(values) < 2 {
@@ -213,6 +256,8 @@ func pushed(reply interface{}, channel string) interface{} {
 		return nil
 	case string(kind) == "subscribe":
 		return redis.Subscription{Kind: "subscribe", Channel: channel}
+	case string(kind) == "unsubscribe":
+		return unsubscribed{}
 	case string(kind) == "message":
 		if data, ok := values[2].([]byte); ok {
 			return redis.Message{Channel: channel, Data: data}

@@ -83,8 +83,9 @@ func watched(t *testing.T, options ...redis.DialOption) (f *Follower, applied, l
 	var mu sync.Mutex
 	var seen, lines []string
 	f = &Follower{
-		Dial:   dial(t, options...),
-		Prefix: env(t, "WA_TEST_PREFIX"),
+		Dial:      dial(t, options...),
+		Prefix:    env(t, "WA_TEST_PREFIX"),
+		ManagerID: testManagerID(t),
 		Apply: func(p Published) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -109,6 +110,15 @@ func watched(t *testing.T, options ...redis.DialOption) (f *Follower, applied, l
 		}
 	}
 	return f, copied(&seen), copied(&lines)
+}
+
+// testManagerID is the test's name, which names its follower's connection in the fleet.
+func testManagerID(t *testing.T) string {
+	id := strings.ReplaceAll(t.Name(), "/", ".")
+	if len(id) > managerNameIdMaxLength {
+		id = id[:managerNameIdMaxLength]
+	}
+	return id
 }
 
 // waitFor polls condition until it holds, failing the test after 15 s.
@@ -163,11 +173,10 @@ func TestAppliesTheStoredVersionThenEachChangeInOrder(t *testing.T) {
 func TestResubscribesAfterClientKill(t *testing.T) {
 	revision := nextRevision(t, 1)
 	refreshTo(t, revision)
-	name := fmt.Sprintf("go-test-kill-%d", revision)
-	applied := follower(t, redis.DialClientName(name))
+	applied := follower(t)
 	waitFor(t, "the stored version", func() bool { return len(applied()) == 1 })
 	conn := admin(t)
-	subscription := func() string { return subscribedID(conn, name) }
+	subscription := func() string { return subscribedID(conn, testManagerID(t)) }
 	killed := subscription()
 	if n, err := redis.Int(conn.Do("CLIENT", "KILL", "ID", killed)); err != nil || n != 1 {
 		t.Fatalf("CLIENT KILL ID %s: %d, %v", killed, n, err)
@@ -179,11 +188,12 @@ func TestResubscribesAfterClientKill(t *testing.T) {
 	waitFor(t, "the change after the reconnection", func() bool { return last(applied) == want })
 }
 
-// subscribedID is the id of the subscribed connection named name; "" when there is none.
-func subscribedID(conn redis.Conn, name string) string {
+// subscribedID is the id of the subscribed connection of the follower whose manager id is
+// id (naming.go); "" when there is none.
+func subscribedID(conn redis.Conn, id string) string {
 	list, _ := redis.String(conn.Do("CLIENT", "LIST", "TYPE", "pubsub"))
 	for _, line := range strings.Split(list, "\n") {
-		if strings.Contains(line, " name="+name+" ") {
+		if strings.Contains(line, " name=wav1:"+id+":go:") {
 			return strings.TrimPrefix(strings.Fields(line)[0], "id=")
 		}
 	}
@@ -197,11 +207,10 @@ func subscribedID(conn redis.Conn, name string) string {
 func TestTrackingInvalidationsAreCountedAndIgnoredQuietly(t *testing.T) {
 	revision := nextRevision(t, 1)
 	refreshTo(t, revision)
-	name := fmt.Sprintf("go-test-tracked-%d", revision)
-	f, applied, logged := watched(t, redis.DialClientName(name))
+	f, applied, logged := watched(t)
 	waitFor(t, "the stored version", func() bool { return len(applied()) == 1 })
 	tracker := admin(t)
-	id := subscribedID(tracker, name)
+	id := subscribedID(tracker, testManagerID(t))
 	if _, err := tracker.Do("CLIENT", "TRACKING", "ON", "REDIRECT", id, "BCAST"); err != nil {
 		t.Fatalf("CLIENT TRACKING ON REDIRECT %q BCAST: %v", id, err)
 	}
@@ -226,8 +235,8 @@ func TestTrackingInvalidationsAreCountedAndIgnoredQuietly(t *testing.T) {
 func TestTheSameVersionInANewEpochIsNotAppliedAgain(t *testing.T) {
 	revision := nextRevision(t, 1)
 	refreshTo(t, revision)
-	// Named, to be told apart from the service's own subscribers to the channel.
-	applied := follower(t, redis.DialClientName("follower-under-test"))
+	// Named for the fleet (testManagerID), so told apart from the service's own subscribers.
+	applied := follower(t)
 	waitFor(t, "the stored version", func() bool { return len(applied()) == 1 })
 	conn := admin(t)
 	stopped := runID(conn)
@@ -239,7 +248,7 @@ func TestTheSameVersionInANewEpochIsNotAppliedAgain(t *testing.T) {
 		}
 		defer c.Close()
 		clients, err := redis.String(c.Do("CLIENT", "LIST"))
-		return runID(c) != stopped && err == nil && followerSubscribed(clients)
+		return runID(c) != stopped && err == nil && followerSubscribed(clients, testManagerID(t))
 	}
 	waitFor(t, "the follower to subscribe again", subscribed)
 	waitFor(t, "the service to refresh on the restarted Redis", func() bool { return refreshed(t) })
@@ -250,10 +259,11 @@ func TestTheSameVersionInANewEpochIsNotAppliedAgain(t *testing.T) {
 	}
 }
 
-// followerSubscribed reads CLIENT LIST: whether the follower under test is subscribed.
-func followerSubscribed(clients string) bool {
+// followerSubscribed reads CLIENT LIST: whether the follower whose manager id is id is
+// subscribed.
+func followerSubscribed(clients, id string) bool {
 	for _, line := range strings.Split(clients, "\n") {
-		if strings.Contains(line, " name=follower-under-test ") && strings.Contains(line, " sub=1 ") {
+		if strings.Contains(line, " name=wav1:"+id+":go:") && strings.Contains(line, " sub=1 ") {
 			return true
 		}
 	}

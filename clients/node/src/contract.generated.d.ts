@@ -57,7 +57,10 @@ export declare const JOB_FIELDS: readonly { readonly name: string; readonly defa
 export declare const REPORT_SCRIPT: string;
 export declare const MANAGER_NAME: {
   readonly prefix: string;
+  readonly client: 'node';
   readonly idPattern: string;
+  readonly idCharacter: string;
+  readonly idMaxLength: number;
   readonly noVersion: string;
 };
 export declare const LATEST: {

@@ -83,10 +83,14 @@ export const LATEST = frozen({
 /**
  * The name a subscriber gives its subscribed connection for the fleet
  * (wa_version_client/contract/_manager_name.py): `prefix:id:client:version`, the id
- * matching `idPattern`, the version `noVersion` before the first.
+ * matching `idPattern` (a default id is cut to `idMaxLength` characters of `idCharacter`),
+ * the version `noVersion` before the first.
  */
 export const MANAGER_NAME = frozen({
   prefix: "wav1",
+  client: "node",
   idPattern: "^[A-Za-z0-9._-]{1,64}$",
+  idCharacter: "[A-Za-z0-9._-]",
+  idMaxLength: 64,
   noVersion: "-",
 });

@@ -1,11 +1,14 @@
 // Settings from the environment the service itself reads, so a gateway and the service
 // share one configuration: REDIS_URL (or REDIS_TLS_URL), REDIS_SSL_CERT_REQS,
-// REDIS_SSL_CA_CERTS, REDIS_PREFIX, REFRESH_MIN_INTERVAL, REFRESH_WAIT, JOB_STREAM_MAXLEN.
+// REDIS_SSL_CA_CERTS, REDIS_PREFIX, REFRESH_MIN_INTERVAL, REFRESH_WAIT, JOB_STREAM_MAXLEN,
+// and WA_MANAGER_ID (this manager's id in the fleet).
 // A blank variable is unset; anything else must parse, or ConfigError names it.
 
 import { readFileSync } from 'node:fs';
 
+import { ConfigError } from './errors.js';
 import { DEFAULT_PREFIX } from './keys.js';
+import { checkManagerId } from './naming.js';
 
 export const DEFAULT_REDIS_URL = 'redis://localhost:6379/0';
 // The service's defaults (wa_version_client/defaults.py).
@@ -13,10 +16,7 @@ export const REFRESH_MIN_INTERVAL_MS = 600_000;
 export const REFRESH_WAIT_MS = 25_000;
 export const JOB_STREAM_MAXLEN = 10_000;
 
-/** Raised for a setting that does not parse. */
-export class ConfigError extends Error {
-  name = 'ConfigError';
-}
+export { ConfigError };
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
@@ -46,6 +46,7 @@ export function optionsFromEnv(env = process.env) {
     reportIntervalMs: duration('REFRESH_MIN_INTERVAL', REFRESH_MIN_INTERVAL_MS),
     refreshWaitMs: duration('REFRESH_WAIT', REFRESH_WAIT_MS),
     jobStreamMaxlen: maxlen ? Number(maxlen) : JOB_STREAM_MAXLEN,
+    ...(text('WA_MANAGER_ID') ? { managerId: checkManagerId(text('WA_MANAGER_ID'), 'WA_MANAGER_ID') } : {}),
   };
 }
 

@@ -19,6 +19,7 @@ import { subscriberConnection } from './connection.js';
 import { HeldVersion } from './held.js';
 import { keysFor, DEFAULT_PREFIX } from './keys.js';
 import { DEFAULT_MAX_AGE_MS, judgeLatest, refreshesFromHash } from './latest.js';
+import { ConnectionNaming } from './naming.js';
 import { MessageError, decodeMessage, fromHash, plausibleEpoch } from './published.js';
 import { onOtherPushes } from './pushes.js';
 import { OutdatedReports } from './reports.js';
@@ -46,6 +47,7 @@ export class VersionSubscriber extends EventEmitter {
   #keys;
   #redis;
   #held;
+  #naming;
   #reports;
   #resyncIntervalMs;
   #pingIntervalMs;
@@ -71,7 +73,9 @@ export class VersionSubscriber extends EventEmitter {
    * `resyncIntervalMs` (30 s), `pingIntervalMs` (5 s), `reportIntervalMs` (10 min),
    * `refreshWaitMs` (25 s), `jobStreamMaxlen`, `logger` ({info, warn}), `unref` (true:
    * the subscriber never keeps the process alive by itself), `maxAgeMs` (how old the
-   * service's last successful refresh may be for latest(): 2 h).
+   * service's last successful refresh may be for latest(): 2 h), `managerId` (this
+   * manager's id in the fleet, which the subscribed connection is named after: 1 to 64
+   * of A-Z a-z 0-9 . _ -, or ConfigError; `<host>-<pid>` by default; see naming.js).
    */
   constructor(url = DEFAULT_REDIS_URL, options = {}) {
     super();
@@ -86,6 +90,7 @@ export class VersionSubscriber extends EventEmitter {
       logger = defaultLogger,
       unref = false,
       maxAgeMs = DEFAULT_MAX_AGE_MS,
+      managerId,
     } = options;
     this.#maxAgeMs = maxAgeMs;
     if (!redis.sentinels) checkRedisUrl(url);
@@ -99,8 +104,12 @@ export class VersionSubscriber extends EventEmitter {
       refreshWaitMs,
       jobStreamMaxlen,
     });
-    this.#held = new HeldVersion((old, current) => this.#announce(old, current), logger);
+    this.#held = new HeldVersion((old, current) => {
+      this.#naming.name(current);
+      this.#announce(old, current);
+    }, logger);
     this.#redis = subscriberConnection(url, redis, { unref });
+    this.#naming = new ConnectionNaming(this.#redis, managerId, logger);
     this.#redis.on('ready', () => {
       this.#heard();
       this.#subscribe();
@@ -173,6 +182,11 @@ export class VersionSubscriber extends EventEmitter {
     const held = this.#held.current;
     if (held === null) return { isLatest: false, reason: 'unsynced', message: 'no version is held yet' };
     return judgeLatest(held, { synced: this.synced, refreshes: this.#refreshes, maxAgeMs });
+  }
+
+  /** This manager's id in the fleet: the subscribed connection is `wav1:<id>:node:<version>`. */
+  get managerId() {
+    return this.#naming.managerId;
   }
 
   /** The hash the version is read from, e.g. `whatsapp:version`. */
@@ -300,6 +314,7 @@ export class VersionSubscriber extends EventEmitter {
     try {
       await this.#redis.subscribe(this.#keys.versionChanged);
       this.#heard();
+      this.#naming.name(this.#held.current); // a new connection has no name; sent before the read
       if (this.#problems.size > 0) {
         this.#logger.warn('Redis reachable again: subscribed');
         this.#problems.clear();

@@ -87,14 +87,16 @@ test('one connection carries the subscription, the reads and a report', async ()
   await serviceRefreshesTo(revision);
   const name = `node-test-one-${revision}`;
   const before = await connectionCount();
-  const versions = await startedSubscriber({ redis: { connectionName: name } });
+  const versions = await startedSubscriber({ managerId: name });
   try {
     await versions.resync();
     // Counted before the report: the worker the report wakes may open connections of its own.
     assert.equal((await connectionCount()) - before, 1);
     await admin.del(`${world.prefix}:outdated-report`);
     assert.equal(await versions.reportOutdated(), true);
-    const named = (await admin.client('LIST')).split('\n').filter((line) => line.includes(` name=${name} `));
+    // Named for the fleet after the version it holds (naming.js).
+    const fleetName = `wav1:${name}:node:2.3000.${revision}`;
+    const named = (await admin.client('LIST')).split('\n').filter((line) => line.includes(` name=${fleetName} `));
     assert.equal(named.length, 1);
     assert.match(named[0], / sub=1 /);
   } finally {
@@ -106,7 +108,7 @@ test('a connection killed by CLIENT KILL is made again and the subscription with
   const revision = await nextRevision();
   await serviceRefreshesTo(revision);
   const name = `node-test-kill-${revision}`;
-  const versions = await startedSubscriber({ redis: { connectionName: name } });
+  const versions = await startedSubscriber({ managerId: name });
   try {
     const id = await clientId(name);
     assert.equal(await admin.client('KILL', 'ID', id), 1);
@@ -319,8 +321,9 @@ async function connectionCount() {
   return (await admin.client('LIST')).split('\n').filter((line) => line.startsWith('id=')).length;
 }
 
+// The id of the connection of the subscriber whose manager id is `name` (naming.js).
 async function clientId(name) {
-  const line = (await admin.client('LIST')).split('\n').find((entry) => entry.includes(` name=${name} `));
+  const line = (await admin.client('LIST')).split('\n').find((entry) => entry.includes(` name=wav1:${name}:node:`));
   return line === undefined ? null : line.match(/^id=(\d+)/)[1];
 }
 

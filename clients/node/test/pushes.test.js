@@ -14,12 +14,12 @@ test('tracking invalidations redirected to the subscriber are counted and ignore
   await serviceRefreshesTo(revision);
   const name = `node-test-tracked-${revision}`;
   const logger = quiet();
-  const versions = await startedSubscriber({ logger, redis: { connectionName: name } });
+  const versions = await startedSubscriber({ logger, managerId: name });
   const admin = adminRedis();
   const tracker = new Redis(world.redisUrl, { maxRetriesPerRequest: 0 });
   try {
     const clients = String(await admin.client('LIST', 'TYPE', 'pubsub')).split('\n');
-    const line = clients.find((client) => client.includes(` name=${name} `));
+    const line = clients.find((client) => client.includes(` name=wav1:${name}:node:`));
     assert.ok(line, `no subscribed connection named ${name} in ${clients}`);
     const id = line.split(' ')[0].replace('id=', '');
     await tracker.client('TRACKING', 'ON', 'REDIRECT', id, 'BCAST');

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { reconnectDelay } from '../src/backoff.js';
-import { ConfigError, compareVersions, optionsFromEnv, parseVersion, versionOf } from '../src/index.js';
+import { ConfigError, VersionSubscriber, compareVersions, optionsFromEnv, parseVersion, versionOf } from '../src/index.js';
+import { connectionName, defaultManagerId } from '../src/naming.js';
 import { parseDuration } from '../src/settings.js';
 
 test('with nothing set: a local Redis, prefix whatsapp, and the service defaults', () => {
@@ -70,4 +71,22 @@ test('reconnection waits: 0.1-0.2 s first, doubling, never above 1 s', () => {
   assert.equal(reconnectDelay(3, () => 0), 400);
   assert.equal(reconnectDelay(4, () => 1), 1000);
   assert.equal(reconnectDelay(1000, () => 0), 500);
+});
+
+test('the manager id: WA_MANAGER_ID or managerId, checked at construction; host-pid by default', () => {
+  assert.equal(optionsFromEnv({ WA_MANAGER_ID: ' gw-eu-7 ' }).managerId, 'gw-eu-7');
+  assert.equal(optionsFromEnv({ WA_MANAGER_ID: '' }).managerId, undefined);
+  for (const bad of ['gw 7', 'gw:7', 'x'.repeat(65)]) {
+    assert.throws(() => optionsFromEnv({ WA_MANAGER_ID: bad }), (error) => error instanceof ConfigError && /WA_MANAGER_ID/.test(error.message));
+    assert.throws(() => new VersionSubscriber('redis://127.0.0.1:1', { managerId: bad }), (error) => error instanceof ConfigError && /manager id/.test(error.message));
+  }
+  assert.equal(new VersionSubscriber('redis://127.0.0.1:1', { managerId: 'gw-8' }).managerId, 'gw-8');
+  assert.equal(VersionSubscriber.fromEnv({ WA_MANAGER_ID: 'gw-9' }).managerId, 'gw-9');
+  assert.equal(VersionSubscriber.fromEnv({ WA_MANAGER_ID: 'gw-9' }, { managerId: 'gw-10' }).managerId, 'gw-10');
+  assert.match(new VersionSubscriber('redis://127.0.0.1:1').managerId, /^[A-Za-z0-9._-]{1,64}$/);
+  assert.equal(defaultManagerId('my host.é', 42), 'my_host._-42');
+  assert.equal(defaultManagerId('', 42), 'host-42');
+  assert.equal(defaultManagerId('h'.repeat(100), 42), `${'h'.repeat(61)}-42`);
+  assert.equal(connectionName('gw-7', null), 'wav1:gw-7:node:-');
+  assert.equal(connectionName('gw-7', { string: '2.3000.5' }), 'wav1:gw-7:node:2.3000.5');
 });

@@ -36,7 +36,7 @@ export async function following(): Promise<void> {
 
 export async function latestWithAMaxAge(): Promise<void> {
   const answer = await fetchLatestWaWebVersion({ maxAgeMs: 30 * 60_000 });
-  const versions = new VersionSubscriber('redis://127.0.0.1:6379', { maxAgeMs: 30 * 60_000 });
+  const versions = new VersionSubscriber('redis://127.0.0.1:6379', { maxAgeMs: 30 * 60_000, managerId: 'gw-eu-7' });
   const verdict = versions.latest({ maxAgeMs: 60_000 });
-  if (!verdict.isLatest) console.warn(verdict.reason, verdict.message, answer.error);
+  if (!verdict.isLatest) console.warn(versions.managerId, verdict.reason, verdict.message, answer.error);
 }

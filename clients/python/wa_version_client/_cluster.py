@@ -25,12 +25,14 @@ from wa_version_client import _redis_compat as compat
 from wa_version_client._cluster_url import ClusterTarget, parse_cluster_url
 from wa_version_client._connection import client_options
 from wa_version_client._deployment import (
+    ClientLists,
     HostsDeployment,
     OnMessage,
     OnSubscribed,
     RedisClient,
     Subscription,
 )
+from wa_version_client._listing import list_servers
 from wa_version_client._logs import hide
 from wa_version_client._pubsub import PubSubSubscription
 from wa_version_client._url_parts import tls_options
@@ -84,6 +86,18 @@ class ClusterDeployment(HostsDeployment[ClusterTarget]):
         await client.initialize()  # the slot map, read on first use: at once if known
         holder = client.get_node_from_key(key)  # the slot's primary, even reading replicas
         return await client.execute_command(*command, target_nodes=holder)
+
+    async def client_lists(self, client: RedisClient) -> ClientLists:
+        """Every node `client` knows of, primaries and replicas: a subscriber is connected
+        to its channel's node, a replica of it when reading from replicas."""
+        assert isinstance(client, RedisCluster), "a cluster's clients are RedisCluster"
+        await client.initialize()  # the slot map, read on first use: at once if known
+        nodes = sorted((node.host, int(node.port)) for node in client.get_nodes())
+        target = self._target
+        tls = tls_options(target.tls, target.ssl_cert_reqs, target.ssl_ca_certs)
+        return await list_servers(
+            nodes, {"username": target.username, "password": target.password, **tls}
+        )
 
     def subscribe(
         self,

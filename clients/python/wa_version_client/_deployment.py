@@ -16,6 +16,7 @@ import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from redis.asyncio import Redis
@@ -35,6 +36,16 @@ OnSubscribed = Callable[[], Awaitable[None]]
 # The clients one server holds, as CLIENT LIST tells them (field → value, each client):
 # (the server, as host:port or a socket path; its clients).
 ServerClients = tuple[str, list[dict[str, str]]]
+
+
+@dataclass(frozen=True, slots=True)
+class ClientLists:
+    """The client lists of the servers a deployment knows, and the servers (host:port)
+    that could not be listed (unreachable, refusing: each logged)."""
+
+    listed: list[ServerClients]
+    unlisted: tuple[str, ...] = ()
+
 
 # How often a service process asks whether the primary changed (see follow_primary).
 FOLLOW_INTERVAL = 1.0
@@ -145,9 +156,12 @@ class Deployment(ABC):
         primary of the key's slot. As redis-py parses it for one server."""
         return await client.execute_command(*command)
 
-    async def client_lists(self, client: RedisClient) -> list[ServerClients]:
-        """CLIENT LIST of every server `client` reaches (the fleet, shared/fleet.py)."""
-        raise ConfigError(f"listing the clients of {self.description} is not supported yet")
+    @abstractmethod
+    async def client_lists(self, client: RedisClient) -> ClientLists:
+        """CLIENT LIST of every server the deployment knows, `client` one of its own: the
+        one server, a Sentinel deployment's primary and replicas, a cluster's nodes (the
+        fleet, shared/fleet.py). A server that fails is logged and left out (`unlisted`);
+        raises when none could be listed."""
 
     def one_connection(self, client: RedisClient) -> AbstractAsyncContextManager[Redis]:
         """A client of `client`'s pool bound to one connection, for a write and the WAIT

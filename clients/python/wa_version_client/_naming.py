@@ -5,7 +5,9 @@ subscribed connection itself: after each subscription (a new connection has no n
 and on each change of the version held. It is no write, so a subscriber reading from a
 replica names its connection on the replica, and it opens no connection. A RESP3
 subscribed connection may run it (Redis 6.2 and later, Valkey); a RESP2 one may not,
-and the server refuses it: logged once, and the subscriber carries on unnamed.
+and the server refuses it: logged once, and the subscriber carries on unnamed. A
+subscriber made with no client (the service's own, api/app.py) leaves its connection
+unnamed: it is no manager, so the fleet does not count it.
 """
 
 from __future__ import annotations
@@ -23,11 +25,15 @@ log = logging.getLogger(__name__)
 
 
 class ConnectionNaming:
-    """Names `subscription`'s connection `wav1:<manager id>:<client>:<version held>`."""
+    """Names `subscription`'s connection `wav1:<manager id>:<client>:<version held>`;
+    with no `client`, never."""
 
-    def __init__(self, subscription: Subscription, manager_id: str | None, client: str) -> None:
+    def __init__(
+        self, subscription: Subscription, manager_id: str | None, client: str | None
+    ) -> None:
         self._subscription = subscription
-        self._blank = ManagerName(manager_id or default_manager_id(), client, None)
+        self._named = client is not None
+        self._blank = ManagerName(manager_id or default_manager_id(), client or "python", None)
         self._refused = False  # the server refused a name once: said once, not again
 
     @property
@@ -37,6 +43,8 @@ class ConnectionNaming:
     async def name(self, held: PublishedVersion | None) -> None:
         """Name the connection after `held`; a lost connection is named again once it is
         back (the subscription calls after each subscription)."""
+        if not self._named:
+            return
         version = None if held is None else held.version
         name = ManagerName(self._blank.manager_id, self._blank.client, version).encode()
         try:

@@ -17,12 +17,13 @@ from typing import Any
 from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from wa_version_client import _redis_compat as compat
 from wa_version_client._backoff import Backoff, Trouble
 from wa_version_client._connection import describe
 from wa_version_client._deployment import OnMessage, OnSubscribed
+from wa_version_client._subscribed import NotConnected
 from wa_version_client._tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,9 @@ class PubSubSubscription:
         self.subscriptions = 0  # how many times the subscription was confirmed
         self.losses = 0  # how many times the connection was lost
         self.ignored_pushes = 0  # a message on a channel not subscribed to, say
+        self._pubsub: PubSub | None = None  # while subscribed
+        self._renames = 0  # CLIENT SETNAME sent on it and not answered yet
+        self._refused = False  # a name refused: said once
 
     async def run(self) -> None:
         backoff = Backoff(maximum=self._max_backoff)
@@ -68,11 +72,17 @@ class PubSubSubscription:
                 # Its pub/sub looks the channel's node up in the slot map without reading
                 # it first (KeyError on a new client).
                 await self._redis.initialize()
-                async with self._redis.pubsub() as pubsub:
+                async with compat.replying_pubsub(self._redis) as pubsub:
                     await pubsub.subscribe(*self._channels)
                     _raise_if_cancelled()
                     self._heard = time.monotonic()
-                    await _first_to_end(self._read(pubsub, backoff, trouble), self._watch(pubsub))
+                    self._pubsub, self._renames = pubsub, 0
+                    try:
+                        await _first_to_end(
+                            self._read(pubsub, backoff, trouble), self._watch(pubsub)
+                        )
+                    finally:
+                        self._pubsub = None
             except Exception as exc:  # whatever Redis answers, subscribe again
                 self.losses += 1
                 self.first_attempt.set()
@@ -86,10 +96,7 @@ class PubSubSubscription:
 
     async def _read(self, pubsub: PubSub, backoff: Backoff, trouble: Trouble) -> None:
         while True:
-            # A read without a timeout: no timer per message, which matters with
-            # thousands of subscribers in one process. _watch notices a dead peer.
-            message = await pubsub.get_message(timeout=None)
-            self._heard = time.monotonic()
+            message = await self._next(pubsub)
             if message is None:
                 continue
             if message["type"] == "subscribe" and message["channel"] == self._channels[-1]:
@@ -110,6 +117,23 @@ class PubSubSubscription:
             elif message["type"] not in ("subscribe", "pong"):  # an invalidation (RESP2), say
                 self._ignore(message)
 
+    async def _next(self, pubsub: PubSub) -> dict[str, Any] | None:
+        """The next message, or None for what is none: a reply to a command sent on the
+        connection (CLIENT SETNAME's, a RESP3 PING's), a refused name (logged)."""
+        try:
+            # A read without a timeout: no timer per message, which matters with
+            # thousands of subscribers in one process. _watch notices a dead peer.
+            message: dict[str, Any] | None = await pubsub.get_message(timeout=None)
+        except ResponseError as exc:
+            self._refused_name(exc)  # raised unless a rename was waiting for it
+            return None
+        self._heard = time.monotonic()
+        if message is not None and message["type"] == "reply":
+            if message["data"] == "OK" and self._renames > 0:
+                self._renames -= 1
+            return None
+        return message
+
     def _ignore(self, push: object) -> None:
         """A push that is neither a message on the channel nor a confirmation: a tracking
         invalidation another client redirected here, say. Nothing to act on."""
@@ -121,10 +145,23 @@ class PubSubSubscription:
         return await self._redis.execute_command(*args)
 
     async def rename(self, name: str) -> None:
-        """Nothing yet: `command()` runs on pooled connections, and redis-py's PubSub
-        gives no way to send on the subscribed one; a cluster's managers are not in the
-        fleet until it does (the next step of issue 24)."""
-        return
+        """CLIENT SETNAME on the subscribed connection (RESP3 allows it while subscribed).
+
+        Sent, not waited for: the reader reads the reply, and it may be the one calling
+        (`on_subscribed` runs in it). A refusal is logged there, once."""
+        if self._pubsub is None:
+            raise NotConnected("the subscription holds no connection now")
+        self._renames += 1
+        await self._pubsub.execute_command("CLIENT", "SETNAME", name)
+
+    def _refused_name(self, exc: ResponseError) -> None:
+        """An error reply on the subscribed connection: a rename's refusal, else raised."""
+        if self._renames <= 0:
+            raise exc
+        self._renames -= 1
+        if not self._refused:
+            log.warning("naming the subscribed connection failed (not in the fleet): %s", exc)
+        self._refused = True
 
     async def aclose(self) -> None:
         await self._redis.aclose()

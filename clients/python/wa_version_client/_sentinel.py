@@ -32,7 +32,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from wa_version_client import _redis_compat as compat
 from wa_version_client._connection import client_options, subscriber_options
-from wa_version_client._deployment import FOLLOW_INTERVAL, HostsDeployment, RedisClient
+from wa_version_client._deployment import (
+    FOLLOW_INTERVAL,
+    ClientLists,
+    HostsDeployment,
+    RedisClient,
+)
+from wa_version_client._listing import list_servers
 from wa_version_client._logs import hide
 from wa_version_client._sentinel_url import SentinelTarget, parse_sentinel_url
 from wa_version_client._server import ServerDeployment
@@ -72,11 +78,31 @@ class SentinelDeployment(HostsDeployment[SentinelTarget], ServerDeployment):
             target.service,
             choose_primary=choose_primary,
             sentinel_options=sentinel_options,
-            options={"username": target.username, "password": target.password,
-                     "db": target.db, **tls, **connection},
+            options={**self._data_options(), **connection},
             replica=self._replica,
             max_connections=max_connections,
-        )  # fmt: skip
+        )
+
+    def _data_options(self) -> dict[str, Any]:
+        """How to connect to a data node: credentials, database, TLS."""
+        target = self._target
+        tls = tls_options(target.tls, target.ssl_cert_reqs, target.ssl_ca_certs)
+        return {"username": target.username, "password": target.password, "db": target.db,
+                **tls}  # fmt: skip
+
+    async def client_lists(self, client: RedisClient) -> ClientLists:
+        """The primary the sentinels name and every replica they report up (SENTINEL
+        REPLICAS), each listed on a connection of its own: subscribers reading from a
+        replica are connected there. `client`, one of this deployment's, gives the
+        sentinels to ask."""
+        asked = compat.sentinels_of(client, replica_too=True)
+        if asked is None:
+            raise TypeError(f"not a client of {self.description}: {type(client).__name__}")
+        sentinels, service = asked
+        primary, _ = await primary_view(sentinels, service)
+        replicas = await replicas_up(sentinels, service)
+        servers = [primary, *(replica for replica in replicas if replica != primary)]
+        return await list_servers(servers, self._data_options())
 
     async def follow_primary(self, client: RedisClient, interval: float = FOLLOW_INTERVAL) -> None:
         """Keep `client`'s connections on the primary the sentinels name.
@@ -153,6 +179,20 @@ async def primary_view(sentinels: Sequence[Redis], service: str) -> tuple[tuple[
         (str(v["ip"]), int(v["port"])) for v in views if int(v.get("config-epoch", 0)) == latest
     )
     return named.most_common(1)[0][0], in_progress
+
+
+async def replicas_up(sentinels: Sequence[Redis], service: str) -> list[tuple[str, int]]:
+    """The replicas any sentinel that answered reports neither down nor disconnected."""
+    answers = await _answers_within([s.sentinel_slaves(service) for s in sentinels], SENTINEL_WAIT)
+    up: dict[tuple[str, int], None] = {}  # in the order reported, each once
+    for answer in answers:
+        if isinstance(answer, BaseException):
+            continue  # that sentinel is down: the others tell
+        for replica in answer:
+            flags = str(replica.get("flags", ""))
+            if not any(flag in flags for flag in ("s_down", "o_down", "disconnected")):
+                up[(str(replica["ip"]), int(replica["port"]))] = None
+    return list(up)
 
 
 def _names_a_live_primary(state: dict[str, Any]) -> bool:

@@ -12,11 +12,11 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 from wa_version_client._connection import client_options, subscriber_options
 from wa_version_client._deployment import (
+    ClientLists,
     Deployment,
     OnMessage,
     OnSubscribed,
     RedisClient,
-    ServerClients,
     Subscription,
 )
 from wa_version_client._logs import hide
@@ -85,12 +85,11 @@ class SingleServer(ServerDeployment):
     def as_replica(self) -> Deployment:
         return ReplicaServer(self._url)
 
-    async def client_lists(self, client: RedisClient) -> list[ServerClients]:
-        """The one server's clients. A Sentinel deployment (its replicas) and a cluster
-        (its nodes) are not listed yet: the next step of issue 24."""
+    async def client_lists(self, client: RedisClient) -> ClientLists:
+        """The one server's clients, on a connection of `client`'s pool."""
         if not isinstance(client, Redis):
             raise TypeError(f"not a client of {self.description}: {type(client).__name__}")
-        return [(self._where(), await client.client_list())]
+        return ClientLists([(self._where(), await client.client_list())])
 
     def _where(self) -> str:
         """The server as the fleet shows it: host:port, or the socket's path."""

@@ -78,7 +78,7 @@ class VersionSubscriber:
         replica_url: str | None = None,
         redis: RedisClient | None = None,
         manager_id: str | None = None,
-        client: str = "python",
+        client: str | None = "python",
     ) -> None:
         """`read_from_replica` (with a Sentinel or Cluster URL) or `replica_url` (a
         replica's own URL): read the hash and hear changes on a replica, so a fleet adds
@@ -87,7 +87,8 @@ class VersionSubscriber:
         `redis` if given, or a client of `redis_url` that connects at the first report.
         `max_age`: how old (seconds) the service's last successful refresh may be for
         `latest()` to call the version held the latest. `manager_id` (host-pid unless
-        given) and `client` name the subscribed connection for the fleet (_naming)."""
+        given) and `client` name the subscribed connection for the fleet (_naming); with
+        `client=None` it stays unnamed, out of the fleet (the service's own)."""
         self._primary = deployment_for(redis_url)
         self._primary.check_prefix(prefix)
         reading = reading_deployment(self._primary, read_from_replica, replica_url)

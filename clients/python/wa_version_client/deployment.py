@@ -11,6 +11,7 @@ kind it holds.
 
 from wa_version_client._connection import REDIS_DOWN, describe
 from wa_version_client._deployment import (
+    ClientLists,
     Deployment,
     OnMessage,
     OnSubscribed,
@@ -34,6 +35,7 @@ from wa_version_client._operations import enqueue, enqueue_once_per, read_state
 __all__ = [
     "DEFAULT_REDIS_URL",
     "REDIS_DOWN",
+    "ClientLists",
     "Deployment",
     "OnMessage",
     "OnSubscribed",

@@ -17,11 +17,16 @@ import inspect
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
+from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import AbstractConnection, Connection
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
 
-from wa_version_client._redis_compat._cluster import cluster_client, reread_slot_map
+from wa_version_client._redis_compat._cluster import (
+    cluster_client,
+    replying_pubsub,
+    reread_slot_map,
+)
 from wa_version_client._redis_compat._connection import (
     hear_invalidations,
     quiet_handshake_options,
@@ -43,6 +48,7 @@ __all__ = [
     "missing",
     "quiet_handshake_options",
     "recheck_primary",
+    "replying_pubsub",
     "reread_slot_map",
     "sentinel_client",
     "sentinels_of",
@@ -64,6 +70,7 @@ _RELIED_ON: tuple[tuple[Any, str], ...] = (
     (Redis, "aclose"),
     (RedisCluster, "initialize"),
     (RedisCluster, "execute_command"),  # every command but a pipeline's goes through it
+    (PubSub, "handle_message"),  # replaced on a cluster's subscription: its replies
 )
 # redis._parsers' asyncio RESP3 parsers, pure Python and hiredis.
 _PARSERS = ("_AsyncRESP3Parser", "_AsyncHiredisParser")

@@ -1,10 +1,12 @@
-"""Cluster: commands that queue for a connection, and the slot map read again."""
+"""Cluster: commands that queue for a connection, the slot map read again, and a pub/sub
+whose connection also takes commands."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
+from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisClusterException, RedisError
@@ -52,3 +54,24 @@ async def reread_slot_map(client: RedisCluster) -> None:
         await client.nodes_manager.initialize()
     except (RedisError, OSError):
         pass
+
+
+def replying_pubsub(client: RedisCluster) -> PubSub:
+    """`client`'s pub/sub, on which a command sent while subscribed (CLIENT SETNAME, a
+    RESP3 PING) comes back to the reader as a message of type "reply", its data the reply.
+
+    redis-py's PubSub takes any reply that is not bytes for a push frame: a decoded
+    "OK" is indexed as a list and raises IndexError out of get_message(), and "PONG"
+    turns into a message of type "P". Its handle_message is replaced on this instance
+    only (RedisCluster.pubsub() makes it; redis-py 7.2's asyncio cluster has none).
+    """
+    pubsub: PubSub = client.pubsub()
+    handle = pubsub.handle_message
+
+    async def handle_reply(response: Any, ignore_subscribe_messages: bool = False) -> Any:
+        if isinstance(response, str):  # a reply: a push frame is a list
+            return {"type": "reply", "pattern": None, "channel": None, "data": response}
+        return await handle(response, ignore_subscribe_messages)  # type: ignore[no-untyped-call]
+
+    pubsub.handle_message = handle_reply  # type: ignore[method-assign]
+    return pubsub

@@ -118,10 +118,13 @@ def sentinel_client(
     return client
 
 
-def sentinels_of(client: object) -> tuple[Sequence[Redis], str] | None:
-    """The sentinels a primary's client asks, and the service; None for another client."""
+def sentinels_of(
+    client: object, *, replica_too: bool = False
+) -> tuple[Sequence[Redis], str] | None:
+    """The sentinels a primary's client (or, `replica_too`, a replica's) asks, and the
+    service; None for another client."""
     pool = getattr(client, "connection_pool", None)
-    if not isinstance(pool, SentinelConnectionPool) or not pool.is_master:
+    if not isinstance(pool, SentinelConnectionPool) or not (pool.is_master or replica_too):
         return None
     return pool.sentinel_manager.sentinels, pool.service_name
 
