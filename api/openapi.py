@@ -1,4 +1,8 @@
-"""The OpenAPI 3.1 document of the admin API, served at /openapi.json."""
+"""The OpenAPI 3.1 document of the admin API, served at /openapi.json.
+
+The admin page (/admin/ and its forms, api/admin_page.py) is HTML for people, not part
+of the API: it is left out, save its session as a way into the event stream.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from api.openapi_parts import (
     failures,
     success,
 )
+from api.page_auth import SESSION_COOKIE
 
 # What /readyz answers when ready.
 READY: dict[str, Any] = {
@@ -42,6 +47,12 @@ OPENAPI: dict[str, Any] = {
         "securitySchemes": {
             "adminSecret": {"type": "apiKey", "in": "header", "name": "X-Admin-Secret"},
             "metricsToken": {"type": "http", "scheme": "bearer"},
+            "adminSession": {
+                "type": "apiKey",
+                "in": "cookie",
+                "name": SESSION_COOKIE,
+                "description": "The admin page's session, set by logging in at /admin/.",
+            },
         },
         # The answers' shapes, from the contract model (./dev contract).
         "schemas": COMPONENTS,
@@ -180,9 +191,10 @@ OPENAPI: dict[str, Any] = {
                 "summary": "Server-Sent Events: the current version, then one event per change",
                 "description": "Each event is `event: version`, `id: <epoch>-<seq>`, `data:` a"
                 " VersionChanged message; `: ping` comments keep the stream alive. A"
-                " `Last-Event-ID` equal to the current id gets nothing until the next change.",
+                " `Last-Event-ID` equal to the current id gets nothing until the next change."
+                " The admin page's session opens it as well as the secret.",
                 "operationId": "versionEvents",
-                "security": [{"adminSecret": []}],
+                "security": [{"adminSecret": []}, {"adminSession": []}],
                 "responses": {
                     "200": {
                         "description": "An endless stream of events",

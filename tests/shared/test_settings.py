@@ -88,6 +88,19 @@ def test_secret_is_not_in_the_repr() -> None:
     assert "s3cret" not in repr(Settings.from_env({"ADMIN_SECRET": "s3cret"}))
 
 
+def test_the_session_key_follows_the_admin_secret_unless_given() -> None:
+    """Derived: the same in every process, another after a rotation, never the secret
+    itself; SESSION_SECRET, when set, is used as it is, hidden like the others."""
+    one = Settings.from_env({"ADMIN_SECRET": "s3cret"}).session_key()
+    assert one == Settings.from_env({"ADMIN_SECRET": "s3cret"}).session_key()
+    assert one != Settings.from_env({"ADMIN_SECRET": "other"}).session_key()
+    assert "s3cret" not in one
+    given = Settings.from_env({"ADMIN_SECRET": "s3cret", "SESSION_SECRET": "signing"})
+    assert given.session_key() == "signing"
+    assert "signing" in given.secrets()
+    assert "signing" not in repr(given)
+
+
 def test_missing_secret_is_refused_for_the_web_process() -> None:
     """require_admin_secret explains what is missing."""
     with pytest.raises(ConfigError, match="ADMIN_SECRET is not set"):
