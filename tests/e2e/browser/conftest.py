@@ -76,6 +76,16 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
 
 
 @pytest.fixture
+def page_errors(page: Page) -> list[str]:
+    """What the page's script threw and what the console reported as errors (a script
+    or style the CSP blocked among them), as they happen."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    return errors
+
+
+@pytest.fixture
 async def service(
     launch: Launcher, start_web: Callable[..., Process], upstream: StubUpstream
 ) -> Service:
@@ -98,7 +108,7 @@ async def log_in(page: Page, service: Service, secret: str) -> None:
     """Through the login form, as a person would."""
     await page.goto(service.admin_url)
     await page.get_by_label("Admin secret").fill(secret)
-    await page.get_by_role("button", name="Log in").click()
+    await page.get_by_role("button", name="Log in", exact=True).click()
 
 
 def stub_version(upstream: StubUpstream) -> str:

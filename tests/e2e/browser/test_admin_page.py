@@ -54,23 +54,26 @@ async def test_the_right_secret_opens_the_dashboard_with_the_version(
     await expect(page.locator("#current-version")).to_have_text(stub_version(service.upstream))
     await expect(page.locator("#pinned")).to_have_text("not pinned")
     assert len(await page.context.cookies()) == 1
-    await page.get_by_role("button", name="Log out").click()
+    await page.get_by_role("button", name="Log out", exact=True).click()
     await expect(page.locator("#login")).to_be_visible()
     await page.goto(service.admin_url)
     await expect(page.locator("#login")).to_be_visible()
 
 
 async def test_a_version_refreshed_elsewhere_appears_without_a_reload(
-    dashboard: Page, service: Service
+    page_errors: list[str], dashboard: Page, service: Service
 ) -> None:
     """WhatsApp Web moves on and something else (the API here) refreshes: the open page
-    shows the new version from its event stream, as the same document."""
+    shows the new version from its event stream, as the same document, its script
+    running under the page's CSP without an error (page_errors comes first: it listens
+    from before the login)."""
     service.upstream.configure(revision=NEXT_REVISION)
     with no_reload(dashboard):
         await dashboard.evaluate("window.sameDocument = true")
         assert await service.refresh() == f"2.3000.{NEXT_REVISION}"
         await expect(dashboard.locator("#current-version")).to_have_text(f"2.3000.{NEXT_REVISION}")
         assert await dashboard.evaluate("window.sameDocument") is True
+    assert page_errors == []
 
 
 async def test_refresh_now_fetches_the_new_version(dashboard: Page, service: Service) -> None:
@@ -78,7 +81,7 @@ async def test_refresh_now_fetches_the_new_version(dashboard: Page, service: Ser
     fetches = service.upstream.fetches
     # Forced: the fixture's own refresh is within REFRESH_MIN_INTERVAL.
     await dashboard.get_by_label("Force").check()
-    await dashboard.get_by_role("button", name="Refresh now").click()
+    await dashboard.get_by_role("button", name="Refresh now", exact=True).click()
     await expect(dashboard.locator("#notice")).to_contain_text(f"2.3000.{NEXT_REVISION}")
     await expect(dashboard.locator("#current-version")).to_have_text(f"2.3000.{NEXT_REVISION}")
     assert service.upstream.fetches == fetches + 1
@@ -90,13 +93,13 @@ async def test_pin_a_typed_version_then_unpin(dashboard: Page, service: Service)
     fetched = stub_version(service.upstream)
     dashboard.on("dialog", accept)  # the page asks confirm() before pin and unpin
     await dashboard.get_by_label("Version to pin").fill("2.3000.1026131000")
-    await dashboard.get_by_role("button", name="Pin").click()
+    await dashboard.get_by_role("button", name="Pin", exact=True).click()
     await expect(dashboard.locator("#pinned")).to_have_text("pinned")
     await expect(dashboard.locator("#current-version")).to_have_text("2.3000.1026131000")
     await expect(dashboard.locator("#notice")).to_contain_text("2.3000.1026131000")
     assert (await service.held())[:2] == ("2.3000.1026131000", True)
 
-    await dashboard.get_by_role("button", name="Unpin").click()
+    await dashboard.get_by_role("button", name="Unpin", exact=True).click()
     await expect(dashboard.locator("#pinned")).to_have_text("not pinned")
     await expect(dashboard.locator("#current-version")).to_have_text(fetched)
     assert (await service.held())[:2] == (fetched, False)
