@@ -14,13 +14,16 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
+from api.admin_page import page_routes
 from api.auth import AdminAuth, FailedAuthLimiter
 from api.client_address import ClientAddress
 from api.connection_limits import GUARD_KEY, ConnectionGuard, ConnectionLimits
 from api.error_handlers import EXCEPTION_HANDLERS, CatchUnexpected
 from api.header_limit import HeaderLimit
+from api.page_auth import PageSession
 from api.request_id import RequestId
-from api.routes import Services, routes
+from api.routes import routes
+from api.services import Services
 from shared.errors import ConfigError
 from shared.events import VersionEvents
 from shared.fleet import FleetReader
@@ -97,13 +100,15 @@ def create_app(settings: Settings) -> Starlette:
             yield {"services": services, GUARD_KEY: guard}
 
     app = Starlette(
-        routes=routes,
+        routes=[*routes, *page_routes],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             Middleware(RequestId),
             Middleware(CatchUnexpected),
             Middleware(ClientAddress, trusted_hops=settings.trusted_proxy_hops),
             Middleware(HeaderLimit),
+            # After ClientAddress: the cookie is Secure by the scheme the proxies report.
+            Middleware(PageSession, secret_key=settings.session_key()),
         ],
         lifespan=lifespan,
     )

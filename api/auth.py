@@ -102,28 +102,48 @@ class AdminAuth:
 
     async def require(self, request: Request, *, metrics: bool = False) -> None:
         """Raise a 429 or 401 `ApiError` unless the request may use the admin API."""
-        client = request.client.host if request.client else "unknown"
-        if blocked := self._limiter.blocked_for(client):
-            raise _too_many(blocked)
+        client = _client(request)
+        self._check_not_blocked(client)
         if metrics and self._metrics_bearer:
             offered = request.headers.get("authorization", "").strip(OWS).encode("latin-1")
             if hmac.compare_digest(offered, self._metrics_bearer):
                 return
-        if not self._matches(request.headers.get(SECRET_HEADER, "")):
-            if blocked := await self._limiter.record_failure(client):
-                log.warning("blocking %s after repeated failed authentication", client)
-                raise _too_many(blocked)
-            raise ApiError(401, "Invalid or missing authentication")
-
-    def _matches(self, offered_text: str) -> bool:
         # Headers arrive decoded as latin-1; encoding back gives the bytes the client sent.
-        offered = offered_text.strip(OWS).encode("latin-1")
+        if not self._matches(request.headers.get(SECRET_HEADER, "").encode("latin-1")):
+            await self._failed(client)
+
+    async def require_login(self, request: Request, offered: str) -> None:
+        """The same check for the admin page's login form (`offered`: its `secret` field):
+        a wrong one counts in the same brake, by the same client address."""
+        client = _client(request)
+        self._check_not_blocked(client)
+        if not self._matches(offered.encode()):
+            await self._failed(client)
+
+    def _check_not_blocked(self, client: str) -> None:
+        if blocked := self._limiter.blocked_for(client):
+            raise _too_many(blocked)
+
+    async def _failed(self, client: str) -> None:
+        """Count a failure: 429 once `client` is blocked, else 401."""
+        if blocked := await self._limiter.record_failure(client):
+            log.warning("blocking %s after repeated failed authentication", client)
+            raise _too_many(blocked)
+        raise ApiError(401, "Invalid or missing authentication")
+
+    def _matches(self, offered: bytes) -> bool:
+        offered = offered.strip(OWS.encode())
         # Compare with every accepted secret, in constant time, without stopping early:
         # the answer's timing then says nothing about which secret, or how much, matched.
         matched = False
         for secret in self._secrets:
             matched |= hmac.compare_digest(offered, secret)
         return matched
+
+
+def _client(request: Request) -> str:
+    """The client's bucket (api/client_address.py), which the brake counts by."""
+    return request.client.host if request.client else "unknown"
 
 
 def _too_many(seconds: float) -> ApiError:

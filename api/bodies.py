@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.parse
 
 from starlette.requests import Request
 
@@ -14,9 +15,9 @@ from wa_version_client.contract import WEB_MAJOR, WAVersion
 MAX_BODY_BYTES = 4096
 
 
-async def read_json_object(request: Request, within: float) -> dict[str, object]:
-    """The body as a JSON object: 413 past MAX_BODY_BYTES, 408 when it takes longer than
-    `within` seconds to arrive (a client sending a byte at a time), 400 for anything else."""
+async def read_body(request: Request, within: float) -> bytes:
+    """The body: 413 past MAX_BODY_BYTES, 408 when it takes longer than `within` seconds
+    to arrive (a client sending a byte at a time)."""
     body = bytearray()
     try:
         async with asyncio.timeout(within):
@@ -26,6 +27,12 @@ async def read_json_object(request: Request, within: float) -> dict[str, object]
                     raise ApiError(413, f"the body is over {MAX_BODY_BYTES} bytes")
     except TimeoutError:
         raise ApiError(408, f"the body did not arrive within {within:g}s") from None
+    return bytes(body)
+
+
+async def read_json_object(request: Request, within: float) -> dict[str, object]:
+    """The body as a JSON object: read as `read_body` does, 400 for anything else."""
+    body = await read_body(request, within)
     try:
         data = json.loads(body)
     except ValueError:
@@ -56,3 +63,21 @@ def parse_pinned_version(data: dict[str, object]) -> WAVersion:
     if version.major != WEB_MAJOR:
         raise ApiError(400, f"a WhatsApp Web version starts with {WEB_MAJOR}, not {version.major}")
     return version
+
+
+async def read_form(request: Request, within: float) -> dict[str, str]:
+    """An HTML form's fields (application/x-www-form-urlencoded, UTF-8), read as
+    `read_body` does; a field sent twice keeps its first value; 400 for bytes that are
+    not UTF-8. Parsed here rather than by `request.form()`, which reads the body without
+    a bound or a deadline and needs python-multipart even for this format."""
+    body = await read_body(request, within)
+    try:
+        fields = urllib.parse.parse_qsl(
+            body.decode(), keep_blank_values=True, strict_parsing=False, errors="strict"
+        )
+    except UnicodeDecodeError:
+        raise ApiError(400, "the form is not UTF-8") from None
+    form: dict[str, str] = {}
+    for name, value in fields:
+        form.setdefault(name, value)
+    return form

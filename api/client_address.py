@@ -10,6 +10,10 @@ in the Procfile): with `FORWARDED_ALLOW_IPS=*` it took an address the client cho
 The address is validated and reduced to a bucket of bounded size: an IPv4 address, an
 IPv6 /64 (one subscriber's allocation, so rotating through it changes nothing), or
 `invalid` for anything that is not an IP.
+
+Behind trusted proxies the scheme is the one the last of them reports in
+X-Forwarded-Proto (Heroku's router: https): the admin page's cookie is `Secure` and its
+same-origin check expects `https://` origins when the browser spoke https to the proxy.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import ipaddress
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 INVALID = "invalid"
+PROTO = b"x-forwarded-proto"
 
 
 def client_bucket(peer: str | None, forwarded_for: list[str], hops: int) -> str:
@@ -50,8 +55,17 @@ def bucket(address: str) -> str:
     return str(ip)
 
 
+def forwarded_scheme(values: list[str], scheme: str) -> str:
+    """The scheme the last proxy reports (the last entry of X-Forwarded-Proto), if it is
+    http or https; else `scheme`, what the server saw."""
+    entries = [entry.strip().lower() for value in values for entry in value.split(",")]
+    reported = entries[-1] if entries else ""
+    return reported if reported in ("http", "https") else scheme
+
+
 class ClientAddress:
-    """Puts the client's bucket in `scope["client"]`, for the brake and the access log."""
+    """Puts the client's bucket in `scope["client"]`, for the brake and the access log;
+    behind trusted proxies, the scheme they report in `scope["scheme"]`."""
 
     def __init__(self, app: ASGIApp, trusted_hops: int = 0) -> None:
         self.app = app
@@ -67,4 +81,7 @@ class ClientAddress:
             ]
             address = client_bucket(peer[0] if peer else None, forwarded, self.trusted_hops)
             scope["client"] = (address, peer[1] if peer else 0)
+            if self.trusted_hops > 0:
+                protos = [v.decode("latin-1") for n, v in scope["headers"] if n == PROTO]
+                scope["scheme"] = forwarded_scheme(protos, scope.get("scheme", "http"))
         await self.app(scope, receive, send)

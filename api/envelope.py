@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 STATUS_MESSAGES = {
     400: "Bad request",
     401: "Unauthorized",
+    403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
     408: "Request timeout",

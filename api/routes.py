@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.endpoints import HTTPEndpoint
@@ -11,51 +10,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api.auth import AdminAuth
+from api import actions
 from api.bodies import parse_pinned_version, read_json_object
 from api.envelope import ApiError, success
 from api.event_stream import VersionEventStream, last_event_id
 from api.openapi import OPENAPI
-from shared import transitions
-from shared.errors import ResultTimeout
-from shared.events import VersionEvents
-from shared.fleet import FleetReader
+from api.page_auth import logged_in
+from api.services import Services
 from shared.health import readiness_problems
-from shared.keys import ServiceKeys
-from shared.metrics import WebMetrics, render
-from shared.persistence import PersistenceWatch
-from shared.refresh_client import RefreshClient
-from shared.results import ResultWaiter
-from shared.store import StateStore
-from wa_version_client.contract import ConfigError, utc_now
-from wa_version_client.deployment import RedisClient
+from shared.metrics import render
+from wa_version_client.contract import ConfigError
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
-
-
-@dataclass(frozen=True, slots=True)
-class Services:
-    """What the lifespan opened for the handlers, each named for what a handler needs."""
-
-    auth: AdminAuth
-    refresh: RefreshClient
-    store: StateStore
-    metrics: WebMetrics
-    redis: RedisClient
-    keys: ServiceKeys
-    results: ResultWaiter
-    # A worker beats every third of its lease at least; three missed beats: gone.
-    heartbeat_within: float
-    persistence: PersistenceWatch
-    fleet: FleetReader
-    # A body must have arrived this long after the headers: api/protocol.py closes the
-    # connection then on every route; a route reading the body bounds its wait the same
-    # way, for when the app is served without that protocol.
-    body_timeout: float
-    # The version as this process follows it, for the event streams; and their ping.
-    events: VersionEvents
-    event_ping: float
 
 
 def parse_force(raw: str | None) -> bool:
@@ -90,16 +57,7 @@ async def _services(request: Request) -> Services:
 async def refresh_version(request: Request) -> JSONResponse:
     services = await _services(request)
     force = parse_force(request.query_params.get("force"))
-    outcomes = services.metrics.requests
-    try:
-        result = await services.refresh.refresh(force=force)
-    except ResultTimeout as exc:
-        outcomes.labels("timeout").inc()
-        raise ApiError(504, str(exc)) from None
-    if result.error:
-        outcomes.labels("failed").inc()
-        raise ApiError(500, result.error, message="Failed to refresh WhatsApp Web version")
-    outcomes.labels("refreshed" if result.refreshed else "not_needed").inc()
+    result = await actions.refresh(services, force=force)
     data = {"refreshed": result.refreshed, **result.state.to_json()}
     return success("WhatsApp Web version refreshed successfully", data)
 
@@ -116,20 +74,16 @@ class VersionResource(HTTPEndpoint):
         """Pin a version: applied and announced now; fetches stop applying until unpinned."""
         services = await _services(request)
         body = await read_json_object(request, services.body_timeout)
-        version = parse_pinned_version(body)
-        now = utc_now()
-        applied = await services.store.commit(lambda state: transitions.pinned(state, version, now))
-        return success("WhatsApp Web version pinned", applied.state.to_json())
+        state = await actions.pin(services, parse_pinned_version(body))
+        return success("WhatsApp Web version pinned", state.to_json())
 
 
 async def unpin_version(request: Request) -> JSONResponse:
     """Unpin: the version upstream reported last applies, and a forced refresh is asked
     for (not awaited), so the state soon reflects upstream now."""
     services = await _services(request)
-    now = utc_now()
-    applied = await services.store.commit(lambda state: transitions.unpinned(state, now))
-    await services.refresh.request(force=True)
-    return success("WhatsApp Web version unpinned", applied.state.to_json())
+    state = await actions.unpin(services)
+    return success("WhatsApp Web version unpinned", state.to_json())
 
 
 async def version_history(request: Request) -> JSONResponse:
@@ -153,8 +107,11 @@ async def fleet(request: Request) -> JSONResponse:
 
 
 async def version_events(request: Request) -> Response:
-    """Server-Sent Events: the current version, then each change (api/event_stream.py)."""
-    services = await _services(request)
+    """Server-Sent Events: the current version, then each change (api/event_stream.py).
+    The admin page's session (api/page_auth.py) lets its script in without the secret."""
+    services: Services = request.state.services
+    if not logged_in(request):
+        await services.auth.require(request)
     return VersionEventStream(services.events, last_event_id(request), services.event_ping)
 
 

@@ -6,6 +6,8 @@ which the web process requires (see `Settings.require_admin_secret`).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import urllib.parse
 from collections.abc import Mapping
@@ -21,6 +23,7 @@ from wa_version_client.deployment import (
 )
 from wa_version_client.runtime import EnvReader
 
+SESSION_KEY_LABEL = b"wa-version-service admin page session key v1"
 DEFAULT_VERSION_URLS = ("https://web.whatsapp.com/sw.js", "https://web.whatsapp.com/")
 
 
@@ -36,6 +39,9 @@ class Settings:
     # Also accepted for GET /metrics, as "Authorization: Bearer <token>" (Prometheus'
     # bearer_token), so the scraper need not hold the admin secret.
     metrics_token: str = field(default="", repr=False)
+    # Signs the admin page's session cookie. Empty: derived from ADMIN_SECRET
+    # (`session_key`), so every web process agrees and a new secret logs everyone out.
+    session_secret: str = field(default="", repr=False)
     # More failed authentications than this from one address within the window: 429.
     auth_failure_limit: int = 10
     auth_failure_window: float = 60.0
@@ -117,6 +123,7 @@ class Settings:
             admin_secret=env.get("ADMIN_SECRET", ""),
             admin_secret_previous=env.get("ADMIN_SECRET_PREVIOUS", ""),
             metrics_token=env.get("METRICS_TOKEN", ""),
+            session_secret=env.get("SESSION_SECRET", ""),
             auth_failure_limit=integer("AUTH_FAILURE_LIMIT", defaults.auth_failure_limit),
             auth_failure_window=duration("AUTH_FAILURE_WINDOW", defaults.auth_failure_window),
             trusted_proxy_hops=integer("TRUSTED_PROXY_HOPS", defaults.trusted_proxy_hops, 0),
@@ -183,8 +190,21 @@ class Settings:
         in_urls = (
             urllib.parse.unquote(urllib.parse.urlsplit(u).password or "") for u in self.version_urls
         )
-        held = (self.admin_secret, self.admin_secret_previous, self.metrics_token)
+        held = (
+            self.admin_secret,
+            self.admin_secret_previous,
+            self.metrics_token,
+            self.session_secret,
+        )
         return tuple(s for s in (*held, *self.deployment.secrets, *in_urls) if s)
+
+    def session_key(self) -> str:
+        """The key signing the admin page's sessions: SESSION_SECRET, or an HMAC of
+        ADMIN_SECRET under a fixed label (the secret itself never leaves the process)."""
+        if self.session_secret:
+            return self.session_secret
+        derived = hmac.new(self.admin_secret.encode(), SESSION_KEY_LABEL, hashlib.sha256)
+        return derived.hexdigest()
 
     def require_admin_secret(self) -> None:
         """Raise unless an admin secret is set: the web process does not start without one."""
