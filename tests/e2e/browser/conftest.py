@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
 
 from devtools.stub_upstream import StubUpstream
 from tests.conftest import SECRET
@@ -81,8 +81,15 @@ def page_errors(page: Page) -> list[str]:
     or style the CSP blocked among them), as they happen."""
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("console", lambda message: _console_error(message, errors))
     return errors
+
+
+def _console_error(message: ConsoleMessage, errors: list[str]) -> None:
+    # The browser's own ask for /favicon.ico (the page names no icon) is not the page's.
+    where = message.location["url"]
+    if message.type == "error" and not where.endswith("/favicon.ico"):
+        errors.append(f"{message.text} ({where})")
 
 
 @pytest.fixture
