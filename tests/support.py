@@ -41,7 +41,9 @@ async def running_worker(settings: Settings) -> AsyncIterator[asyncio.Event]:
 
 
 @contextlib.asynccontextmanager
-async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def app_client(
+    settings: Settings, base_url: str = "http://testserver"
+) -> AsyncIterator[httpx.AsyncClient]:
     """The app in this event loop with no server between: a client whose requests httpx
     hands straight to it (ASGITransport), its lifespan run around them as uvicorn runs it.
 
@@ -58,7 +60,7 @@ async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
         transport = httpx.ASGITransport(app=with_state)
         async with httpx.AsyncClient(
-            transport=transport, base_url="http://testserver", timeout=30
+            transport=transport, base_url=base_url, timeout=30
         ) as client:
             yield client
 
