@@ -60,6 +60,19 @@ async def test_the_right_secret_opens_the_dashboard_with_the_version(
     await expect(page.locator("#login")).to_be_visible()
 
 
+async def test_on_a_phone_nothing_is_wider_than_the_screen(
+    dashboard: Page, launch: Launcher
+) -> None:
+    """A phone's width (375 px): the dashboard, a manager listed, scrolls only down."""
+    launch("watcher", WA_MANAGER_ID="browser-test-phone")
+    await dashboard.set_viewport_size({"width": 375, "height": 740})
+    await expect(dashboard.locator('tr[data-manager-id="browser-test-phone"]')).to_have_count(1)
+    widths = await dashboard.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1], f"the page is {widths[0]} px wide on a {widths[1]} px screen"
+
+
 async def test_a_version_refreshed_elsewhere_appears_without_a_reload(
     page_errors: list[str], dashboard: Page, service: Service
 ) -> None:
