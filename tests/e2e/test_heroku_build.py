@@ -68,6 +68,9 @@ def test_the_build_installs_the_service_and_the_client_but_no_development_tool(
     assert {"wa-version-service", "redis", "starlette", "uvicorn", "httpx"} <= names
     assert not names & DEVELOPMENT_TOOLS, names & DEVELOPMENT_TOOLS
     probe = "import wa_version_client, wa_version_client.watch, api.app, worker.main"
+    # The admin page's templates, script and style sheet are in the package too.
+    probe += "; from api.page_render import templates as t, STATIC as s"
+    probe += "; t.get_template('dashboard.html'); assert (s / 'admin.js').is_file()"
     outside = subprocess.run(  # from another directory: the installed packages, not the copy
         [str(build / ".venv" / "bin" / "python"), "-c", probe], cwd="/", capture_output=True
     )
