@@ -47,6 +47,15 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"redis server: {describe_server()}"
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Where the run left files to look at (`record_property("artifact", path)` in a
+    test): the admin page's screenshot. Read from the reports, so it works under xdist."""
+    for report in terminalreporter.stats.get("passed", []):
+        for name, value in getattr(report, "user_properties", []):
+            if name == "artifact":
+                terminalreporter.write_line(f"saved: {value}")
+
+
 @pytest.fixture
 def real_backoff() -> Iterator[None]:
     """Backoff's own schedule during this test, for the tests of the schedule itself."""
