@@ -20,6 +20,7 @@ from api.client_address import ClientAddress
 from api.connection_limits import GUARD_KEY, ConnectionGuard, ConnectionLimits
 from api.error_handlers import EXCEPTION_HANDLERS, CatchUnexpected
 from api.header_limit import HeaderLimit
+from api.no_sniff import NoSniff
 from api.page_auth import PageSession
 from api.request_id import RequestId
 from api.routes import routes
@@ -105,6 +106,7 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             Middleware(RequestId),
+            Middleware(NoSniff),
             Middleware(CatchUnexpected),
             Middleware(ClientAddress, trusted_hops=settings.trusted_proxy_hops),
             Middleware(HeaderLimit),

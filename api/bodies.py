@@ -65,11 +65,19 @@ def parse_pinned_version(data: dict[str, object]) -> WAVersion:
     return version
 
 
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
 async def read_form(request: Request, within: float) -> dict[str, str]:
     """An HTML form's fields (application/x-www-form-urlencoded, UTF-8), read as
     `read_body` does; a field sent twice keeps its first value; 400 for bytes that are
     not UTF-8. Parsed here rather than by `request.form()`, which reads the body without
-    a bound or a deadline and needs python-multipart even for this format."""
+    a bound or a deadline and needs python-multipart even for this format. Any other
+    Content-Type is a 415: the page's forms send only this one, and a `text/plain` form
+    (which a foreign page may post without a preflight) is refused however it came."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != FORM_TYPE:
+        raise ApiError(415, f"a form is sent as {FORM_TYPE}, got {media_type[:60]!r}")
     body = await read_body(request, within)
     try:
         fields = urllib.parse.parse_qsl(

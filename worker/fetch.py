@@ -33,6 +33,9 @@ from wa_version_client.runtime import Backoff
 from worker.redirects import RedirectPolicy
 from worker.sources import Source, source_for
 
+# How much of a failure's message is kept per source (last_error, logs, the 500's error).
+MAX_ERROR_DETAIL = 300
+
 
 @dataclass(frozen=True, slots=True)
 class Fetched:
@@ -95,9 +98,14 @@ def shown_url(url: str) -> str:
 
 
 def _naming_source(source: Source, error: FetchError) -> FetchError:
-    """The same error, its message prefixed with the source that failed (credentials out)."""
+    """The same error, its message prefixed with the source that failed (credentials out)
+    and cut to MAX_ERROR_DETAIL characters: a message may quote the upstream's own bytes
+    (an illegal status line of 60 KB, say), and it is stored as `last_error` and shown."""
     shown = shown_url(source.url)
-    message = f"{shown}: {str(error).replace(source.url, shown)}"
+    detail = str(error).replace(source.url, shown)
+    if len(detail) > MAX_ERROR_DETAIL:
+        detail = f"{detail[:MAX_ERROR_DETAIL]}… ({len(detail)} characters)"
+    message = f"{shown}: {detail}"
     if isinstance(error, TransientFetchError):
         return TransientFetchError(message, retry_after=error.retry_after)
     return FetchError(message)

@@ -15,6 +15,7 @@ from devtools.embedded import RedisServer
 from shared.keys import ServiceKeys
 from shared.settings import Settings
 from tests.api.page_support import ACTIONS, CROSS_SITE, assert_page_headers, log_in, stored
+from tests.conftest import SECRET
 from tests.support import AUTH, REFRESH, app_client, running_worker, wait_until
 from wa_version_client.contract import ManagerName, WAVersion
 from wa_version_client.deployment import connect_server
@@ -189,3 +190,27 @@ async def test_the_json_api_refresh_still_counts_its_outcomes(session: httpx.Asy
     """The page and the API share api/actions.py: the API's refresh answers as before."""
     response = await session.post(REFRESH, headers=AUTH)
     assert response.json()["data"]["refreshed"] is True
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "multipart/form-data; boundary=x", None])
+@pytest.mark.parametrize("path", [*ACTIONS, "/admin/login"])
+async def test_a_body_that_is_no_urlencoded_form_is_a_415(
+    session: httpx.AsyncClient, redis: Redis, keys: ServiceKeys, path: str, content_type: str | None
+) -> None:
+    """Only what the page's forms send is read: a `text/plain` body that spells a form (what
+    a foreign page can post without a preflight) does nothing, nor does one with no type."""
+    before = await stored(redis, keys)
+    headers = {**SAME_ORIGIN, **({"Content-Type": content_type} if content_type else {})}
+    body = b"version=2.3000.1000&force=true&secret=" + SECRET.encode()
+    response = await session.post(path, content=body, headers=headers)
+    assert response.status_code == 415
+    assert_page_headers(response)
+    assert "set-cookie" not in response.headers
+    assert await stored(redis, keys) == before
+
+
+@pytest.mark.parametrize("path", ["/admin/no-such-page", "/admin/static/admin.css", "/healthz"])
+async def test_every_answer_under_the_origin_is_nosniff(api: httpx.AsyncClient, path: str) -> None:
+    """Not only the page's HTML: a JSON 404 under /admin/, a static file, the API's envelope."""
+    response = await api.get(path)
+    assert response.headers["x-content-type-options"] == "nosniff"

@@ -5,7 +5,7 @@ source or are retried."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -15,7 +15,7 @@ from devtools.stub_upstream import MOBILE_PATH, StubUpstream
 from shared.errors import FetchError, TransientFetchError
 from shared.settings import Settings
 from tests.support import wait_until
-from worker.fetch import Fetched, VersionFetcher
+from worker.fetch import MAX_ERROR_DETAIL, Fetched, VersionFetcher
 from worker.main import upstream_client
 from worker.redirects import MAX_REDIRECTS
 
@@ -179,3 +179,34 @@ async def test_each_fetch_reports_the_build_its_request_reached(upstream: StubUp
     first = await fetch(upstream.url("/"))
     second = await fetch(upstream.url("/"))
     assert (first.version.patch, second.version.patch) == (1045164762, 1045155773)
+
+
+@pytest.fixture
+async def illegal_status_line() -> AsyncIterator[str]:
+    """A loopback server that answers every request with an illegal status line of 15 KB:
+    httpx's error quotes the line, upstream's own bytes, in its message."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 2x0 <script>alert(1)</script>" + b"\xff" * 15_000 + b"\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        yield f"http://127.0.0.1:{port}/sw.js"
+
+
+async def test_an_upstreams_long_error_is_cut_before_it_is_stored(
+    illegal_status_line: str,
+) -> None:
+    """The failure names the source and keeps at most MAX_ERROR_DETAIL characters of the
+    message, saying how long it was: it becomes last_error, shown by the API and the page."""
+    with pytest.raises(FetchError) as caught:
+        await fetch(illegal_status_line, fetch_attempts=1)
+    message = str(caught.value)
+    assert message.startswith(f"{illegal_status_line}: RemoteProtocolError: ")
+    detail = message.removeprefix(f"{illegal_status_line}: ")
+    assert len(detail) <= MAX_ERROR_DETAIL + len("… (99999 characters)")
+    assert message.endswith(" characters)")
