@@ -6,36 +6,28 @@ Playwright's, with a deadline (conftest.DEADLINE_MS), never a sleep."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import pytest
-from playwright.async_api import Dialog, Page, expect
+from playwright.async_api import Page, expect
 
 from devtools.processes import ROOT
 from tests.conftest import SECRET
 from tests.e2e.browser.conftest import Service, log_in, stub_version
 from tests.e2e.browser.other_site import auto_submitting_page, other_site
+from tests.e2e.browser.steps import (
+    NEXT_REVISION,
+    OLDER_VERSION,
+    pin_then_unpin,
+    version_follows_a_refresh_elsewhere,
+    watcher_listed,
+)
 from tests.e2e.conftest import Launcher
 
 pytestmark = pytest.mark.slow
 
-NEXT_REVISION = 1026132000
 # The screenshot of each run, for a look (git-ignored; docs/admin-page.png is one of them).
 SCREENSHOT = ROOT / ".artifacts" / "admin-page.png"
-
-
-@contextmanager
-def no_reload(page: Page) -> Iterator[None]:
-    """Fail unless the page stays the same document throughout: no reload, no navigation."""
-    navigations: list[str] = []
-    page.on("framenavigated", lambda frame: navigations.append(frame.url))
-    yield
-    assert navigations == [], f"the page navigated: {navigations}"
-
-
-async def accept(dialog: Dialog) -> None:
-    await dialog.accept()
 
 
 async def test_a_wrong_secret_shows_the_error_and_sets_no_cookie(
@@ -77,15 +69,9 @@ async def test_a_version_refreshed_elsewhere_appears_without_a_reload(
     page_errors: list[str], dashboard: Page, service: Service
 ) -> None:
     """WhatsApp Web moves on and something else (the API here) refreshes: the open page
-    shows the new version from its event stream, as the same document, its script
-    running under the page's CSP without an error (page_errors comes first: it listens
-    from before the login)."""
-    service.upstream.configure(revision=NEXT_REVISION)
-    with no_reload(dashboard):
-        await dashboard.evaluate("window.sameDocument = true")
-        assert await service.refresh() == f"2.3000.{NEXT_REVISION}"
-        await expect(dashboard.locator("#current-version")).to_have_text(f"2.3000.{NEXT_REVISION}")
-        assert await dashboard.evaluate("window.sameDocument") is True
+    shows the new version without a reload, its script running under the page's CSP
+    without an error (page_errors comes first: it listens from before the login)."""
+    await version_follows_a_refresh_elsewhere(dashboard, service)
     assert page_errors == []
 
 
@@ -102,20 +88,7 @@ async def test_refresh_now_fetches_the_new_version(dashboard: Page, service: Ser
 
 
 async def test_pin_a_typed_version_then_unpin(dashboard: Page, service: Service) -> None:
-    """An older build pinned (rolling back is what pins are for), then the pin undone."""
-    fetched = stub_version(service.upstream)
-    dashboard.on("dialog", accept)  # the page asks confirm() before pin and unpin
-    await dashboard.get_by_label("Version to pin").fill("2.3000.1026131000")
-    await dashboard.get_by_role("button", name="Pin", exact=True).click()
-    await expect(dashboard.locator("#pinned")).to_have_text("pinned")
-    await expect(dashboard.locator("#current-version")).to_have_text("2.3000.1026131000")
-    await expect(dashboard.locator("#notice")).to_contain_text("2.3000.1026131000")
-    assert (await service.held())[:2] == ("2.3000.1026131000", True)
-
-    await dashboard.get_by_role("button", name="Unpin", exact=True).click()
-    await expect(dashboard.locator("#pinned")).to_have_text("not pinned")
-    await expect(dashboard.locator("#current-version")).to_have_text(fetched)
-    assert (await service.held())[:2] == (fetched, False)
+    await pin_then_unpin(dashboard, service)
 
 
 async def test_a_watcher_appears_in_the_fleet_and_disappears_when_it_exits(
@@ -124,18 +97,12 @@ async def test_a_watcher_appears_in_the_fleet_and_disappears_when_it_exits(
     launch: Launcher,
     record_property: Callable[[str, object], None],
 ) -> None:
-    """The fleet section refreshes itself: the row comes and goes without a reload. The
-    run's screenshot is taken with the watcher listed."""
-    row = dashboard.locator('#fleet tr[data-manager-id="browser-test-watcher"]')
-    with no_reload(dashboard):
-        watcher = launch("watcher", WA_MANAGER_ID="browser-test-watcher")
-        await expect(row).to_have_count(1)
-        await expect(row).to_have_attribute("data-version", stub_version(service.upstream))
+    """The row comes and goes without a reload. The run's screenshot is taken with the
+    watcher listed."""
+    async with watcher_listed(dashboard, service, launch, "browser-test-watcher"):
         SCREENSHOT.parent.mkdir(exist_ok=True)
         await dashboard.screenshot(path=SCREENSHOT, full_page=True)
         record_property("artifact", str(SCREENSHOT))  # named at the end of the run
-        watcher.stop()
-        await expect(row).to_have_count(0)
 
 
 async def test_a_form_posted_from_another_site_is_refused(
@@ -143,9 +110,7 @@ async def test_a_form_posted_from_another_site_is_refused(
 ) -> None:
     """A page on another origin makes the logged-in browser POST a pin: 403, nothing pinned."""
     before = await service.held()
-    hostile = auto_submitting_page(
-        f"{service.web.base_url}/admin/pin", {"version": "2.3000.1026131000"}
-    )
+    hostile = auto_submitting_page(f"{service.web.base_url}/admin/pin", {"version": OLDER_VERSION})
     with other_site(hostile) as url:
         async with dashboard.expect_response(f"{service.web.base_url}/admin/pin") as posted:
             await dashboard.goto(url)
