@@ -164,6 +164,9 @@ async def test_a_subscriber_is_in_the_fleet_renamed_on_each_change_until_it_exit
         await wait_until(lambda: lists(server.redis, manager_id, (client, "2.3000.701")), within=30)
         await publish_version(server.redis, server.keys, 702)
         await wait_until(lambda: lists(server.redis, manager_id, (client, "2.3000.702")), within=30)
+        # The rename is sent as the change is applied, and Node writes to a pipe
+        # asynchronously: the name can be seen before the line reaches the test.
+        await wait_until(lambda: subscriber.lines[-1:] == ["2.3000.702"], within=30)
         subscriber.kill()
         await wait_until(lambda: lists(server.redis, manager_id), within=30)
     assert subscriber.lines == ["2.3000.700", "2.3000.701", "2.3000.702"]
