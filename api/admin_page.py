@@ -3,7 +3,8 @@
 The handlers take the same actions as the JSON API (api/actions.py); what is theirs is
 the login (api/page_auth.py), the forms, and the redirect after each action with its
 outcome as a one-time notice. Every POST is refused (403) when another site made it,
-before its body is read; every action, and the fleet fragment, needs the session.
+before its body is read; every action, and the fragments the script reloads (the state
+and the fleet), needs the session.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from api.page_auth import (
     require_same_origin,
     take_notice,
 )
-from api.page_render import STATIC, dashboard, fleet_view, page, to_dashboard
+from api.page_render import STATIC, dashboard, fleet_view, page, state_context, to_dashboard
 from api.services import Services
 
 WRONG_SECRET = "Wrong secret"
@@ -131,14 +132,29 @@ async def unpin(request: Request, services: Services, form: dict[str, str]) -> R
     return to_dashboard()
 
 
-@shown_as_page
-async def fleet_section(request: Request) -> Response:
-    """The fleet section alone, for the page's script to replace it every few seconds."""
+def require_session(request: Request) -> Services:
+    """The services, for a logged-in request; a 401 page otherwise (for the fragments)."""
     if not logged_in(request):
         raise ApiError(401, "Log in first")
     services: Services = request.state.services
+    return services
+
+
+@shown_as_page
+async def fleet_section(request: Request) -> Response:
+    """The fleet section alone, for the page's script to replace it every few seconds."""
+    services = require_session(request)
     state = await services.refresh.current()
     return page(request, "fleet.html", {"fleet": await fleet_view(services, state.version)})
+
+
+@shown_as_page
+async def state_section(request: Request) -> Response:
+    """The state and the history alone, for the page's script to replace every few
+    seconds and on each version event: a failed refresh, or a pin of the version held,
+    sends no event but changes what they show."""
+    services = require_session(request)
+    return page(request, "live_state.html", await state_context(services))
 
 
 async def to_index(request: Request) -> Response:
@@ -155,5 +171,6 @@ page_routes = [
     Route("/admin/pin", pin, methods=["POST"]),
     Route("/admin/unpin", unpin, methods=["POST"]),
     Route("/admin/fleet", fleet_section, methods=["GET"]),
+    Route("/admin/state", state_section, methods=["GET"]),
     Mount("/admin/static", StaticFiles(directory=STATIC), name="static"),
 ]

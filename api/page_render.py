@@ -21,7 +21,7 @@ from starlette.templating import Jinja2Templates
 from api.openapi_parts import VERSION_PATTERN
 from api.services import Services
 from shared.fleet import Fleet, Manager
-from wa_version_client.contract import VersionState, WAVersion, format_time
+from wa_version_client.contract import WAVersion, format_time
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -92,23 +92,22 @@ async def dashboard(
     request: Request, services: Services, notice: str, status: int = 200
 ) -> Response:
     """The dashboard: the state, its history, the fleet, and `notice` (the last outcome)."""
+    context = await state_context(services)
+    context["fleet"] = await fleet_view(services, context["state"].version)
+    context["notice"] = notice
+    return page(request, "dashboard.html", context, status)
+
+
+async def state_context(services: Services) -> dict[str, Any]:
+    """What state.html and history.html show: the dashboard's, and GET /admin/state's."""
     state = await services.refresh.current()
-    context = {
+    return {
         "state": state,
         "version": _shown(state.version, "none"),
         "upstream": _shown(state.upstream, "unknown"),
-        "seq_key": _seq_key(state),
         "history": await services.store.history(HISTORY_SHOWN),
-        "fleet": await fleet_view(services, state.version),
-        "notice": notice,
     }
-    return page(request, "dashboard.html", context, status)
 
 
 def _shown(version: WAVersion | None, absent: str) -> str:
     return absent if version is None else str(version)
-
-
-def _seq_key(state: VersionState) -> dict[str, int]:
-    """What the page's script compares events with: only a later one changes the page."""
-    return {"epoch": state.epoch, "seq": state.seq}

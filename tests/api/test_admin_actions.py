@@ -16,7 +16,7 @@ from shared.keys import ServiceKeys
 from shared.settings import Settings
 from tests.api.page_support import ACTIONS, CROSS_SITE, assert_page_headers, log_in, stored
 from tests.conftest import SECRET
-from tests.support import AUTH, REFRESH, app_client, running_worker, wait_until
+from tests.support import AUTH, REFRESH, VERSION, app_client, running_worker, wait_until
 from wa_version_client.contract import ManagerName, WAVersion
 from wa_version_client.deployment import connect_server
 
@@ -152,6 +152,50 @@ async def test_the_fleet_section_needs_the_session(api: httpx.AsyncClient) -> No
     assert '<ul id="fleet-by-version">' in response.text
     assert '<table id="fleet-managers">' in response.text
     assert_page_headers(response)
+
+
+async def test_the_state_section_needs_the_session(api: httpx.AsyncClient) -> None:
+    refused = await api.get("/admin/state")
+    assert refused.status_code == 401
+    assert 'id="current-version"' not in refused.text
+    assert_page_headers(refused)
+    await log_in(api)
+    assert (await post(api, "/admin/refresh", {"force": "true"})).status_code == 303
+    response = await api.get("/admin/state")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.text.startswith('<section id="state"')
+    assert '<span id="current-version" data-epoch="' in response.text
+    assert '<dd id="pinned">not pinned</dd>' in response.text
+    assert '<dd id="last-error">none</dd>' in response.text
+    assert '<ol id="history">' in response.text
+    assert '<li data-seq="1"><span class="version">2.3000.' in response.text
+    assert "<form" not in response.text  # the forms are never replaced
+    assert_page_headers(response)
+
+
+async def test_the_state_section_shows_a_pin_of_the_version_held(
+    session: httpx.AsyncClient,
+) -> None:
+    """No version event says so (the version stays): the section does."""
+    held = (await session.get(VERSION, headers=AUTH)).json()["data"]["wa_web_version"]["string"]
+    assert (await post(session, "/admin/pin", {"version": held})).status_code == 303
+    section = (await session.get("/admin/state")).text
+    assert f'data-seq="1">{held}</span>' in section
+    assert '<dd id="pinned">pinned</dd>' in section
+
+
+async def test_the_state_section_escapes_what_it_shows(
+    session: httpx.AsyncClient, redis: Redis, keys: ServiceKeys
+) -> None:
+    """An upstream's failure message is shown as text, never as markup."""
+    await redis.hset(keys.version, "last_error", '<img src=x onerror="alert(1)">')
+
+    async def shown() -> bool:
+        return "&lt;img src=x onerror=" in (await session.get("/admin/state")).text
+
+    await wait_until(shown)  # a write by hand shows within the held copy's max age
+    assert "<img" not in (await session.get("/admin/state")).text
 
 
 async def test_the_dashboard_shows_state_history_and_fleet(session: httpx.AsyncClient) -> None:

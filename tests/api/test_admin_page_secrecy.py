@@ -32,6 +32,7 @@ async def test_the_secret_is_never_in_a_page_a_url_or_a_log(
             await api.get("/admin/")
         await api.post("/admin/pin", data={"version": "nonsense"}, headers=origin)
         await api.get("/admin/fleet")
+        await api.get("/admin/state")
         await api.post(LOGIN, data={"secret": "x" * 5000}, headers=origin)
         await api.post("/admin/logout", headers=origin)
     assert len(seen) >= 10

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import httpx
 import pytest
@@ -43,19 +43,30 @@ class Service:
 
     async def held(self) -> Held:
         """What the API says is held now: the page's actions are checked against it."""
-        async with httpx.AsyncClient(base_url=self.web.base_url, timeout=30) as api:
-            answer = await api.get(VERSION, headers=AUTH)
-        assert answer.status_code == 200, answer.text
-        data = answer.json()["data"]
+        data = (await self._api("GET", VERSION, 200))["data"]
         return Held(data["wa_web_version"]["string"], data["pinned"], data["seq"])
 
     async def refresh(self) -> str:
         """A forced refresh through the API, another channel than the page; the version."""
-        async with httpx.AsyncClient(base_url=self.web.base_url, timeout=30) as api:
-            answer = await api.post(REFRESH, params={"force": "true"}, headers=AUTH)
-        assert answer.status_code == 200, answer.text
-        version: str = answer.json()["data"]["wa_web_version"]["string"]
+        data = (await self._api("POST", REFRESH, 200, params={"force": "true"}))["data"]
+        version: str = data["wa_web_version"]["string"]
         return version
+
+    async def failed_refresh(self) -> str:
+        """A forced refresh through the API that upstream makes fail; why it failed."""
+        error: str = (await self._api("POST", REFRESH, 500, params={"force": "true"}))["error"]
+        return error
+
+    async def pin(self, version: str) -> None:
+        """A pin through the API."""
+        await self._api("PUT", VERSION, 200, json={"version": version})
+
+    async def _api(self, method: str, path: str, status: int, **request: Any) -> Any:
+        """The JSON API's answer, which must have `status`."""
+        async with httpx.AsyncClient(base_url=self.web.base_url, timeout=30) as api:
+            answer = await api.request(method, path, headers=AUTH, **request)
+        assert answer.status_code == status, answer.text
+        return answer.json()
 
 
 @pytest.fixture

@@ -41,6 +41,36 @@ async def version_follows_a_refresh_elsewhere(dashboard: Page, service: Service)
         assert await dashboard.evaluate("window.sameDocument") is True
 
 
+async def failure_elsewhere_shows_as_typed_on(dashboard: Page, service: Service) -> None:
+    """Upstream serves a page without the version and something else (the API) refreshes:
+    no version changes, so no event comes, yet the open page shows the error. Meanwhile
+    someone types a version to pin: the field keeps the focus and what was typed."""
+    field = dashboard.get_by_label("Version to pin")
+    await expect(dashboard.locator("#last-error")).to_have_text("none")
+    service.upstream.configure(without_revision=True)
+    with no_reload(dashboard):
+        await field.click()
+        await dashboard.keyboard.type("2.3000.")
+        error = await service.failed_refresh()
+        await expect(dashboard.locator("#last-error")).to_have_text(error)
+        await dashboard.keyboard.type("1")
+        await expect(field).to_be_focused()
+        await expect(field).to_have_value("2.3000.1")
+    await expect(dashboard.locator("#current-version")).to_have_text(stub_version(service.upstream))
+
+
+async def pin_of_the_version_held_shows(dashboard: Page, service: Service) -> None:
+    """A pin through the API of the version already held: no version event (the version
+    stays), yet the open page shows it pinned."""
+    held = await service.held()
+    await expect(dashboard.locator("#pinned")).to_have_text("not pinned")
+    with no_reload(dashboard):
+        await service.pin(held.version)
+        await expect(dashboard.locator("#pinned")).to_have_text("pinned")
+    await expect(dashboard.locator("#current-version")).to_have_text(held.version)
+    assert await service.held() == held._replace(pinned=True)
+
+
 async def pin_then_unpin(dashboard: Page, service: Service) -> None:
     """An older build typed and pinned (rolling back is what pins are for), then the pin
     undone: each seen on the page and held by the API."""

@@ -1,5 +1,6 @@
 """The admin page in headless Chromium, against the real web and worker: logging in, the
-version and its live update, refresh, pin and unpin, the fleet, and a cross-site form.
+version and the rest of the state live (a failed refresh, a pin of the version held),
+refresh, pin and unpin, the fleet, and a cross-site form.
 
 The contract these tests read the page by (routes, ids) is the page's; every wait is one of
 Playwright's, with a deadline (conftest.DEADLINE_MS), never a sleep."""
@@ -18,6 +19,8 @@ from tests.e2e.browser.other_site import auto_submitting_page, other_site
 from tests.e2e.browser.steps import (
     NEXT_REVISION,
     OLDER_VERSION,
+    failure_elsewhere_shows_as_typed_on,
+    pin_of_the_version_held_shows,
     pin_then_unpin,
     version_follows_a_refresh_elsewhere,
     watcher_listed,
@@ -73,6 +76,19 @@ async def test_a_version_refreshed_elsewhere_appears_without_a_reload(
     without an error (page_errors comes first: it listens from before the login)."""
     await version_follows_a_refresh_elsewhere(dashboard, service)
     assert page_errors == []
+
+
+async def test_a_refresh_failed_elsewhere_shows_its_error_without_a_reload(
+    page_errors: list[str], dashboard: Page, service: Service
+) -> None:
+    await failure_elsewhere_shows_as_typed_on(dashboard, service)
+    assert page_errors == []
+
+
+async def test_a_pin_of_the_version_held_shows_without_a_reload(
+    dashboard: Page, service: Service
+) -> None:
+    await pin_of_the_version_held_shows(dashboard, service)
 
 
 async def test_refresh_now_fetches_the_new_version(dashboard: Page, service: Service) -> None:

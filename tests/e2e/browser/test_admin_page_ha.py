@@ -1,5 +1,6 @@
 """The admin page in headless Chromium with the web, the worker and a watcher on Sentinel
-and on a Cluster: the version and its live update, a watcher reading a replica coming and
+and on a Cluster: the version and its live update, the rest of the state live (a failed
+refresh, a pin of the version held), a watcher reading a replica coming and
 going in the fleet, a pin and an unpin. The same steps as on one server (steps.py).
 
 Every wait is one of Playwright's, with a deadline (conftest.DEADLINE_MS), never a sleep."""
@@ -17,6 +18,8 @@ from devtools.sentinels import SentinelDeployment
 from tests.conftest import hash_tagged_prefix
 from tests.e2e.browser.conftest import Service, stub_version
 from tests.e2e.browser.steps import (
+    failure_elsewhere_shows_as_typed_on,
+    pin_of_the_version_held_shows,
     pin_then_unpin,
     version_follows_a_refresh_elsewhere,
     watcher_listed,
@@ -56,6 +59,13 @@ async def test_the_version_shows_and_follows_a_refresh_elsewhere(
     await expect(dashboard.locator("#current-version")).to_have_text(stub_version(service.upstream))
     await version_follows_a_refresh_elsewhere(dashboard, service)
     assert page_errors == []
+
+
+async def test_a_failed_refresh_and_a_pin_of_the_version_held_show_without_a_reload(
+    dashboard: Page, service: Service
+) -> None:
+    await failure_elsewhere_shows_as_typed_on(dashboard, service)
+    await pin_of_the_version_held_shows(dashboard, service)
 
 
 async def test_a_watcher_reading_a_replica_comes_and_goes_in_the_fleet(
