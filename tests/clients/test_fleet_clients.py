@@ -22,6 +22,7 @@ from shared.keys import ServiceKeys
 from tests.clients.go_module import GO_MODULE, module_path, new_module, run_go
 from tests.clients.test_node import NODE_CLIENT, node
 from tests.support import publish_version, wait_until
+from wa_version_client.deployment import deployment_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.server_sensitive]
 
@@ -131,9 +132,10 @@ def running(command: list[str], env: dict[str, str]) -> Iterator[Program]:
         program.kill()
 
 
-async def listed(redis: Redis, manager_id: str) -> list[tuple[str, str | None]]:
+async def listed(server: Server, manager_id: str) -> list[tuple[str, str | None]]:
     """What the fleet lists under `manager_id`: (client, version held) per connection."""
-    fleet = build_fleet([("here", await redis.client_list())], "now")
+    lists = await deployment_for(server.url).client_lists(server.redis)
+    fleet = build_fleet(lists.listed, "now")
     return [
         (m.client, None if m.version is None else str(m.version))
         for m in fleet.managers
@@ -141,8 +143,8 @@ async def listed(redis: Redis, manager_id: str) -> list[tuple[str, str | None]]:
     ]
 
 
-async def lists(redis: Redis, manager_id: str, *expected: tuple[str, str | None]) -> bool:
-    return await listed(redis, manager_id) == list(expected)
+async def lists(server: Server, manager_id: str, *expected: tuple[str, str | None]) -> bool:
+    return await listed(server, manager_id) == list(expected)
 
 
 @pytest.mark.parametrize(
@@ -159,16 +161,16 @@ async def test_a_subscriber_is_in_the_fleet_renamed_on_each_change_until_it_exit
     env = {"REDIS_URL": server.url, "REDIS_PREFIX": server.keys.prefix, "WA_MANAGER_ID": manager_id}
     await publish_version(server.redis, server.keys, 700)
     with running(command, env) as subscriber:
-        await wait_until(lambda: lists(server.redis, manager_id, (client, "2.3000.700")), within=30)
+        await wait_until(lambda: lists(server, manager_id, (client, "2.3000.700")), within=30)
         await publish_version(server.redis, server.keys, 701)
-        await wait_until(lambda: lists(server.redis, manager_id, (client, "2.3000.701")), within=30)
+        await wait_until(lambda: lists(server, manager_id, (client, "2.3000.701")), within=30)
         await publish_version(server.redis, server.keys, 702)
-        await wait_until(lambda: lists(server.redis, manager_id, (client, "2.3000.702")), within=30)
+        await wait_until(lambda: lists(server, manager_id, (client, "2.3000.702")), within=30)
         # The rename is sent as the change is applied, and Node writes to a pipe
         # asynchronously: the name can be seen before the line reaches the test.
         await wait_until(lambda: subscriber.lines[-1:] == ["2.3000.702"], within=30)
         subscriber.kill()
-        await wait_until(lambda: lists(server.redis, manager_id), within=30)
+        await wait_until(lambda: lists(server, manager_id), within=30)
     assert subscriber.lines == ["2.3000.700", "2.3000.701", "2.3000.702"]
 
 

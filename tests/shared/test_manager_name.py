@@ -8,6 +8,7 @@ import pytest
 
 from shared.fleet import build_fleet, fleet_metrics
 from wa_version_client.contract import ConfigError, ManagerName, WAVersion, default_manager_id
+from wa_version_client.deployment import NamedClient
 
 VERSION = WAVersion(2, 3000, 1012345678)
 
@@ -70,14 +71,12 @@ def test_the_default_id_is_the_host_and_pid_and_always_valid() -> None:
 def test_the_fleet_groups_by_version_and_counts_those_behind() -> None:
     """Older versions and none yet are behind; a newer one (a pin rolled back) is not."""
     names = ["wav1:a:python:2.3000.9", "wav1:b:go:2.3000.10", "wav1:c:node:2.3000.11"]
-    clients = [{"name": name, "age": "5"} for name in [*names, "wav1:d:watcher:-"]]
-    others = [{"name": ""}, {"name": "sentinel-1a2b3c4d-cmd"}, {"name": "wav1:x y"}]
-    fleet = build_fleet([("127.0.0.1:6379", [*clients, *others])], "now")
+    clients = [NamedClient(name, 5) for name in [*names, "wav1:d:watcher:-", "wav1:x\ufffd"]]
+    fleet = build_fleet([("127.0.0.1:6379", clients)], "now")
     assert fleet.by_version() == {"2.3000.10": 1, "2.3000.11": 1, "2.3000.9": 1, "none": 1}
     assert fleet.behind(WAVersion(2, 3000, 10)) == 2
     assert fleet.behind(None) == 0
-    # Only the name in the fleet's scheme that does not parse: an unnamed connection, a
-    # sentinel's, are no garbage, just not managers.
+    # Other names never reach it (tests/clients/python/test_client_list.py).
     assert fleet.ignored == 1
     assert fleet.to_json()["managers"][0] == {
         "id": "d", "client": "watcher", "version": None, "server": "127.0.0.1:6379",

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
+from wa_version_client._client_list import NamedClient
 from wa_version_client.contract._errors import ConfigError
 
 # A client of a single server or of a Sentinel deployment's primary, or of a cluster.
@@ -33,9 +34,9 @@ OnMessage = Callable[[str, str], None]
 # Called after each (re)subscription, to read what may have been missed meanwhile.
 OnSubscribed = Callable[[], Awaitable[None]]
 
-# The clients one server holds, as CLIENT LIST tells them (field → value, each client):
-# (the server, as host:port or a socket path; its clients).
-ServerClients = tuple[str, list[dict[str, str]]]
+# The clients one server holds named in the fleet's scheme, as CLIENT LIST tells them
+# (wa_version_client._client_list): (the server, as host:port or a socket path; those).
+ServerClients = tuple[str, list[NamedClient]]
 
 
 @dataclass(frozen=True, slots=True)

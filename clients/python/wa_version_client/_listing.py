@@ -18,9 +18,10 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from wa_version_client._client_list import NamedClient, named_clients
 from wa_version_client._connection import describe
 from wa_version_client._deployment import ClientLists, ServerClients
-from wa_version_client._redis_compat import quiet_handshake_options
+from wa_version_client._redis_compat import quiet_handshake_options, raw_client_list
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +55,10 @@ async def list_servers(
     return ClientLists(listed, tuple(unlisted))
 
 
-async def _list_one(host: str, port: int, options: dict[str, Any]) -> list[dict[str, str]]:
+async def _list_one(host: str, port: int, options: dict[str, Any]) -> list[NamedClient]:
     client = Redis(
         host=host,
         port=port,
-        decode_responses=True,
-        encoding_errors="replace",  # a name is untrusted: never a decoding error
         socket_connect_timeout=LIST_TIMEOUT,
         socket_timeout=LIST_TIMEOUT,
         retry=Retry(NoBackoff(), retries=0),  # the next listing is the retry
@@ -67,6 +66,7 @@ async def _list_one(host: str, port: int, options: dict[str, Any]) -> list[dict[
         **options,
     )
     try:
-        return await client.client_list()
+        reply = await raw_client_list(client)
+        return await asyncio.to_thread(named_clients, reply)
     finally:
         await client.aclose()

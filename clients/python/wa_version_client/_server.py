@@ -3,6 +3,7 @@ deployment whose clients each talk to one server shares (a Sentinel deployment's
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import urllib.parse
 from abc import abstractmethod
@@ -10,6 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from wa_version_client._client_list import named_clients
 from wa_version_client._connection import client_options, subscriber_options
 from wa_version_client._deployment import (
     ClientLists,
@@ -20,6 +22,7 @@ from wa_version_client._deployment import (
     Subscription,
 )
 from wa_version_client._logs import hide
+from wa_version_client._redis_compat import raw_client_list
 from wa_version_client._subscribed import SubscribedConnection
 
 
@@ -89,7 +92,8 @@ class SingleServer(ServerDeployment):
         """The one server's clients, on a connection of `client`'s pool."""
         if not isinstance(client, Redis):
             raise TypeError(f"not a client of {self.description}: {type(client).__name__}")
-        return ClientLists([(self._where(), await client.client_list())])
+        reply = await raw_client_list(client)
+        return ClientLists([(self._where(), await asyncio.to_thread(named_clients, reply))])
 
     def _where(self) -> str:
         """The server as the fleet shows it: host:port, or the socket's path."""

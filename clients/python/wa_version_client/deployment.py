@@ -9,6 +9,7 @@ write can wait for replicas, the URL's secrets, whether a prefix fits), never wh
 kind it holds.
 """
 
+from wa_version_client._client_list import NamedClient
 from wa_version_client._connection import REDIS_DOWN, describe
 from wa_version_client._deployment import (
     ClientLists,
@@ -37,6 +38,7 @@ __all__ = [
     "REDIS_DOWN",
     "ClientLists",
     "Deployment",
+    "NamedClient",
     "OnMessage",
     "OnSubscribed",
     "RedisClient",

@@ -3,11 +3,12 @@
 Nothing outside this package reaches into redis-py: no private attribute, no subclass
 of one of its classes, no override of a method it calls on itself (tests/test_layout.py
 checks). Its modules hold one concern each: `_connection` (the handshake, the pushes a
-subscribed connection reads), `_sentinel`, `_cluster`. Each item names what it relies
-on; tests/clients/python/test_redis_compat.py checks each against the installed
-redis-py, pinned to CHECKED_WITH, and fails loudly, saying what to re-check, when an
-upgrade moves one. `missing()` is the part of that check that needs no server: the
-client-alone test runs it on the declared floor too.
+subscribed connection reads), `_replies` (a reply read unparsed), `_sentinel`,
+`_cluster`. Each item names what it relies on; tests/clients/python/test_redis_compat.py
+(test_client_list.py for `_replies`) checks each against the installed redis-py, pinned
+to CHECKED_WITH, and fails loudly, saying what to re-check, when an upgrade moves one.
+`missing()` is the part of that check that needs no server: the client-alone test runs
+it on the declared floor too.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from wa_version_client._redis_compat._connection import (
     socket_writer,
     take_every_push,
 )
+from wa_version_client._redis_compat._replies import raw_client_list
 from wa_version_client._redis_compat._sentinel import (
     ChoosePrimary,
     recheck_primary,
@@ -47,6 +49,7 @@ __all__ = [
     "hear_invalidations",
     "missing",
     "quiet_handshake_options",
+    "raw_client_list",
     "recheck_primary",
     "replying_pubsub",
     "reread_slot_map",
