@@ -97,16 +97,21 @@ async def measure(system: System, base: str, streams: int, changes: int) -> dict
     }
 
 
+def measure_streams(streams: int, changes: int) -> dict[str, float]:
+    """The figures with a new redis-server, stub, worker and web, stopped after."""
+    with System() as system:
+        system.start("worker")
+        # All the streams come from this one address: no per-address bound here.
+        _, base = system.start_web(MAX_CONNECTIONS_PER_ADDRESS="0")
+        return asyncio.run(measure(system, base, streams, changes))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--streams", type=int, default=100)
     parser.add_argument("--changes", type=int, default=20)
     args = parser.parse_args()
-    with System() as system:
-        system.start("worker")
-        # All the streams come from this one address: no per-address bound here.
-        _, base = system.start_web(MAX_CONNECTIONS_PER_ADDRESS="0")
-        summary = asyncio.run(measure(system, base, args.streams, args.changes))
+    summary = measure_streams(args.streams, args.changes)
     print(
         f"{summary['streams']} streams, {summary['changes']} changes: "
         f"Redis announcement -> SSE event p50 {summary['from_redis_p50_ms']:.1f} ms, "

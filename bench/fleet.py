@@ -126,6 +126,7 @@ async def measure(url: str, ports: list[int], managers: int, runs: int) -> dict[
             await server.aclose()
         for writer in held:
             writer.close()
+        gc.unfreeze()  # in a longer process (`python -m bench`) they are collected again
     return {
         "managers": len(fleet.managers),
         "by_version": fleet.by_version(),
@@ -136,21 +137,23 @@ async def measure(url: str, ports: list[int], managers: int, runs: int) -> dict[
     }
 
 
+def measure_on(deployment: str, managers: int, runs: int) -> dict[str, object]:
+    """The figures on a new `deployment` ("single" or "cluster"), started and stopped here."""
+    raise_open_files_limit()
+    if deployment == "cluster":  # each node's default maxclients (10,000) suffices
+        with ClusterDeployment() as cluster:
+            return asyncio.run(measure(cluster.url(), list(cluster.servers), managers, runs))
+    with RedisServer(None, "--maxclients", str(managers + 100)) as server:
+        return asyncio.run(measure(server.url, [server.port], managers, runs))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.fleet", description=__doc__)
     parser.add_argument("--managers", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--deployment", choices=["single", "cluster"], default="single")
     args = parser.parse_args()
-    raise_open_files_limit()
-    if args.deployment == "cluster":  # each node's default maxclients (10,000) suffices
-        with ClusterDeployment() as cluster:
-            ports = list(cluster.servers)
-            figures = asyncio.run(measure(cluster.url(), ports, args.managers, args.runs))
-    else:
-        with RedisServer(None, "--maxclients", str(args.managers + 100)) as server:
-            figures = asyncio.run(measure(server.url, [server.port], args.managers, args.runs))
-    print(json.dumps(figures))
+    print(json.dumps(measure_on(args.deployment, args.managers, args.runs)))
 
 
 if __name__ == "__main__":

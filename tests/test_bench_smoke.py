@@ -97,7 +97,9 @@ def test_the_benchmark_suite_runs(tmp_path: Path) -> None:
     """`python -m bench --quick`: every measurement, rq and arq included, at tiny sizes.
 
     Each row named below prints a figure; the footprint's connections row too, so the
-    footprint step (bench/footprint.py) is run by the suite.
+    footprint step (bench/footprint.py) is run by the suite, and the rows of the scripts
+    the suite runs through bench/sections.py (the event stream, the fleet on one server
+    and on a cluster).
     """
     output = run("bench", "--quick", "--output", str(tmp_path / "BENCHMARKS.md"))
     rows = dict(_row(line) for line in output.splitlines() if " | goal" in line)
@@ -106,13 +108,17 @@ def test_the_benchmark_suite_runs(tmp_path: Path) -> None:
         "same job, enqueue → result",
         "upstream answering in 300 ms",
         "report a 405 at once",
-        "force=false inside the min interval",
+        "GET / force=false inside the min interval, from the web's held state",
+        "change → SSE event, 3 streams open",
+        "30 named managers built on one server",
+        "30 named managers built on a cluster",
         "peak RSS",
         "subscribers hold it",
         "Redis restart (data lost)",
         "connections per idle subscriber",
     ):
-        measured = next(value for name, value in rows.items() if figure in name)
+        measured = next((value for name, value in rows.items() if figure in name), None)
+        assert measured is not None, f"no row {figure!r} in {list(rows)}"
         numbers = [float(n) for n in re.findall(r"\d+(?:\.\d+)?", measured)]
         assert numbers, f"{figure}: no figure in {measured!r}"
         assert all(n >= 0 for n in numbers)
