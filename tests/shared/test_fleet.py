@@ -146,3 +146,25 @@ async def test_a_subscriber_reading_a_replica_is_named_there_with_no_connection_
 
 async def _exists(redis: Redis, key: str) -> bool:
     return bool(await redis.exists(key))
+
+
+async def test_the_rename_follows_the_managers_own_callbacks(
+    redis_server: RedisServer, redis: Redis, keys: ServiceKeys, reader: FleetReader
+) -> None:
+    """The fleet shows a version once the manager's on_change callbacks have applied it,
+    and never delays them: while a callback runs, the connection still holds the old name
+    (a callback registered after the subscriber was made, as a manager does)."""
+    await publish_version(redis, keys, 200)
+    manager_id = unique_id()
+    seen_during_callback: list[bool] = []
+    subscriber = VersionSubscriber(redis_server.url, prefix=keys.prefix, manager_id=manager_id)
+
+    async def applying(old: object, new: object) -> None:
+        seen_during_callback.append(await held_in_fleet(reader, manager_id, "2.3000.201"))
+
+    async with subscriber:
+        await wait_until(lambda: held_in_fleet(reader, manager_id, "2.3000.200"))
+        subscriber.on_change(applying)
+        await publish_version(redis, keys, 201)
+        await wait_until(lambda: held_in_fleet(reader, manager_id, "2.3000.201"))
+    assert seen_during_callback == [False]

@@ -36,6 +36,7 @@ class HeldVersion:
         self._ordered_at = 0.0  # time.monotonic() when `_current` (its order) was last set
         self._applied = asyncio.Event()
         self._callbacks: list[OnChange] = []
+        self._after_callbacks: list[OnChange] = []
         self._changes: asyncio.Queue[tuple[PublishedVersion | None, PublishedVersion]] = (
             asyncio.Queue()
         )
@@ -52,6 +53,13 @@ class HeldVersion:
 
     def on_change(self, callback: OnChange) -> OnChange:
         self._callbacks.append(callback)
+        return callback
+
+    def once_applied(self, callback: OnChange) -> OnChange:
+        """Run `callback` on each change after every on_change() callback has run: for
+        what reports the change as applied (the fleet's name), which must neither delay
+        the manager's own callbacks nor say more than they have done."""
+        self._after_callbacks.append(callback)
         return callback
 
     def offer(self, published: PublishedVersion) -> None:
@@ -100,7 +108,7 @@ class HeldVersion:
         """Run the callbacks for each change in turn, forever; a failing one is logged."""
         while True:
             old, new = await self._changes.get()
-            for callback in list(self._callbacks):
+            for callback in [*self._callbacks, *self._after_callbacks]:
                 try:
                     outcome = callback(old, new)
                     if inspect.isawaitable(outcome):

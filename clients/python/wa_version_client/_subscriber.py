@@ -122,7 +122,8 @@ class VersionSubscriber:
             max_backoff=1.0,  # a restarted Redis is back in use within about a second
         )
         self.naming = ConnectionNaming(self.subscription, manager_id, client)
-        self._held.on_change(lambda old, new: self.naming.name(new))
+        # Renamed once the manager's callbacks have applied the change (see once_applied).
+        self._held.once_applied(lambda old, new: self.naming.name(new))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> VersionSubscriber:
