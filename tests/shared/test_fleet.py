@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 import urllib.parse
 
 import pytest
@@ -14,6 +15,7 @@ from shared.fleet import Fleet, FleetReader, Manager
 from shared.keys import ServiceKeys
 from tests.support import publish_version, wait_until
 from wa_version_client import VersionSubscriber
+from wa_version_client.contract._manager_name import RENAME_DELAY_MIN
 from wa_version_client.deployment import deployment_for
 
 pytestmark = pytest.mark.server_sensitive
@@ -168,3 +170,23 @@ async def test_the_rename_follows_the_managers_own_callbacks(
         await publish_version(redis, keys, 201)
         await wait_until(lambda: held_in_fleet(reader, manager_id, "2.3000.201"))
     assert seen_during_callback == [False]
+
+
+async def test_a_change_is_named_no_sooner_than_the_rename_delay(
+    redis_server: RedisServer, redis: Redis, keys: ServiceKeys, reader: FleetReader
+) -> None:
+    """Thousands of managers renaming the moment a change reaches them would crowd its
+    delivery: each waits at least RENAME_DELAY_MIN after applying it (then up to
+    RENAME_DELAY_MAX, at random), and the fleet shows the change after that."""
+    await publish_version(redis, keys, 300)
+    manager_id = unique_id()
+    applied_at: list[float] = []
+    subscriber = VersionSubscriber(redis_server.url, prefix=keys.prefix, manager_id=manager_id)
+    subscriber.on_change(lambda old, new: applied_at.append(time.monotonic()))
+    async with subscriber:
+        await wait_until(lambda: held_in_fleet(reader, manager_id, "2.3000.300"))
+        await publish_version(redis, keys, 301)
+        await wait_until(lambda: held_in_fleet(reader, manager_id, "2.3000.301"))
+        named_at = time.monotonic()
+    assert len(applied_at) == 2
+    assert named_at - applied_at[1] >= RENAME_DELAY_MIN

@@ -1,8 +1,10 @@
 """A subscriber names its subscribed connection after what it holds (the fleet).
 
 The name (wa_version_client.contract._manager_name) is set with CLIENT SETNAME on the
-subscribed connection itself: after each subscription (a new connection has no name)
-and on each change of the version held. It is no write, so a subscriber reading from a
+subscribed connection itself: at once after each subscription (a new connection has no
+name), and after each change of the version held once a random RENAME_DELAY_MIN to
+RENAME_DELAY_MAX seconds have passed, so that thousands of managers renaming never crowd
+the delivery of the change itself. It is no write, so a subscriber reading from a
 replica names its connection on the replica, and it opens no connection. A RESP3
 subscribed connection may run it (Redis 6.2 and later, Valkey); a RESP2 one may not,
 and the server refuses it: logged once, and the subscriber carries on unnamed. A
@@ -12,13 +14,22 @@ unnamed: it is no manager, so the fleet does not count it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
+from collections.abc import Callable
 
 from redis.exceptions import ResponseError
 
 from wa_version_client._deployment import Subscription
 from wa_version_client._subscribed import NotConnected
-from wa_version_client.contract._manager_name import ManagerName, default_manager_id
+from wa_version_client._tasks import cancel_and_wait
+from wa_version_client.contract._manager_name import (
+    RENAME_DELAY_MAX,
+    RENAME_DELAY_MIN,
+    ManagerName,
+    default_manager_id,
+)
 from wa_version_client.contract._published import PublishedVersion
 
 log = logging.getLogger(__name__)
@@ -35,10 +46,26 @@ class ConnectionNaming:
         self._named = client is not None
         self._blank = ManagerName(manager_id or default_manager_id(), client or "python", None)
         self._refused = False  # the server refused a name once: said once, not again
+        self._renaming: asyncio.Task[None] | None = None
 
     @property
     def manager_id(self) -> str:
         return self._blank.manager_id
+
+    def rename_soon(self, held: Callable[[], PublishedVersion | None]) -> None:
+        """After a change: rename once, a random RENAME_DELAY_MIN to RENAME_DELAY_MAX
+        seconds from now, after what is `held()` then (later changes meanwhile share it)."""
+        if self._named and (self._renaming is None or self._renaming.done()):
+            self._renaming = asyncio.create_task(self._rename_later(held), name="rename")
+
+    async def aclose(self) -> None:
+        if self._renaming is not None:
+            await cancel_and_wait(self._renaming)
+
+    async def _rename_later(self, held: Callable[[], PublishedVersion | None]) -> None:
+        # A spread, not a wait for something to happen.
+        await asyncio.sleep(random.uniform(RENAME_DELAY_MIN, RENAME_DELAY_MAX))
+        await self.name(held())
 
     async def name(self, held: PublishedVersion | None) -> None:
         """Name the connection after `held`; a lost connection is named again once it is

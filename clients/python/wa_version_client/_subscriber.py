@@ -122,8 +122,9 @@ class VersionSubscriber:
             max_backoff=1.0,  # a restarted Redis is back in use within about a second
         )
         self.naming = ConnectionNaming(self.subscription, manager_id, client)
-        # Renamed once the manager's callbacks have applied the change (see once_applied).
-        self._held.once_applied(lambda old, new: self.naming.name(new))
+        # Renamed once the manager's callbacks have applied the change (see once_applied),
+        # a moment later (_naming: spread so that thousands of renames never crowd it).
+        self._held.once_applied(lambda old, new: self.naming.rename_soon(lambda: self.current))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> VersionSubscriber:
@@ -196,6 +197,7 @@ class VersionSubscriber:
     async def aclose(self) -> None:
         await cancel_and_wait(*self._tasks)
         self._tasks = []
+        await self.naming.aclose()
         await self.subscription.aclose()
         for client in self._owned:
             await client.aclose()
