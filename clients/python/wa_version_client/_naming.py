@@ -19,7 +19,9 @@ import logging
 import random
 from collections.abc import Callable
 
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from wa_version_client._deployment import Subscription
 from wa_version_client._subscribed import NotConnected
@@ -65,7 +67,10 @@ class ConnectionNaming:
     async def _rename_later(self, held: Callable[[], PublishedVersion | None]) -> None:
         # A spread, not a wait for something to happen.
         await asyncio.sleep(random.uniform(RENAME_DELAY_MIN, RENAME_DELAY_MAX))
-        await self.name(held())
+        try:
+            await self.name(held())
+        except Exception:  # a task of its own: nobody else would hear of it
+            log.exception("renaming the subscribed connection failed")
 
     async def name(self, held: PublishedVersion | None) -> None:
         """Name the connection after `held`; a lost connection is named again once it is
@@ -76,8 +81,8 @@ class ConnectionNaming:
         name = ManagerName(self._blank.manager_id, self._blank.client, version).encode()
         try:
             await self._subscription.rename(name)
-        except NotConnected:
-            pass  # named again after the next subscription
+        except (NotConnected, RedisConnectionError, RedisTimeoutError):
+            pass  # lost, or lost meanwhile: named again after the next subscription
         except ResponseError as exc:
             if not self._refused:
                 log.warning("naming the subscribed connection failed (not in the fleet): %s", exc)
