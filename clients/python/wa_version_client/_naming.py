@@ -24,6 +24,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from wa_version_client._deployment import Subscription
+from wa_version_client._held import HeldVersion
 from wa_version_client._subscribed import NotConnected
 from wa_version_client._tasks import cancel_and_wait
 from wa_version_client.contract._manager_name import (
@@ -53,6 +54,11 @@ class ConnectionNaming:
     @property
     def manager_id(self) -> str:
         return self._blank.manager_id
+
+    def follow(self, held: HeldVersion) -> None:
+        """Rename after each change `held` applies: once the manager's own callbacks have
+        run (HeldVersion.once_applied), a moment later (rename_soon)."""
+        held.once_applied(lambda old, new: self.rename_soon(lambda: held.current))
 
     def rename_soon(self, held: Callable[[], PublishedVersion | None]) -> None:
         """After a change: rename once, a random RENAME_DELAY_MIN to RENAME_DELAY_MAX

@@ -122,9 +122,7 @@ class VersionSubscriber:
             max_backoff=1.0,  # a restarted Redis is back in use within about a second
         )
         self.naming = ConnectionNaming(self.subscription, manager_id, client)
-        # Renamed once the manager's callbacks have applied the change (see once_applied),
-        # a moment later (_naming: spread so that thousands of renames never crowd it).
-        self._held.once_applied(lambda old, new: self.naming.rename_soon(lambda: self.current))
+        self.naming.follow(self._held)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> VersionSubscriber:
