@@ -1,7 +1,8 @@
 """What the Node and Go clients take from the model besides the message: the Redis names
 (Keys), the fields of the job a report writes (RefreshJob), the report script, and what
 "latest" means (its default maximum age and its reasons), and the connection name a
-subscriber sets for the fleet (contract/_manager_name.py)."""
+subscriber sets for the fleet and how long after a change it renames it
+(contract/_manager_name.py)."""
 
 from __future__ import annotations
 
@@ -91,3 +92,13 @@ def manager_name_parts(client: str) -> dict[str, str | int]:
         "idMaxLength": manager_name.ID_MAX_LENGTH,
         "noVersion": manager_name.NO_VERSION,
     }
+
+
+def rename_delay_ms() -> dict[str, int]:
+    """How long after a change a subscriber renames its connection, in ms: a random delay
+    from `min` up to `max` (RENAME_DELAY_MIN/MAX, contract/_manager_name.py)."""
+    delays = {"min": manager_name.RENAME_DELAY_MIN, "max": manager_name.RENAME_DELAY_MAX}
+    found = {name: round(seconds * 1000) for name, seconds in delays.items()}
+    assert all(found[name] == seconds * 1000 for name, seconds in delays.items()), delays
+    assert 0 < found["min"] < found["max"], delays
+    return found

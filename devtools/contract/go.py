@@ -14,6 +14,7 @@ from devtools.contract.clients import (
     latest_max_age_ms,
     latest_reasons,
     manager_name_parts,
+    rename_delay_ms,
     report_script,
 )
 from devtools.contract.common import JsonField, json_fields, paragraphs, pascal, render, wrapped
@@ -113,7 +114,16 @@ def go_file() -> str:
         LATEST_MAX_AGE_MS=str(latest_max_age_ms()),
         LATEST_REASONS=aligned_map(latest_reasons()),
         MANAGER_NAME=aligned_consts(
-            {f"managerName{n[0].upper()}{n[1:]}": v for n, v in manager_name_parts("go").items()}
+            {
+                f"managerName{n[0].upper()}{n[1:]}": json.dumps(v)
+                for n, v in manager_name_parts("go").items()
+            }
+        ),
+        RENAME_DELAY=aligned_consts(
+            {
+                f"renameDelay{n.title()}": f"{ms} * time.Millisecond"
+                for n, ms in rename_delay_ms().items()
+            }
         ),
     )
     return gofmt(source)
@@ -128,10 +138,10 @@ def aligned_map(entries: dict[str, str]) -> str:
     )
 
 
-def aligned_consts(entries: dict[str, str | int]) -> str:
-    """A const block's lines, the `=` aligned as gofmt aligns them."""
+def aligned_consts(entries: dict[str, str]) -> str:
+    """A const block's lines from Go expressions, the `=` aligned as gofmt aligns them."""
     width = max(len(name) for name in entries)
-    return "\n".join(f"\t{name.ljust(width)} = {json.dumps(v)}" for name, v in entries.items())
+    return "\n".join(f"\t{name.ljust(width)} = {value}" for name, value in entries.items())
 
 
 def gofmt(source: str) -> str:

@@ -13,6 +13,7 @@ from devtools.contract.clients import (
     latest_max_age_ms,
     latest_reasons,
     manager_name_parts,
+    rename_delay_ms,
     report_script,
 )
 from devtools.contract.common import JsonField, camel, json_fields, paragraphs, render, wrapped
@@ -93,6 +94,8 @@ def js_module() -> str:
         MANAGER_NAME="\n".join(
             f"  {name}: {json.dumps(text)}," for name, text in manager_name_parts("node").items()
         ),
+        RENAME_DELAY_MIN_MS=str(rename_delay_ms()["min"]),
+        RENAME_DELAY_MAX_MS=str(rename_delay_ms()["max"]),
     )
 
 

@@ -1,6 +1,7 @@
 """The Node subscriber and the Go follower in the fleet, on a real server: each names its
-subscribed connection `wav1:<id>:<client>:<version held>`, renames it on each change
-published, and is gone from the fleet once it exits (shared/fleet.py reads the names); a
+subscribed connection `wav1:<id>:<client>:<version held>`, renames it 0.5-2 s after each
+change published (never at once: thousands of renames would crowd the change's
+delivery), and is gone from the fleet once it exits (shared/fleet.py reads the names); a
 server that refuses the name is said once, and the subscriber follows unnamed."""
 
 from __future__ import annotations
@@ -8,8 +9,9 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from shared.keys import ServiceKeys
 from tests.clients.go_module import GO_MODULE, module_path, new_module, run_go
 from tests.clients.test_node import NODE_CLIENT, node
 from tests.support import publish_version, wait_until
+from wa_version_client.contract._manager_name import RENAME_DELAY_MIN
 from wa_version_client.deployment import deployment_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.server_sensitive]
@@ -132,6 +135,20 @@ def running(command: list[str], env: dict[str, str]) -> Iterator[Program]:
         program.kill()
 
 
+@contextlib.asynccontextmanager
+async def in_fleet(
+    client: str, program: str, request: pytest.FixtureRequest, server: Server
+) -> AsyncIterator[tuple[Program, str]]:
+    """`program` running under a new manager id, listed in the fleet holding 2.3000.700."""
+    command: list[str] = request.getfixturevalue(program)
+    manager_id = f"gw-{client}-{uuid.uuid4().hex[:8]}"
+    env = {"REDIS_URL": server.url, "REDIS_PREFIX": server.keys.prefix, "WA_MANAGER_ID": manager_id}
+    await publish_version(server.redis, server.keys, 700)
+    with running(command, env) as subscriber:
+        await wait_until(lambda: lists(server, manager_id, (client, "2.3000.700")), within=30)
+        yield subscriber, manager_id
+
+
 async def listed(server: Server, manager_id: str) -> list[tuple[str, str | None]]:
     """What the fleet lists under `manager_id`: (client, version held) per connection."""
     lists = await deployment_for(server.url).client_lists(server.redis)
@@ -156,22 +173,32 @@ async def test_a_subscriber_is_in_the_fleet_renamed_on_each_change_until_it_exit
     """Named after the version held once subscribed, renamed after each change published
     (the Go follower on RESP2 by leaving the channel and subscribing again: it still
     applies every change), gone once the process is killed."""
-    command: list[str] = request.getfixturevalue(program)
-    manager_id = f"gw-{client}-{uuid.uuid4().hex[:8]}"
-    env = {"REDIS_URL": server.url, "REDIS_PREFIX": server.keys.prefix, "WA_MANAGER_ID": manager_id}
-    await publish_version(server.redis, server.keys, 700)
-    with running(command, env) as subscriber:
-        await wait_until(lambda: lists(server, manager_id, (client, "2.3000.700")), within=30)
+    async with in_fleet(client, program, request, server) as (subscriber, manager_id):
         await publish_version(server.redis, server.keys, 701)
         await wait_until(lambda: lists(server, manager_id, (client, "2.3000.701")), within=30)
         await publish_version(server.redis, server.keys, 702)
         await wait_until(lambda: lists(server, manager_id, (client, "2.3000.702")), within=30)
-        # The rename is sent as the change is applied, and Node writes to a pipe
-        # asynchronously: the name can be seen before the line reaches the test.
         await wait_until(lambda: subscriber.lines[-1:] == ["2.3000.702"], within=30)
         subscriber.kill()
         await wait_until(lambda: lists(server, manager_id), within=30)
     assert subscriber.lines == ["2.3000.700", "2.3000.701", "2.3000.702"]
+
+
+@pytest.mark.parametrize(
+    ("client", "program"), [("node", "node_subscriber"), ("go", "go_follower")]
+)
+async def test_the_rename_after_a_change_comes_no_sooner_than_the_minimum_delay(
+    client: str, program: str, request: pytest.FixtureRequest, server: Server
+) -> None:
+    """The fleet shows a change no sooner than RENAME_DELAY_MIN after it was published (a
+    lower bound only: load can only delay the rename), and the change is applied."""
+    async with in_fleet(client, program, request, server) as (subscriber, manager_id):
+        published = time.monotonic()
+        await publish_version(server.redis, server.keys, 701)
+        await wait_until(lambda: lists(server, manager_id, (client, "2.3000.701")), within=30)
+        shown = time.monotonic()
+        assert subscriber.lines == ["2.3000.700", "2.3000.701"]
+    assert shown - published >= RENAME_DELAY_MIN
 
 
 @pytest.mark.parametrize("program", ["node_subscriber", "go_follower"])

@@ -126,3 +126,11 @@ const (
 	managerNameIdMaxLength = 64
 	managerNameNoVersion   = "-"
 )
+
+// After a change, a Follower renames its connection once a random delay from
+// renameDelayMin up to renameDelayMax has passed (naming.go): the change reaches
+// thousands of managers at once, and their renames would crowd its delivery.
+const (
+	renameDelayMin = 500 * time.Millisecond
+	renameDelayMax = 2000 * time.Millisecond
+)

@@ -8,7 +8,8 @@
 // silent for three PING intervals as dead. Its only dependency is redigo.
 //
 // For the service's fleet (GET /admin/whatsapp/fleet), a Follower names its subscribed
-// connection wav1:<ManagerID>:go:<version held, or -> and renames it on each change
+// connection wav1:<ManagerID>:go:<version held, or -> and renames it 0.5-2 s after each
+// change, at random, so that thousands of renames never crowd the change's delivery
 // (naming.go); ManagerID defaults to WA_MANAGER_ID, else <host>-<pid>.
 package waversion
 
@@ -97,8 +98,9 @@ type Follower struct {
 	synced  bool       // subscribed, and the hash read since
 	last    *refreshes // the hash as last read
 	ignored atomic.Int64
-	id      string    // ManagerID as Run resolved it
-	refusal sync.Once // a refused name is logged once
+	id      string     // ManagerID as Run resolved it
+	refusal sync.Once  // a refused name is logged once
+	jitter  *rand.Rand // Run's: the backoff and the delay of a rename (no two processes in step)
 }
 
 // Ignored reports how many pushes the subscription received that were neither a
@@ -118,7 +120,7 @@ func (f *Follower) Run(ctx context.Context) {
 		panic("waversion: Follower.ManagerID: " + err.Error())
 	}
 	f.id = id
-	jitter := rand.New(rand.NewSource(time.Now().UnixNano())) // no two processes in step
+	f.jitter = rand.New(rand.NewSource(time.Now().UnixNano())) // no two processes in step
 	backoff := 200 * time.Millisecond
 	for ctx.Err() == nil {
 		started := time.Now()
@@ -132,7 +134,7 @@ func (f *Follower) Run(ctx context.Context) {
 		if time.Since(started) > resyncInterval {
 			backoff = 200 * time.Millisecond // it was up a while: start the backoff again
 		}
-		wait := backoff/2 + time.Duration(jitter.Int63n(int64(backoff/2)))
+		wait := backoff/2 + time.Duration(f.jitter.Int63n(int64(backoff/2)))
 		backoff *= 2
 		if backoff > maxBackoff {
 			backoff = maxBackoff
@@ -182,9 +184,17 @@ func (f *Follower) follow(ctx context.Context) error {
 		}
 	}()
 	channel := f.Prefix + ":" + keyVersionChanged
-	name := naming{logOnce: &f.refusal, logf: f.Logf}
+	name := &naming{logOnce: &f.refusal, logf: f.Logf}
+	defer name.stop() // before the connection closes (deferred above)
 	if err := name.subscribe(sub, &send, channel, f.connectionName(), false); err != nil {
 		return err
+	}
+	// A failed send ends nothing here: the receive below fails too, and the next
+	// connection is named as it subscribes.
+	rename := func() {
+		if current := f.connectionName(); name.wants(current) {
+			_ = name.subscribe(sub, &send, channel, current, true)
+		}
 	}
 	var lastRead time.Time
 	for {
@@ -220,17 +230,23 @@ func (f *Follower) follow(ctx context.Context) error {
 		default:
 			f.ignored.Add(1)
 		}
-		if current := f.connectionName(); name.wants(current) {
-			if err := name.subscribe(sub, &send, channel, current, true); err != nil {
-				return err
-			}
+		if name.wants(f.connectionName()) { // a change: renamed a moment later (naming.go)
+			name.renameSoon(f.renameDelay(), rename)
 		}
 	}
 }
 
-// connectionName is the name for the version held now (called by follow's goroutine,
-// the one that changes it).
+// renameDelay is a random delay from renameDelayMin up to renameDelayMax (called by
+// follow's goroutine, Run's: the only user of jitter).
+func (f *Follower) renameDelay() time.Duration {
+	return renameDelayMin + time.Duration(f.jitter.Int63n(int64(renameDelayMax-renameDelayMin)))
+}
+
+// connectionName is the name for the version held now (follow's goroutine changes it;
+// a rename's timer reads it too).
 func (f *Follower) connectionName() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.heldAt.IsZero() {
 		return connectionName(f.id, nil)
 	}

@@ -6,10 +6,13 @@ package waversion
 // no extra connection, and no write, so a follower whose Dial reaches a replica is named
 // on the replica. redigo speaks RESP2, where a subscribed connection runs no CLIENT
 // SETNAME: the name is set just before each SUBSCRIBE (a new connection has none), and
-// on each change of version the connection leaves the channel, is renamed and
+// after each change of version, once a random renameDelayMin to renameDelayMax has
+// passed (so that thousands of managers renaming never crowd the delivery of the change
+// itself), the connection leaves the channel, is renamed after the version held then and
 // subscribes again, in one write (UNSUBSCRIBE, CLIENT SETNAME, SUBSCRIBE). The new
 // subscription's confirmation reads the hash as after any other, so a change published
-// meanwhile is not missed. A server that refuses the name (an ACL without CLIENT) is
+// meanwhile is not missed. One rename is pending at a time; a lost connection drops it
+// (the next one is named as it subscribes). A server that refuses the name (an ACL without CLIENT) is
 // logged once, and the follower carries on unnamed.
 
 import (
@@ -18,6 +21,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/gomodule/redigo/redis"
 )
@@ -81,11 +85,48 @@ func connectionName(id string, held *Published) string {
 // naming is one subscribed connection's name: what was asked for, and the replies to
 // CLIENT SETNAME still to come (they arrive among the pushes the follower receives).
 type naming struct {
+	mu      sync.Mutex // follow's goroutine takes the replies while a timer renames
 	asked   string
 	pending int
 	refused bool
+	later   *time.Timer    // the rename after a change, while one is pending
+	firing  sync.WaitGroup // a rename fired, which stop waits for
+	stopped bool
 	logOnce *sync.Once // the Follower's: a refusal is said once, not at each connection
 	logf    func(format string, args ...interface{})
+}
+
+// renameSoon calls rename once delay has passed, unless a call is pending already
+// (changes meanwhile share it: rename names after the version held when it runs).
+func (n *naming) renameSoon(delay time.Duration, rename func()) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.later != nil || n.stopped {
+		return
+	}
+	n.firing.Add(1)
+	n.later = time.AfterFunc(delay, func() {
+		defer n.firing.Done()
+		n.mu.Lock()
+		n.later = nil
+		stopped := n.stopped
+		n.mu.Unlock()
+		if !stopped {
+			rename()
+		}
+	})
+}
+
+// stop drops a pending rename, and waits for one under way (the connection is closing).
+func (n *naming) stop() {
+	n.mu.Lock()
+	n.stopped = true
+	if n.later != nil && n.later.Stop() {
+		n.firing.Done()
+	}
+	n.later = nil
+	n.mu.Unlock()
+	n.firing.Wait()
 }
 
 // subscribe names the connection and subscribes it to channel, in one write; renaming,
@@ -101,7 +142,9 @@ func (n *naming) subscribe(conn redis.Conn, send *sync.Mutex, channel, name stri
 	if err := conn.Send("CLIENT", "SETNAME", name); err != nil {
 		return err
 	}
+	n.mu.Lock()
 	n.asked, n.pending = name, n.pending+1
+	n.mu.Unlock()
 	if err := conn.Send("SUBSCRIBE", channel); err != nil {
 		return err
 	}
@@ -111,12 +154,16 @@ func (n *naming) subscribe(conn redis.Conn, send *sync.Mutex, channel, name stri
 // wants reports whether the connection should be renamed to name: not while the server
 // refuses names (each new connection asks again).
 func (n *naming) wants(name string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	return !n.refused && name != n.asked
 }
 
 // reply takes what was received if it answers a CLIENT SETNAME: "OK", or an error (the
 // server refused: logged once, and the follower carries on unnamed).
 func (n *naming) reply(reply interface{}, err error) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	if n.pending == 0 {
 		return false
 	}

@@ -1,8 +1,10 @@
 package waversion
 
 import (
+	"math/rand"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestManagerIDs(t *testing.T) {
@@ -56,5 +58,49 @@ func TestAnInvalidManagerIDInTheEnvironmentIsAnError(t *testing.T) {
 	t.Setenv("WA_MANAGER_ID", "gw-9")
 	if id, _ := resolveManagerID(""); id != "gw-9" {
 		t.Errorf("WA_MANAGER_ID not taken: %q", id)
+	}
+}
+
+func TestRenameDelaysAreDrawnFromTheContractsRange(t *testing.T) {
+	f := &Follower{jitter: rand.New(rand.NewSource(time.Now().UnixNano()))}
+	seen := map[time.Duration]bool{}
+	for i := 0; i < 1000; i++ {
+		delay := f.renameDelay()
+		if delay < renameDelayMin || delay >= renameDelayMax {
+			t.Fatalf("a rename delay of %v, outside [%v, %v)", delay, renameDelayMin, renameDelayMax)
+		}
+		seen[delay] = true
+	}
+	if len(seen) < 100 {
+		t.Fatalf("%d different delays in 1000: not spread", len(seen))
+	}
+}
+
+func TestOneRenameIsPendingAtATimeAndStopDropsIt(t *testing.T) {
+	n := &naming{}
+	fired := make(chan int, 2)
+	n.renameSoon(10*time.Millisecond, func() { fired <- 1 })
+	n.renameSoon(10*time.Millisecond, func() { fired <- 2 }) // shares the pending one
+	select {
+	case got := <-fired:
+		if got != 1 {
+			t.Fatalf("rename %d ran, want the first", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the pending rename never ran")
+	}
+	n.renameSoon(time.Hour, func() { fired <- 3 }) // the first ran: a new one is pending
+	n.mu.Lock()
+	pending := n.later != nil
+	n.mu.Unlock()
+	if !pending {
+		t.Fatal("no rename pending after a change that followed a rename")
+	}
+	n.stop()
+	n.renameSoon(time.Millisecond, func() { fired <- 4 }) // stopped: nothing is scheduled
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.later != nil || len(fired) != 0 {
+		t.Fatalf("a rename after stop: pending %v, ran %d", n.later != nil, len(fired))
 	}
 }

@@ -62,6 +62,8 @@ export declare const MANAGER_NAME: {
   readonly idCharacter: string;
   readonly idMaxLength: number;
   readonly noVersion: string;
+  readonly renameDelayMinMs: number;
+  readonly renameDelayMaxMs: number;
 };
 export declare const LATEST: {
   readonly defaultMaxAgeMs: number;

@@ -84,7 +84,10 @@ export const LATEST = frozen({
  * The name a subscriber gives its subscribed connection for the fleet
  * (wa_version_client/contract/_manager_name.py): `prefix:id:client:version`, the id
  * matching `idPattern` (a default id is cut to `idMaxLength` characters of `idCharacter`),
- * the version `noVersion` before the first.
+ * the version `noVersion` before the first. After a change, a subscriber renames it once
+ * a random delay from `renameDelayMinMs` up to `renameDelayMaxMs` has passed (naming.js):
+ * the change reaches thousands of managers at once, and their renames would crowd its
+ * delivery.
  */
 export const MANAGER_NAME = frozen({
   prefix: "wav1",
@@ -93,4 +96,6 @@ export const MANAGER_NAME = frozen({
   idCharacter: "[A-Za-z0-9._-]",
   idMaxLength: 64,
   noVersion: "-",
+  renameDelayMinMs: 500,
+  renameDelayMaxMs: 2000,
 });

@@ -1,8 +1,10 @@
 // A subscriber names its subscribed connection after what it holds, for the fleet
 // (GET /admin/whatsapp/fleet): `wav1:<manager id>:node:<version held, or ->`, the parts
 // from the contract (contract.generated.js). CLIENT SETNAME runs on the subscribed
-// connection itself, after each subscription (a new connection has no name) and on each
-// change of the version held: no extra connection, and no write, so a subscriber
+// connection itself: at once after each subscription (a new connection has no name), and
+// after each change of the version held once a random MANAGER_NAME.renameDelayMinMs to
+// renameDelayMaxMs have passed, so that thousands of managers renaming never crowd the
+// delivery of the change itself. No extra connection, and no write, so a subscriber
 // reading from a replica is named on the replica. RESP3 (this client's protocol) lets a
 // subscribed connection run it; a server that refuses it (RESP2, an ACL without CLIENT)
 // is logged once, and the subscriber carries on unnamed.
@@ -47,11 +49,33 @@ export class ConnectionNaming {
   #redis;
   #logger;
   #refused = false; // the server refused a name once: said once, not again
+  #renaming = null; // the timer of the rename after a change, while one is pending
 
   constructor(redis, managerId, logger) {
     this.managerId = checkManagerId(managerId ?? defaultManagerId());
     this.#redis = redis;
     this.#logger = logger;
+  }
+
+  /**
+   * After a change: rename once, a random renameDelayMinMs to renameDelayMaxMs from now,
+   * after what `held()` returns then (later changes meanwhile share it). The timer is
+   * unref'd: a pending rename never keeps the process alive.
+   */
+  renameSoon(held) {
+    if (this.#renaming !== null) return;
+    const { renameDelayMinMs: min, renameDelayMaxMs: max } = MANAGER_NAME;
+    this.#renaming = setTimeout(() => {
+      this.#renaming = null;
+      this.name(held());
+    }, min + Math.random() * (max - min));
+    this.#renaming.unref();
+  }
+
+  /** Drop a pending rename (the subscriber is closing). */
+  stop() {
+    clearTimeout(this.#renaming);
+    this.#renaming = null;
   }
 
   /** Name the connection after `held` (a PublishedVersion or null). Never rejects. */

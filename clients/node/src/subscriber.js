@@ -105,7 +105,7 @@ export class VersionSubscriber extends EventEmitter {
       jobStreamMaxlen,
     });
     this.#held = new HeldVersion((old, current) => {
-      this.#naming.name(current);
+      this.#naming.renameSoon(() => this.#held.current); // spread: see naming.js
       this.#announce(old, current);
     }, logger);
     this.#redis = subscriberConnection(url, redis, { unref });
@@ -293,6 +293,7 @@ export class VersionSubscriber extends EventEmitter {
     if (this.#closed) return;
     this.#closed = true;
     for (const timer of this.#timers) clearInterval(timer);
+    this.#naming.stop();
     this.#held.releaseWaiters();
     this.#firstRead?.resolve();
     // With a socket open (or opening), wait until it is closed; between two attempts

@@ -94,9 +94,17 @@ test('one connection carries the subscription, the reads and a report', async ()
     assert.equal((await connectionCount()) - before, 1);
     await admin.del(`${world.prefix}:outdated-report`);
     assert.equal(await versions.reportOutdated(), true);
-    // Named for the fleet after the version it holds (naming.js).
+    // Named for the fleet after the version it holds, a moment after it was applied
+    // (naming.js: renames are spread over renameDelayMinMs to renameDelayMaxMs).
     const fleetName = `wav1:${name}:node:2.3000.${revision}`;
-    const named = (await admin.client('LIST')).split('\n').filter((line) => line.includes(` name=${fleetName} `));
+    let named = [];
+    await waitUntil(
+      async () => {
+        named = (await admin.client('LIST')).split('\n').filter((line) => line.includes(` name=${fleetName} `));
+        return named.length > 0;
+      },
+      { what: `a connection named ${fleetName}` },
+    );
     assert.equal(named.length, 1);
     assert.match(named[0], / sub=1 /);
   } finally {
