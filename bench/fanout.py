@@ -249,13 +249,16 @@ async def deliveries(
     total, first = children.total, 1000
     # One change first, not counted: it warms every process's code paths.
     await children.wait_for((await publish_version(writer, keys, first)).order, total)
+    await renamed(writer, f"2.3000.{first}")
     assert server.pid is not None
-    cpu_before = cpu_ms(server.pid)
+    cpu = 0.0
     heard: dict[str, list[float]] = {"p50": [], "p99": [], "all": [], "c50": [], "c99": []}
     for revision in range(first + 1, first + 1 + changes):
+        cpu_before = cpu_ms(server.pid)
         sent = time.time()
         published = await publish_version(writer, keys, revision)
         delays = [(t - sent) * 1000 for t in await children.wait_for(published.order, total)]
+        cpu += cpu_ms(server.pid) - cpu_before
         heard["p50"].append(statistics.median(delays))
         heard["p99"].append(percentile(delays, 0.99))
         heard["all"].append(max(delays))
@@ -263,9 +266,28 @@ async def deliveries(
         if called:
             heard["c50"].append(statistics.median(called))
             heard["c99"].append(percentile(called, 0.99))
-    cpu = (cpu_ms(server.pid) - cpu_before) / changes
+        # WhatsApp's changes are hours apart: the next is sent once every manager has
+        # renamed its connection for this one (0.5-2 s later, _naming), or the renames
+        # would crowd its delivery as they never do in use. Redis's CPU is counted from
+        # the publish until all hold the change, as for raw pub/sub, renames aside.
+        await renamed(writer, published.string)
+    cpu /= changes
     middle = {name: statistics.median(values) if values else 0.0 for name, values in heard.items()}
     return Delivery(middle["p50"], middle["p99"], middle["all"], middle["c50"], middle["c99"], cpu)
+
+
+async def renamed(writer: Redis, version: str) -> None:
+    """Until every connection named for the fleet (ours; raw ones have no name) names
+    `version`."""
+
+    deadline = time.monotonic() + 120
+    while True:
+        names = [c.get("name", "") for c in await writer.client_list()]
+        if all(name.endswith(f":{version}") for name in names if name.startswith("wav1:")):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not every manager renamed for {version} within 120 s")
+        await asyncio.sleep(0.25)  # a listing of 10,000 clients: polled gently
 
 
 async def restart(

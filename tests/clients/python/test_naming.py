@@ -10,6 +10,7 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from devtools.waiting import wait_until
 from wa_version_client._deployment import Subscription
 from wa_version_client._naming import ConnectionNaming
 from wa_version_client._subscribed import NotConnected
@@ -43,9 +44,9 @@ async def test_a_rename_on_a_lost_connection_is_left_for_the_next_subscription(
     asyncio.get_running_loop().set_exception_handler(lambda loop, context: unheard.append(context))
     with caplog.at_level(logging.WARNING):
         await naming.name(None)  # after a subscription: raises nothing
-        naming.rename_soon(lambda: None)  # after a change: a task of its own
-        assert naming._renaming is not None
-        await naming._renaming
+        naming.rename_soon(lambda: None)  # after a change: a timer, then a task of its own
+        await wait_until(lambda: len(subscription.asked) == 2)
+        await naming.aclose()  # the rename's task done: what it raised would be heard now
     assert subscription.asked == ["wav1:gw-1:python:-", "wav1:gw-1:python:-"]
     assert unheard == []
     assert caplog.records == []
