@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.envelope import ApiError, failure
 from shared.errors import StateConflict
-from wa_version_client.deployment import REDIS_DOWN, describe
+from wa_version_client.deployment import REDIS_DOWN, describe, lost_under_write
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,15 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
 async def on_redis_down(request: Request, exc: Exception) -> Response:
     log.warning("Redis is unreachable: %s", describe(exc))
     return failure(ApiError(503, "the version store is unreachable; try again shortly"))
+
+
+async def on_runtime_error(request: Request, exc: Exception) -> Response:
+    """A write to a Redis connection closed under it (uvloop's RuntimeError, which
+    redis-py passes on as it is: wa_version_client's lost_under_write) is Redis going
+    away, a 503; any other RuntimeError stays unexpected (CatchUnexpected: a 500)."""
+    if not lost_under_write(exc):
+        raise exc
+    return await on_redis_down(request, exc)
 
 
 async def on_redis_refusal(request: Request, exc: Exception) -> Response:
@@ -102,5 +111,6 @@ EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]
     **{kind: on_redis_down for kind in REDIS_DOWN},
     RedisError: on_redis_refusal,
     StateConflict: on_state_conflict,
+    RuntimeError: on_runtime_error,
     ClientDisconnect: on_client_disconnect,
 }

@@ -32,6 +32,7 @@ from wa_version_client._from_url import (
     url_secrets,
 )
 from wa_version_client._operations import enqueue, enqueue_once_per, read_state
+from wa_version_client._redis_compat import lost_under_write
 
 __all__ = [
     "DEFAULT_REDIS_URL",
@@ -51,6 +52,7 @@ __all__ = [
     "describe",
     "enqueue",
     "enqueue_once_per",
+    "lost_under_write",
     "read_from",
     "read_state",
     "redis_url_from_env",

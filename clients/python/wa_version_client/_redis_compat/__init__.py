@@ -30,6 +30,7 @@ from wa_version_client._redis_compat._cluster import (
 )
 from wa_version_client._redis_compat._connection import (
     hear_invalidations,
+    lost_under_write,
     quiet_handshake_options,
     socket_writer,
     take_every_push,
@@ -47,6 +48,7 @@ __all__ = [
     "ChoosePrimary",
     "cluster_client",
     "hear_invalidations",
+    "lost_under_write",
     "missing",
     "quiet_handshake_options",
     "raw_client_list",

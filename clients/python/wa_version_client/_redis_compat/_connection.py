@@ -76,3 +76,17 @@ def hear_invalidations(pubsub: PubSub, on_push: Callable[[list[Any]], None]) -> 
 def socket_writer(connection: AbstractConnection) -> asyncio.StreamWriter | None:
     """The stream `connection` writes to while connected (no public accessor)."""
     return connection._writer
+
+
+def lost_under_write(error: BaseException) -> bool:
+    """Whether `error` is a write to a connection whose socket closed under it, as uvloop
+    reports it: a RuntimeError ("unable to perform operation on <TCPTransport
+    closed=True …>; the handler is closed"), not the OSError asyncio's own loop raises.
+    redis-py turns only OSError into its ConnectionError, so such a write passes its
+    retries (a cluster's, when a primary dies under traffic) and reaches the caller as
+    it is: to the caller it is Redis going away, like any ConnectionError."""
+    return (
+        isinstance(error, RuntimeError)
+        and "TCPTransport closed=True" in str(error)
+        and "the handler is closed" in str(error)
+    )
