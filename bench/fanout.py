@@ -280,14 +280,12 @@ async def renamed(writer: Redis, version: str) -> None:
     """Until every connection named for the fleet (ours; raw ones have no name) names
     `version`."""
 
-    deadline = time.monotonic() + 120
-    while True:
+    async def all_renamed() -> bool:
         names = [c.get("name", "") for c in await writer.client_list()]
-        if all(name.endswith(f":{version}") for name in names if name.startswith("wav1:")):
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"not every manager renamed for {version} within 120 s")
-        await asyncio.sleep(0.25)  # a listing of 10,000 clients: polled gently
+        return all(name.endswith(f":{version}") for name in names if name.startswith("wav1:"))
+
+    # A listing of 10,000 clients: polled gently.
+    await wait_until(all_renamed, within=120, every=0.25)
 
 
 async def restart(

@@ -7,8 +7,11 @@ import inspect
 from collections.abc import Awaitable, Callable
 
 
-async def wait_until(condition: Callable[[], bool | Awaitable[bool]], within: float = 10.0) -> None:
-    """Poll `condition()` (plain or async) until it is true; fail after `within` seconds."""
+async def wait_until(
+    condition: Callable[[], bool | Awaitable[bool]], within: float = 10.0, every: float = 0.01
+) -> None:
+    """Poll `condition()` (plain or async) every `every` seconds until it is true; fail
+    after `within` seconds."""
     deadline = asyncio.get_running_loop().time() + within
     while True:
         outcome = condition()
@@ -16,4 +19,4 @@ async def wait_until(condition: Callable[[], bool | Awaitable[bool]], within: fl
             return
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {within}s")
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(every)
